@@ -1,0 +1,96 @@
+package core
+
+import (
+	"fmt"
+	"net/mail"
+	"strings"
+	"unicode"
+)
+
+// MaxAddressLength is the longest e-mail address accepted (RFC 5321 §4.5.3.1.3
+// limits a path to 256 octets including the angle brackets).
+const MaxAddressLength = 254
+
+// ParseAddress checks that s is one bare e-mail address (local@domain, no
+// display name) and returns it with the domain in lower case. The error
+// message says what is wrong and is safe to show to the sender.
+func ParseAddress(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", Invalid("the e-mail address is empty")
+	}
+	if len(s) > MaxAddressLength {
+		return "", Invalid(fmt.Sprintf("the e-mail address is longer than %d characters", MaxAddressLength))
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || unicode.IsSpace(r) || r == '<' || r == '>' || r == ',' || r == '"' {
+			return "", Invalid(fmt.Sprintf("%q is not a valid e-mail address", s))
+		}
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || a.Name != "" {
+		return "", Invalid(fmt.Sprintf("%q is not a valid e-mail address", s))
+	}
+	at := strings.LastIndexByte(s, '@')
+	local, domain := s[:at], s[at+1:]
+	if local == "" || !validDomain(domain) {
+		return "", Invalid(fmt.Sprintf("%q is not a valid e-mail address", s))
+	}
+	return local + "@" + strings.ToLower(domain), nil
+}
+
+// validDomain accepts host names made of letters, digits, hyphens and dots
+// (internationalised names in UTF-8 included), and address literals [..].
+func validDomain(d string) bool {
+	if d == "" || len(d) > 253 {
+		return false
+	}
+	if strings.HasPrefix(d, "[") && strings.HasSuffix(d, "]") {
+		return len(d) > 2
+	}
+	for _, label := range strings.Split(d, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r == '-' || unicode.IsLetter(r) || unicode.IsDigit(r)) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// SameAddress compares two addresses: the local part exactly, the domain
+// without regard to case.
+func SameAddress(a, b string) bool {
+	ai, bi := strings.LastIndexByte(a, '@'), strings.LastIndexByte(b, '@')
+	if ai < 0 || bi < 0 {
+		return strings.EqualFold(a, b)
+	}
+	return a[:ai] == b[:bi] && strings.EqualFold(a[ai+1:], b[bi+1:])
+}
+
+// splitPlus splits "local+detail@domain" into "local@domain" and "detail".
+func splitPlus(addr string) (base, detail string) {
+	at := strings.LastIndexByte(addr, '@')
+	if at < 0 {
+		return addr, ""
+	}
+	local, domain := addr[:at], addr[at:]
+	plus := strings.IndexByte(local, '+')
+	if plus < 0 {
+		return addr, ""
+	}
+	return local[:plus] + domain, local[plus+1:]
+}
+
+// PlusAddress returns support address base with detail added to its local
+// part: PlusAddress("support@example.com", "abc") = "support+abc@example.com".
+func PlusAddress(base, detail string) string {
+	at := strings.LastIndexByte(base, '@')
+	if at < 0 {
+		return base
+	}
+	return base[:at] + "+" + detail + base[at:]
+}

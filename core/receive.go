@@ -1,0 +1,238 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// ReceiveResult tells a door what became of an inbound message.
+type ReceiveResult struct {
+	TicketID  string
+	Created   bool   // a new ticket was opened
+	Duplicate bool   // the Message-ID was ingested before; nothing changed
+	Automatic string // why no automatic answer was sent, if so
+}
+
+// MaxTextLength caps the stored text of one entry; longer text is cut with a
+// note (the full original stays available where the door keeps it).
+const MaxTextLength = 1 << 20
+
+// Receive is the one path for every inbound customer message (DESIGN.md).
+// In one transaction it detects a duplicate Message-ID, finds the ticket the
+// message answers or opens a new one, applies the loop rules, records the
+// entry and queues the notifications. The door acknowledges the message only
+// after Receive returned without error: then it is committed.
+func (s *Service) Receive(ctx context.Context, m InboundMessage) (ReceiveResult, error) {
+	from := strings.TrimSpace(m.From)
+	if from != "" {
+		addr, err := ParseAddress(from)
+		if err != nil {
+			if m.Door == DoorWeb || m.Door == DoorAPI {
+				return ReceiveResult{}, err
+			}
+			// A mail with a broken From is still kept; it cannot be answered.
+			m.NullSender = true
+		} else {
+			from = addr
+		}
+	} else if m.Door == DoorWeb || m.Door == DoorAPI {
+		return ReceiveResult{}, Invalid("the sender's e-mail address is missing")
+	}
+	m.From = from
+	m.Subject = CleanSubject(m.Subject)
+	if m.MessageID == "" {
+		m.MessageID = s.NewMessageID()
+	}
+	m.MessageID = trimAngles(m.MessageID)
+	text := m.Text
+	if len(text) > MaxTextLength {
+		text = strings.ToValidUTF8(text[:MaxTextLength], "") + "\n\n[… text cut: it was longer than 1 MiB]"
+	}
+	reason := AutomaticReason(m, s.ownAddresses())
+	now := s.now()
+
+	var res ReceiveResult
+	err := s.store.Update(ctx, func(tx Tx) error {
+		res = ReceiveResult{Automatic: reason}
+		// 1. Duplicate?
+		if tid, _, err := tx.MessageIDTicket(ctx, m.MessageID); err == nil {
+			res.TicketID, res.Duplicate = tid, true
+			return nil
+		} else if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		// 2. Which ticket?
+		t, found, err := s.findTicket(ctx, tx, m)
+		if err != nil {
+			return err
+		}
+		entry := Entry{
+			CreatedAt:   now,
+			AuthorKind:  AuthorCustomer,
+			Author:      from,
+			AuthorName:  CleanSubject(m.FromName),
+			Text:        text,
+			Automatic:   reason != "",
+			MessageID:   m.MessageID,
+			Attachments: m.Attachments,
+		}
+		if found {
+			res.TicketID = t.ID
+			// Automatic mail (an out-of-office, a bounce) never reopens a
+			// closed ticket; a person's reply does.
+			if t.Status == StatusClosed && reason == "" {
+				t.Status = StatusOpen
+				if err := tx.AddEntry(ctx, &Entry{TicketID: t.ID, CreatedAt: now, AuthorKind: AuthorSystem,
+					Internal: true, Text: "Reopened: the customer answered the closed ticket."}); err != nil {
+					return err
+				}
+			}
+			if reason == "" && SameAddress(from, t.Customer) {
+				t.LastMessageID = m.MessageID
+			}
+			t.UpdatedAt = now
+			if err := tx.UpdateTicket(ctx, t); err != nil {
+				return err
+			}
+			entry.TicketID = t.ID
+			if err := tx.AddEntry(ctx, &entry); err != nil {
+				return err
+			}
+			return tx.RememberMessageID(ctx, m.MessageID, t.ID, true)
+		}
+		// 3. A new ticket.
+		subject := m.Subject
+		if subject == "" {
+			subject = "(no subject)"
+		}
+		t = Ticket{
+			ID:            NewTicketID(),
+			Subject:       subject,
+			Customer:      from,
+			CustomerName:  entry.AuthorName,
+			Status:        StatusOpen,
+			RootMessageID: m.MessageID,
+			LastMessageID: m.MessageID,
+			CreatedAt:     now,
+			UpdatedAt:     now,
+		}
+		if reason != "" {
+			t.LastMessageID = ""
+		}
+		if err := tx.CreateTicket(ctx, t); err != nil {
+			return err
+		}
+		res.TicketID, res.Created = t.ID, true
+		entry.TicketID = t.ID
+		if err := tx.AddEntry(ctx, &entry); err != nil {
+			return err
+		}
+		if err := tx.RememberMessageID(ctx, m.MessageID, t.ID, true); err != nil {
+			return err
+		}
+		if reason != "" {
+			return nil
+		}
+		// 4. The confirmation, capped per recipient and hour.
+		n, err := tx.CountAutomaticMails(ctx, from, now.Add(-time.Hour))
+		if err != nil {
+			return err
+		}
+		if n >= s.cfg.AutoReplyLimit {
+			res.Automatic = fmt.Sprintf("more than %d automatic mails to %s in the last hour", s.cfg.AutoReplyLimit, from)
+			return nil
+		}
+		return s.queue(ctx, tx, t, true, confirmationText(s, t))
+	})
+	if err != nil {
+		if errors.Is(err, ErrDuplicate) {
+			// Two doors raced with the same Message-ID; the other one won.
+			return s.duplicateResult(ctx, m.MessageID, reason)
+		}
+		return ReceiveResult{}, fmt.Errorf("receive message %s: %w", m.MessageID, err)
+	}
+	return res, nil
+}
+
+func (s *Service) duplicateResult(ctx context.Context, msgID, reason string) (ReceiveResult, error) {
+	var res ReceiveResult
+	err := s.store.View(ctx, func(tx Tx) error {
+		tid, _, err := tx.MessageIDTicket(ctx, msgID)
+		res = ReceiveResult{TicketID: tid, Duplicate: true, Automatic: reason}
+		return err
+	})
+	if err != nil {
+		return ReceiveResult{}, fmt.Errorf("receive message %s: %w", msgID, err)
+	}
+	return res, nil
+}
+
+// findTicket applies the threading rules in order: the subject tag, then
+// In-Reply-To and References naming a Message-ID we know, then a
+// plus-address among the recipients. Merged tickets lead to the ticket they
+// were merged into.
+func (s *Service) findTicket(ctx context.Context, tx Tx, m InboundMessage) (Ticket, bool, error) {
+	var candidates []string
+	if id, ok := ParseTag(m.Subject); ok {
+		candidates = append(candidates, id)
+	}
+	var refs []string
+	refs = append(refs, m.InReplyTo...)
+	for i := len(m.References) - 1; i >= 0; i-- {
+		refs = append(refs, m.References[i])
+	}
+	for _, ref := range refs {
+		tid, _, err := tx.MessageIDTicket(ctx, trimAngles(ref))
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return Ticket{}, false, err
+		}
+		candidates = append(candidates, tid)
+		break
+	}
+	for _, r := range m.Recipients {
+		base, detail := splitPlus(strings.TrimSpace(r))
+		if detail == "" || !ValidTicketID(strings.ToLower(detail)) {
+			continue
+		}
+		if slices.ContainsFunc(s.cfg.SupportAddresses, func(a string) bool { return SameAddress(a, base) }) {
+			candidates = append(candidates, strings.ToLower(detail))
+		}
+	}
+	for _, id := range candidates {
+		t, err := s.resolve(ctx, tx, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return Ticket{}, false, err
+		}
+		return t, true, nil
+	}
+	return Ticket{}, false, nil
+}
+
+// resolve loads a ticket and follows merges to the ticket that lives on.
+func (s *Service) resolve(ctx context.Context, tx Tx, id string) (Ticket, error) {
+	for range 16 {
+		t, err := tx.Ticket(ctx, id)
+		if err != nil {
+			return Ticket{}, err
+		}
+		if t.MergedInto == "" {
+			return t, nil
+		}
+		id = t.MergedInto
+	}
+	return Ticket{}, fmt.Errorf("ticket %s: merge chain too long: %w", id, ErrConflict)
+}
+
+func trimAngles(s string) string {
+	return strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(s), "<"), ">")
+}

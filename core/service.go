@@ -1,0 +1,91 @@
+package core
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"strings"
+	"time"
+)
+
+// Config holds what the rules need to know about the installation.
+type Config struct {
+	// PublicURL is the base of ticket links in mails, without a trailing
+	// slash, e.g. "https://help.example.com".
+	PublicURL string
+	// SupportAddresses are the addresses customers write to. The first one
+	// is the base of the plus-address Reply-To of outgoing mail.
+	SupportAddresses []string
+	// FromAddress is the From of outgoing mail; the first support address
+	// when empty.
+	FromAddress string
+	// AutoReplyLimit caps the automatic mails (confirmations) to one
+	// address per hour; 0 means the default of 10.
+	AutoReplyLimit int
+	// Now returns the current time; time.Now when nil.
+	Now func() time.Time
+}
+
+// Service carries out every use case of the helpdesk on a Store. It is safe
+// for concurrent use.
+type Service struct {
+	store Store
+	cfg   Config
+}
+
+// DefaultSupportAddress is used when no support address is configured.
+const DefaultSupportAddress = "support@localhost"
+
+// NewService returns a Service on store with cfg.
+func NewService(store Store, cfg Config) *Service {
+	if len(cfg.SupportAddresses) == 0 {
+		cfg.SupportAddresses = []string{DefaultSupportAddress}
+	}
+	if cfg.FromAddress == "" {
+		cfg.FromAddress = cfg.SupportAddresses[0]
+	}
+	if cfg.AutoReplyLimit <= 0 {
+		cfg.AutoReplyLimit = 10
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	return &Service{store: store, cfg: cfg}
+}
+
+// Config returns the service's configuration with defaults filled in.
+func (s *Service) Config() Config { return s.cfg }
+
+func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
+
+// ownAddresses lists the addresses mail from which is our own.
+func (s *Service) ownAddresses() []string {
+	return append([]string{s.cfg.FromAddress}, s.cfg.SupportAddresses...)
+}
+
+// TicketURL is the customer's link to a ticket.
+func (s *Service) TicketURL(id string) string {
+	return s.cfg.PublicURL + "/ticket?id=" + id
+}
+
+// messageIDDomain is the right-hand side of the Message-IDs we make.
+func (s *Service) messageIDDomain() string {
+	a := s.cfg.FromAddress
+	if at := strings.LastIndexByte(a, '@'); at >= 0 && at < len(a)-1 {
+		return strings.ToLower(a[at+1:])
+	}
+	return "localhost"
+}
+
+// NewMessageID returns a fresh Message-ID (without angle brackets) in the
+// daemon's domain.
+func (s *Service) NewMessageID() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return hex.EncodeToString(b) + ".tt@" + s.messageIDDomain()
+}
+
+// IsOwnMessageID reports whether a Message-ID looks like one the daemon made.
+func (s *Service) IsOwnMessageID(id string) bool {
+	return strings.HasSuffix(strings.ToLower(id), ".tt@"+s.messageIDDomain())
+}

@@ -1,0 +1,95 @@
+package core
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the persistence that core needs. Implementations live in the store
+// packages. Update runs fn in one read-write transaction and commits it when
+// fn returns nil; View runs fn in a read-only transaction. A Tx must not be
+// used after fn returns.
+type Store interface {
+	Update(ctx context.Context, fn func(Tx) error) error
+	View(ctx context.Context, fn func(Tx) error) error
+	Close() error
+}
+
+// Tx is one transaction. Every method returns an error wrapping ErrNotFound
+// when the thing asked for does not exist, and ErrDuplicate when a unique
+// value is taken.
+type Tx interface {
+	CreateTicket(ctx context.Context, t Ticket) error
+	Ticket(ctx context.Context, id string) (Ticket, error)
+	// UpdateTicket writes Status, Assignee, MergedInto, LastMessageID and
+	// UpdatedAt of an existing ticket.
+	UpdateTicket(ctx context.Context, t Ticket) error
+	// ListTickets returns at most q.Limit tickets matching q, newest first
+	// (CreatedAt, then ID, descending), starting after q.After when set.
+	ListTickets(ctx context.Context, q TicketQuery) ([]Ticket, error)
+	// CountTickets counts the tickets matching q (ignoring After and Limit).
+	CountTickets(ctx context.Context, q TicketQuery) (int, error)
+
+	// AddEntry stores e and its attachments and sets e.ID and the
+	// attachments' IDs.
+	AddEntry(ctx context.Context, e *Entry) error
+	// Entries returns the ticket's entries ordered by CreatedAt, then ID,
+	// with attachment metadata (no Data). Internal entries only when
+	// withInternal is true.
+	Entries(ctx context.Context, ticketID string, withInternal bool) ([]Entry, error)
+	// Attachment returns one attachment with its Data and the entry it
+	// belongs to (without attachments).
+	Attachment(ctx context.Context, id int64) (Attachment, Entry, error)
+
+	// RememberMessageID records that msgID (without angle brackets) belongs
+	// to ticketID; inbound is true for mail we received and false for mail we
+	// sent. A msgID already recorded gives ErrDuplicate.
+	RememberMessageID(ctx context.Context, msgID, ticketID string, inbound bool) error
+	// MessageIDTicket returns the ticket a recorded msgID belongs to.
+	MessageIDTicket(ctx context.Context, msgID string) (ticketID string, inbound bool, err error)
+
+	// QueueMail adds m to the outbox as pending and sets m.ID.
+	QueueMail(ctx context.Context, m *OutMail) error
+	// PendingMails returns at most limit pending mails with an ID greater
+	// than afterID, in ID order.
+	PendingMails(ctx context.Context, afterID int64, limit int) ([]OutMail, error)
+	// MarkMailSent marks a pending mail sent; it reports false when no
+	// pending mail has that id.
+	MarkMailSent(ctx context.Context, id int64, at time.Time) (bool, error)
+	// CountAutomaticMails counts automatic mails queued to the address
+	// since the given time.
+	CountAutomaticMails(ctx context.Context, to string, since time.Time) (int, error)
+
+	CreateAgent(ctx context.Context, a Agent) error
+	Agent(ctx context.Context, username string) (Agent, error)
+	// Agents returns every agent ordered by username.
+	Agents(ctx context.Context) ([]Agent, error)
+	// UpdateAgent writes Name, PasswordHash and Vacation.
+	UpdateAgent(ctx context.Context, a Agent) error
+	DeleteAgent(ctx context.Context, username string) error
+
+	CreateSession(ctx context.Context, s Session) error
+	Session(ctx context.Context, tokenHash string) (Session, error)
+	DeleteSession(ctx context.Context, tokenHash string) error
+	// DeleteSessions removes every session of an agent.
+	DeleteSessions(ctx context.Context, username string) error
+	// DeleteExpiredSessions removes sessions that expired before now.
+	DeleteExpiredSessions(ctx context.Context, now time.Time) error
+}
+
+// TicketQuery selects tickets for lists. Merged tickets are never listed.
+type TicketQuery struct {
+	Status     Status // empty: any status
+	Assignee   string // only tickets assigned to this agent
+	Unassigned bool   // only tickets without an assignee
+	Customer   string // only tickets of this customer address (exact, lower-case)
+	Exclude    string // leave out this ticket id
+	After      *Cursor
+	Limit      int
+}
+
+// Cursor marks a position in a ticket list for keyset paging.
+type Cursor struct {
+	CreatedAt time.Time
+	ID        string
+}
