@@ -34,3 +34,15 @@ func (s *Service) VerifyMail(ctx context.Context, id int64) (bool, error) {
 	}
 	return ok, nil
 }
+
+// Check reports whether the store answers; for health checks.
+func (s *Service) Check(ctx context.Context) error {
+	err := s.store.View(ctx, func(tx Tx) error {
+		_, err := tx.PendingMails(ctx, 0, 1)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store check: %w", err)
+	}
+	return nil
+}

@@ -151,7 +151,9 @@ func (s *Service) Receive(ctx context.Context, m InboundMessage) (ReceiveResult,
 	if err != nil {
 		if errors.Is(err, ErrDuplicate) {
 			// Two doors raced with the same Message-ID; the other one won.
-			return s.duplicateResult(ctx, m.MessageID, reason)
+			if res, derr := s.duplicateResult(ctx, m.MessageID, reason); derr == nil {
+				return res, nil
+			}
 		}
 		return ReceiveResult{}, fmt.Errorf("receive message %s: %w", m.MessageID, err)
 	}

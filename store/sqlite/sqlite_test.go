@@ -1,0 +1,470 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"trivialtickets/core"
+	"trivialtickets/store/storetest"
+)
+
+func openTemp(t *testing.T) core.Store {
+	t.Helper()
+	st, err := Open(t.Context(), filepath.Join(t.TempDir(), "tickets.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := st.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return st
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, openTemp)
+}
+
+func version(t *testing.T, s *Store) int {
+	t.Helper()
+	v, err := schemaVersion(t.Context(), s.reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestOpenTwice(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tickets.db")
+	for i := range 3 {
+		s, err := Open(t.Context(), path)
+		if err != nil {
+			t.Fatalf("Open #%d: %v", i+1, err)
+		}
+		if v := version(t, s); v != len(migrations) {
+			t.Errorf("Open #%d: version %d, want %d", i+1, v, len(migrations))
+		}
+		var n int
+		s.reader.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM schema_migrations`).Scan(&n)
+		if n != len(migrations) {
+			t.Errorf("Open #%d: %d rows in schema_migrations, want %d", i+1, n, len(migrations))
+		}
+		s.Close()
+	}
+}
+
+func TestOpenConcurrently(t *testing.T) {
+	// Two daemons starting on one new file migrate one after the other.
+	path := filepath.Join(t.TempDir(), "tickets.db")
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Go(func() {
+			s, err := Open(t.Context(), path)
+			if err == nil {
+				s.Close()
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func TestSettings(t *testing.T) {
+	s := openTemp(t).(*Store)
+	for _, c := range []struct {
+		db      string
+		pragma  string
+		want    string
+		queryDB func() string
+	}{
+		{"writer", "journal_mode", "wal", nil},
+		{"writer", "foreign_keys", "1", nil},
+		{"writer", "busy_timeout", fmt.Sprint(busyTimeoutMillis), nil},
+		{"writer", "synchronous", "2", nil}, // FULL
+		{"reader", "foreign_keys", "1", nil},
+		{"reader", "busy_timeout", fmt.Sprint(busyTimeoutMillis), nil},
+		{"reader", "query_only", "1", nil},
+	} {
+		db := s.writer
+		if c.db == "reader" {
+			db = s.reader
+		}
+		var got string
+		if err := db.QueryRowContext(t.Context(), "PRAGMA "+c.pragma).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if strings.ToLower(got) != c.want {
+			t.Errorf("%s: PRAGMA %s = %s, want %s", c.db, c.pragma, got, c.want)
+		}
+	}
+}
+
+func TestPathWithSpecialCharacters(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a dir?x=1#y%20")
+	if err := mkdir(dir); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "tickets.db")
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if !exists(path) {
+		t.Errorf("the database is not at %s", path)
+	}
+}
+
+// testMigrations is the real list plus one more, as a later release would
+// have it.
+func testMigrations(t *testing.T) []migration {
+	fsys := fstest.MapFS{}
+	for _, m := range migrations {
+		fsys["m/"+m.name] = &fstest.MapFile{Data: []byte(m.sql)}
+	}
+	next := len(migrations) + 1
+	fsys[fmt.Sprintf("m/%04d_future.sql", next)] = &fstest.MapFile{Data: []byte(`
+		ALTER TABLE agents ADD COLUMN email TEXT NOT NULL DEFAULT '';
+		CREATE TABLE future (id INTEGER PRIMARY KEY);`)}
+	ms, err := loadMigrations(fsys, "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ms
+}
+
+func TestUpgradeFromEveryVersion(t *testing.T) {
+	all := testMigrations(t)
+	for n := 0; n < len(all); n++ {
+		t.Run(fmt.Sprintf("from%d", n), func(t *testing.T) {
+			ctx := t.Context()
+			path := filepath.Join(t.TempDir(), "tickets.db")
+			old, err := open(ctx, path, all[:n])
+			if err != nil && n > 0 {
+				t.Fatal(err)
+			}
+			if n > 0 {
+				if v := version(t, old); v != n {
+					t.Fatalf("old version %d, want %d", v, n)
+				}
+				// Data written by the old program survives the upgrade.
+				if err := old.Update(ctx, func(tx core.Tx) error {
+					return tx.CreateAgent(ctx, core.Agent{Username: "bob", PasswordHash: []byte("x"), CreatedAt: time.Now()})
+				}); err != nil {
+					t.Fatal(err)
+				}
+				old.Close()
+			}
+			s, err := open(ctx, path, all)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if v := version(t, s); v != len(all) {
+				t.Errorf("version after upgrade %d, want %d", v, len(all))
+			}
+			var email string
+			if n > 0 {
+				if err := s.reader.QueryRowContext(ctx, `SELECT email FROM agents WHERE username = 'bob'`).Scan(&email); err != nil {
+					t.Errorf("agent after upgrade: %v", err)
+				}
+			}
+			if _, err := s.reader.ExecContext(ctx, `SELECT COUNT(*) FROM future`); err != nil {
+				t.Errorf("table of the last migration: %v", err)
+			}
+		})
+	}
+}
+
+func TestRefuseNewerSchema(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "tickets.db")
+	newer, err := open(ctx, path, testMigrations(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	newer.Close()
+	_, err = Open(ctx, path)
+	if !errors.Is(err, ErrSchemaTooNew) {
+		t.Fatalf("Open of a newer database: %v, want ErrSchemaTooNew", err)
+	}
+	if !strings.Contains(err.Error(), fmt.Sprintf("version %d", len(migrations)+1)) {
+		t.Errorf("error does not say the version: %v", err)
+	}
+}
+
+func TestFailedMigrationRollsBack(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "tickets.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	bad := append(append([]migration(nil), migrations...),
+		migration{version: len(migrations) + 1, name: "bad_1", sql: `CREATE TABLE half (x INTEGER)`},
+		migration{version: len(migrations) + 2, name: "bad_2", sql: `THIS IS NOT SQL`})
+	if _, err := open(ctx, path, bad); err == nil || !strings.Contains(err.Error(), "bad_2") {
+		t.Fatalf("open with a broken migration: %v", err)
+	}
+	s, err = Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open after a failed migration: %v", err)
+	}
+	defer s.Close()
+	if v := version(t, s); v != len(migrations) {
+		t.Errorf("version %d after a failed migration", v)
+	}
+	if _, err := s.reader.ExecContext(ctx, `SELECT * FROM half`); err == nil {
+		t.Errorf("a migration of the failed batch was committed")
+	}
+}
+
+func TestLoadMigrationsRejectsGaps(t *testing.T) {
+	for name, files := range map[string][]string{
+		"gap":       {"0001_a.sql", "0003_c.sql"},
+		"repeat":    {"0001_a.sql", "0001_b.sql"},
+		"no number": {"init.sql"},
+		"short":     {"1_a.sql"},
+	} {
+		fsys := fstest.MapFS{}
+		for _, f := range files {
+			fsys["m/"+f] = &fstest.MapFile{Data: []byte("SELECT 1;")}
+		}
+		if _, err := loadMigrations(fsys, "m"); err == nil {
+			t.Errorf("%s: loaded %v", name, files)
+		}
+	}
+}
+
+// TestQueryPlans checks that no list query scans the table and sorts it.
+func TestQueryPlans(t *testing.T) {
+	s := openTemp(t).(*Store)
+	ctx := t.Context()
+	after := &core.Cursor{CreatedAt: time.Now(), ID: "aaaaaaaaaaaaaaaa"}
+	queries := map[string]core.TicketQuery{
+		"all":                 {Limit: 50},
+		"all after":           {Limit: 50, After: after},
+		"status":              {Status: core.StatusOpen, Limit: 50},
+		"status after":        {Status: core.StatusOpen, Limit: 50, After: after},
+		"assignee":            {Assignee: "bob", Limit: 50},
+		"assignee status":     {Assignee: "bob", Status: core.StatusInProgress, Limit: 50, After: after},
+		"unassigned":          {Unassigned: true, Limit: 50, After: after},
+		"customer":            {Customer: "a@example.com", Limit: 50},
+		"customer candidates": {Customer: "a@example.com", Unassigned: true, Exclude: "x", Limit: 200},
+	}
+	plan := func(query string, args ...any) string {
+		rows, err := s.reader.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var lines []string
+		for rows.Next() {
+			var id, parent, notused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			lines = append(lines, detail)
+		}
+		return strings.Join(lines, "; ")
+	}
+	for name, q := range queries {
+		query, args := listTicketsSQL(q)
+		p := plan(query, args...)
+		if strings.Contains(p, "TEMP B-TREE") || !strings.Contains(p, "USING INDEX") || strings.Contains(p, "SCAN tickets;") ||
+			p == "SCAN tickets" {
+			t.Errorf("ListTickets %s: plan %q", name, p)
+		}
+		query, args = countTicketsSQL(q)
+		if p := plan(query, args...); !strings.Contains(p, "INDEX") {
+			t.Errorf("CountTickets %s: plan %q", name, p)
+		}
+	}
+	for name, query := range map[string]string{
+		"pending":   `SELECT id FROM outbox WHERE state = 'pending' AND id > 0 ORDER BY id LIMIT 10`,
+		"automatic": `SELECT COUNT(*) FROM outbox WHERE automatic = 1 AND to_addr = 'a' AND created_at >= 0`,
+		"entries":   `SELECT e.id FROM entries e WHERE e.ticket_id = 'x' ORDER BY e.created_at, e.id`,
+		"expired":   `DELETE FROM sessions WHERE expires_at <= 0`,
+	} {
+		if p := plan(query); strings.Contains(p, "TEMP B-TREE") || !strings.Contains(p, "INDEX") {
+			t.Errorf("%s: plan %q", name, p)
+		}
+	}
+}
+
+func TestCancelStopsQuery(t *testing.T) {
+	s := openTemp(t).(*Store)
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := s.View(ctx, func(tx core.Tx) error {
+		// A query that runs for minutes unless interrupted.
+		_, err := tx.(*sqliteTx).query(ctx, "slow", `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c)
+			SELECT COUNT(*) FROM c`)
+		return err
+	})
+	if err == nil {
+		t.Fatal("no error from a cancelled query")
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the cancelled query ran %v", d)
+	}
+}
+
+// Benchmarks.
+
+const benchTickets = 100_000
+
+var bench struct {
+	once sync.Once
+	st   *Store
+	dir  string
+	err  error
+	mid  core.Cursor // a cursor half way down the list
+}
+
+// benchStore is a store with benchTickets tickets, filled once per process.
+func benchStore(b *testing.B) *Store {
+	bench.once.Do(func() {
+		dir, err := mkdtemp()
+		if err != nil {
+			bench.err = err
+			return
+		}
+		bench.dir = dir
+		ctx := context.Background()
+		st, err := Open(ctx, filepath.Join(dir, "bench.db"))
+		if err != nil {
+			bench.err = err
+			return
+		}
+		bench.st = st
+		base := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+		bench.err = st.Update(ctx, func(tx core.Tx) error {
+			for _, a := range []string{"bob", "carol", "dave"} {
+				if err := tx.CreateAgent(ctx, core.Agent{Username: a, PasswordHash: []byte("x"), CreatedAt: base}); err != nil {
+					return err
+				}
+			}
+			for i := range benchTickets {
+				tk := core.Ticket{
+					ID: core.NewTicketID(), Subject: fmt.Sprintf("ticket %d", i), Customer: fmt.Sprintf("c%d@example.com", i%5000),
+					Status: core.Statuses[i%3], CreatedAt: base.Add(time.Duration(i) * time.Second),
+				}
+				tk.UpdatedAt = tk.CreatedAt
+				if i%3 == 1 {
+					tk.Assignee = []string{"bob", "carol", "dave"}[i%9/3]
+				}
+				if i%50 == 0 {
+					tk.MergedInto = "aaaaaaaaaaaaaaaa"
+				}
+				if err := tx.CreateTicket(ctx, tk); err != nil {
+					return err
+				}
+				if i == benchTickets/2 {
+					bench.mid = core.Cursor{CreatedAt: tk.CreatedAt, ID: tk.ID}
+				}
+			}
+			return nil
+		})
+		if bench.err == nil {
+			_, bench.err = st.writer.ExecContext(ctx, `ANALYZE`)
+		}
+	})
+	if bench.err != nil {
+		b.Fatal(bench.err)
+	}
+	return bench.st
+}
+
+func BenchmarkListTickets100k(b *testing.B) {
+	st := benchStore(b)
+	ctx := context.Background()
+	list := func(b *testing.B, q core.TicketQuery) {
+		b.ReportAllocs()
+		for b.Loop() {
+			err := st.View(ctx, func(tx core.Tx) error {
+				ts, err := tx.ListTickets(ctx, q)
+				if err == nil && len(ts) != q.Limit {
+					err = fmt.Errorf("%d tickets", len(ts))
+				}
+				return err
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.Run("FirstPage", func(b *testing.B) { list(b, core.TicketQuery{Limit: 50}) })
+	b.Run("DeepPage", func(b *testing.B) { list(b, core.TicketQuery{Limit: 50, After: &bench.mid}) })
+	b.Run("StatusPage", func(b *testing.B) { list(b, core.TicketQuery{Status: core.StatusClosed, Limit: 50, After: &bench.mid}) })
+	b.Run("AssigneePage", func(b *testing.B) { list(b, core.TicketQuery{Assignee: "carol", Limit: 50}) })
+	b.Run("Count", func(b *testing.B) {
+		for b.Loop() {
+			err := st.View(ctx, func(tx core.Tx) error {
+				_, err := tx.CountTickets(ctx, core.TicketQuery{})
+				return err
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("CountStatus", func(b *testing.B) {
+		for b.Loop() {
+			err := st.View(ctx, func(tx core.Tx) error {
+				_, err := tx.CountTickets(ctx, core.TicketQuery{Status: core.StatusOpen})
+				return err
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func BenchmarkReceive(b *testing.B) {
+	dir := b.TempDir()
+	st, err := Open(context.Background(), filepath.Join(dir, "receive.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	svc := core.NewService(st, core.Config{PublicURL: "https://help.example", AutoReplyLimit: 1 << 30})
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := context.Background()
+		for pb.Next() {
+			i := n.Add(1)
+			res, err := svc.Receive(ctx, core.InboundMessage{Door: core.DoorSMTP,
+				From: fmt.Sprintf("c%d@example.com", i%1000), Subject: "Help", Text: "Something is broken.",
+				MessageID: fmt.Sprintf("bench-%d@mail.example", i)})
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			if !res.Created {
+				b.Errorf("not created: %+v", res)
+				return
+			}
+		}
+	})
+}

@@ -1,0 +1,578 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"trivialtickets/core"
+)
+
+// nanos stores a time as unix nanoseconds UTC; the zero time is 0.
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// fromNanos is the inverse of nanos; times come back in UTC.
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// nullString stores "" as NULL (for columns with a foreign key).
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// check fails once the transaction's function returned.
+func (t *tx) check() error {
+	if t.done.Load() {
+		return errTxDone
+	}
+	return nil
+}
+
+// exec runs one statement and returns the rows it changed.
+func (t *tx) exec(ctx context.Context, what, query string, args ...any) (int64, error) {
+	if err := t.check(); err != nil {
+		return 0, err
+	}
+	res, err := t.tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, dbErr(what, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", what, err)
+	}
+	return n, nil
+}
+
+// insert runs one INSERT and returns the new row's id.
+func (t *tx) insert(ctx context.Context, what, query string, args ...any) (int64, error) {
+	if err := t.check(); err != nil {
+		return 0, err
+	}
+	res, err := t.tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, dbErr(what, err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", what, err)
+	}
+	return id, nil
+}
+
+// query runs a SELECT.
+func (t *tx) query(ctx context.Context, what, query string, args ...any) (*sql.Rows, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	rows, err := t.tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, dbErr(what, err)
+	}
+	return rows, nil
+}
+
+// queryRow runs a SELECT of one row and scans it; no row gives an error
+// wrapping core.ErrNotFound.
+func (t *tx) queryRow(ctx context.Context, what string, dest []any, query string, args ...any) error {
+	if err := t.check(); err != nil {
+		return err
+	}
+	err := t.tx.QueryRowContext(ctx, query, args...).Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, core.ErrNotFound)
+	}
+	if err != nil {
+		return dbErr(what, err)
+	}
+	return nil
+}
+
+// count runs a SELECT COUNT(*).
+func (t *tx) count(ctx context.Context, what, query string, args ...any) (int, error) {
+	var n int
+	if err := t.queryRow(ctx, what, []any{&n}, query, args...); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// Tickets.
+
+const ticketColumns = `id, subject, customer, customer_name, status, assignee, merged_into,
+	root_message_id, last_message_id, created_at, updated_at`
+
+// ticketScan holds the scan targets of ticketColumns.
+type ticketScan struct {
+	t                    core.Ticket
+	status               string
+	assignee             sql.NullString
+	createdAt, updatedAt int64
+}
+
+func (s *ticketScan) dest() []any {
+	return []any{&s.t.ID, &s.t.Subject, &s.t.Customer, &s.t.CustomerName, &s.status, &s.assignee,
+		&s.t.MergedInto, &s.t.RootMessageID, &s.t.LastMessageID, &s.createdAt, &s.updatedAt}
+}
+
+func (s *ticketScan) ticket() core.Ticket {
+	t := s.t
+	t.Status = core.Status(s.status)
+	t.Assignee = s.assignee.String
+	t.CreatedAt = fromNanos(s.createdAt)
+	t.UpdatedAt = fromNanos(s.updatedAt)
+	return t
+}
+
+func (t *tx) CreateTicket(ctx context.Context, tk core.Ticket) error {
+	if tk.ID == "" {
+		return fmt.Errorf("create ticket: %w", core.Invalid("the ticket has no id"))
+	}
+	_, err := t.exec(ctx, "create ticket "+tk.ID, `INSERT INTO tickets (`+ticketColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		tk.ID, tk.Subject, tk.Customer, tk.CustomerName, string(tk.Status), nullString(tk.Assignee), tk.MergedInto,
+		tk.RootMessageID, tk.LastMessageID, nanos(tk.CreatedAt), nanos(tk.UpdatedAt))
+	return err
+}
+
+func (t *tx) Ticket(ctx context.Context, id string) (core.Ticket, error) {
+	var s ticketScan
+	if err := t.queryRow(ctx, "ticket "+id, s.dest(), `SELECT `+ticketColumns+` FROM tickets WHERE id = ?`, id); err != nil {
+		return core.Ticket{}, err
+	}
+	return s.ticket(), nil
+}
+
+func (t *tx) UpdateTicket(ctx context.Context, tk core.Ticket) error {
+	n, err := t.exec(ctx, "update ticket "+tk.ID, `UPDATE tickets
+		SET status = ?, assignee = ?, merged_into = ?, last_message_id = ?, updated_at = ?
+		WHERE id = ?`,
+		string(tk.Status), nullString(tk.Assignee), tk.MergedInto, tk.LastMessageID, nanos(tk.UpdatedAt), tk.ID)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("update ticket %s: %w", tk.ID, core.ErrNotFound)
+	}
+	return nil
+}
+
+// ticketWhere builds the WHERE clause of a ticket list. The literal
+// merged_into = ” lets SQLite use the partial list indexes.
+func ticketWhere(q core.TicketQuery, withCursor bool) (string, []any) {
+	var b strings.Builder
+	var args []any
+	b.WriteString(` WHERE merged_into = ''`)
+	if q.Status != "" {
+		b.WriteString(` AND status = ?`)
+		args = append(args, string(q.Status))
+	}
+	if q.Assignee != "" {
+		b.WriteString(` AND assignee = ?`)
+		args = append(args, q.Assignee)
+	}
+	if q.Unassigned {
+		b.WriteString(` AND assignee IS NULL`)
+	}
+	if q.Customer != "" {
+		b.WriteString(` AND customer = ?`)
+		args = append(args, q.Customer)
+	}
+	if q.Exclude != "" {
+		b.WriteString(` AND id <> ?`)
+		args = append(args, q.Exclude)
+	}
+	if withCursor && q.After != nil {
+		// Keyset paging: strictly after the cursor in (created_at, id)
+		// descending order. A row value comparison is a range on the index.
+		b.WriteString(` AND (created_at, id) < (?, ?)`)
+		args = append(args, nanos(q.After.CreatedAt), q.After.ID)
+	}
+	return b.String(), args
+}
+
+// listTicketsSQL returns the query and arguments of ListTickets.
+func listTicketsSQL(q core.TicketQuery) (string, []any) {
+	where, args := ticketWhere(q, true)
+	args = append(args, q.Limit)
+	return `SELECT ` + ticketColumns + ` FROM tickets` + where + ` ORDER BY created_at DESC, id DESC LIMIT ?`, args
+}
+
+// countTicketsSQL returns the query and arguments of CountTickets.
+func countTicketsSQL(q core.TicketQuery) (string, []any) {
+	where, args := ticketWhere(q, false)
+	return `SELECT COUNT(*) FROM tickets` + where, args
+}
+
+// ListTickets returns at most q.Limit tickets; a Limit below 1 is refused
+// (lists are always paged).
+func (t *tx) ListTickets(ctx context.Context, q core.TicketQuery) ([]core.Ticket, error) {
+	if q.Limit < 1 {
+		return nil, fmt.Errorf("list tickets: %w", core.Invalid("a ticket list needs a limit"))
+	}
+	query, args := listTicketsSQL(q)
+	rows, err := t.query(ctx, "list tickets", query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	ts := make([]core.Ticket, 0, min(q.Limit, 64))
+	for rows.Next() {
+		var s ticketScan
+		if err := rows.Scan(s.dest()...); err != nil {
+			return nil, fmt.Errorf("list tickets: %w", err)
+		}
+		ts = append(ts, s.ticket())
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list tickets: %w", err)
+	}
+	return ts, nil
+}
+
+func (t *tx) CountTickets(ctx context.Context, q core.TicketQuery) (int, error) {
+	query, args := countTicketsSQL(q)
+	return t.count(ctx, "count tickets", query, args...)
+}
+
+// Entries and attachments.
+
+const entryColumns = `e.id, e.ticket_id, e.created_at, e.author_kind, e.author, e.author_name,
+	e.internal, e.text, e.automatic, e.message_id, e.from_ticket`
+
+type entryScan struct {
+	e         core.Entry
+	createdAt int64
+	kind      string
+}
+
+func (s *entryScan) dest() []any {
+	return []any{&s.e.ID, &s.e.TicketID, &s.createdAt, &s.kind, &s.e.Author, &s.e.AuthorName,
+		&s.e.Internal, &s.e.Text, &s.e.Automatic, &s.e.MessageID, &s.e.FromTicket}
+}
+
+func (s *entryScan) entry() core.Entry {
+	e := s.e
+	e.CreatedAt = fromNanos(s.createdAt)
+	e.AuthorKind = core.AuthorKind(s.kind)
+	return e
+}
+
+func (t *tx) AddEntry(ctx context.Context, e *core.Entry) error {
+	id, err := t.insert(ctx, "add entry to ticket "+e.TicketID, `INSERT INTO entries
+		(ticket_id, created_at, author_kind, author, author_name, internal, text, automatic, message_id, from_ticket)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.TicketID, nanos(e.CreatedAt), string(e.AuthorKind), e.Author, e.AuthorName, e.Internal, e.Text,
+		e.Automatic, e.MessageID, e.FromTicket)
+	if err != nil {
+		return err
+	}
+	for i := range e.Attachments {
+		a := &e.Attachments[i]
+		if a.Size == 0 {
+			a.Size = int64(len(a.Data))
+		}
+		data := a.Data
+		if data == nil {
+			data = []byte{}
+		}
+		aid, err := t.insert(ctx, "add attachment to ticket "+e.TicketID, `INSERT INTO attachments
+			(entry_id, filename, content_type, size, content_id, data) VALUES (?, ?, ?, ?, ?, ?)`,
+			id, a.Filename, a.ContentType, a.Size, a.ContentID, data)
+		if err != nil {
+			return err
+		}
+		a.ID = aid
+	}
+	e.ID = id
+	return nil
+}
+
+func (t *tx) Entries(ctx context.Context, ticketID string, withInternal bool) ([]core.Entry, error) {
+	what := "entries of ticket " + ticketID
+	filter := ""
+	if !withInternal {
+		filter = ` AND e.internal = 0`
+	}
+	rows, err := t.query(ctx, what, `SELECT `+entryColumns+` FROM entries e
+		WHERE e.ticket_id = ?`+filter+` ORDER BY e.created_at, e.id`, ticketID)
+	if err != nil {
+		return nil, err
+	}
+	var es []core.Entry
+	index := map[int64]int{}
+	for rows.Next() {
+		var s entryScan
+		if err := rows.Scan(s.dest()...); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		index[s.e.ID] = len(es)
+		es = append(es, s.entry())
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if len(es) == 0 {
+		return es, nil
+	}
+	// The attachments of all these entries in one query (metadata only).
+	rows, err = t.query(ctx, what, `SELECT a.entry_id, a.id, a.filename, a.content_type, a.size, a.content_id
+		FROM entries e JOIN attachments a ON a.entry_id = e.id
+		WHERE e.ticket_id = ?`+filter+` ORDER BY a.id`, ticketID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var entryID int64
+		var a core.Attachment
+		if err := rows.Scan(&entryID, &a.ID, &a.Filename, &a.ContentType, &a.Size, &a.ContentID); err != nil {
+			return nil, fmt.Errorf("%s: attachments: %w", what, err)
+		}
+		if i, ok := index[entryID]; ok {
+			es[i].Attachments = append(es[i].Attachments, a)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: attachments: %w", what, err)
+	}
+	return es, nil
+}
+
+func (t *tx) Attachment(ctx context.Context, id int64) (core.Attachment, core.Entry, error) {
+	var a core.Attachment
+	var s entryScan
+	dest := append([]any{&a.ID, &a.Filename, &a.ContentType, &a.Size, &a.ContentID, &a.Data}, s.dest()...)
+	if err := t.queryRow(ctx, fmt.Sprintf("attachment %d", id), dest,
+		`SELECT a.id, a.filename, a.content_type, a.size, a.content_id, a.data, `+entryColumns+`
+		FROM attachments a JOIN entries e ON e.id = a.entry_id WHERE a.id = ?`, id); err != nil {
+		return core.Attachment{}, core.Entry{}, err
+	}
+	return a, s.entry(), nil
+}
+
+// Message-IDs.
+
+func (t *tx) RememberMessageID(ctx context.Context, msgID, ticketID string, inbound bool) error {
+	_, err := t.exec(ctx, "remember message id "+msgID,
+		`INSERT INTO message_ids (message_id, ticket_id, inbound) VALUES (?, ?, ?)`, msgID, ticketID, inbound)
+	return err
+}
+
+func (t *tx) MessageIDTicket(ctx context.Context, msgID string) (string, bool, error) {
+	var ticketID string
+	var inbound bool
+	if err := t.queryRow(ctx, "message id "+msgID, []any{&ticketID, &inbound},
+		`SELECT ticket_id, inbound FROM message_ids WHERE message_id = ?`, msgID); err != nil {
+		return "", false, err
+	}
+	return ticketID, inbound, nil
+}
+
+// The outbox.
+
+const mailColumns = `id, ticket_id, from_addr, to_addr, reply_to, subject, body, message_id, in_reply_to,
+	refs, automatic, state, created_at, sent_at, attempts, next_try, last_error`
+
+func (t *tx) QueueMail(ctx context.Context, m *core.OutMail) error {
+	m.State = core.MailPending
+	id, err := t.insert(ctx, "queue mail for ticket "+m.TicketID, `INSERT INTO outbox
+		(ticket_id, from_addr, to_addr, reply_to, subject, body, message_id, in_reply_to,
+		 refs, automatic, state, created_at, sent_at, attempts, next_try, last_error)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.TicketID, m.From, m.To, m.ReplyTo, m.Subject, m.Body, m.MessageID, m.InReplyTo,
+		strings.Join(m.References, "\n"), m.Automatic, string(m.State), nanos(m.CreatedAt), nanos(m.SentAt),
+		m.Attempts, nanos(m.NextTry), m.LastError)
+	if err != nil {
+		return err
+	}
+	m.ID = id
+	return nil
+}
+
+func (t *tx) PendingMails(ctx context.Context, afterID int64, limit int) ([]core.OutMail, error) {
+	rows, err := t.query(ctx, "pending mails", `SELECT `+mailColumns+` FROM outbox
+		WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?`, afterID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ms []core.OutMail
+	for rows.Next() {
+		var m core.OutMail
+		var refs, state string
+		var createdAt, sentAt, nextTry int64
+		if err := rows.Scan(&m.ID, &m.TicketID, &m.From, &m.To, &m.ReplyTo, &m.Subject, &m.Body, &m.MessageID,
+			&m.InReplyTo, &refs, &m.Automatic, &state, &createdAt, &sentAt, &m.Attempts, &nextTry, &m.LastError); err != nil {
+			return nil, fmt.Errorf("pending mails: %w", err)
+		}
+		if refs != "" {
+			m.References = strings.Split(refs, "\n")
+		}
+		m.State = core.MailState(state)
+		m.CreatedAt, m.SentAt, m.NextTry = fromNanos(createdAt), fromNanos(sentAt), fromNanos(nextTry)
+		ms = append(ms, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("pending mails: %w", err)
+	}
+	return ms, nil
+}
+
+func (t *tx) MarkMailSent(ctx context.Context, id int64, at time.Time) (bool, error) {
+	n, err := t.exec(ctx, fmt.Sprintf("mark mail %d sent", id),
+		`UPDATE outbox SET state = 'sent', sent_at = ? WHERE id = ? AND state = 'pending'`, nanos(at), id)
+	return n == 1, err
+}
+
+func (t *tx) CountAutomaticMails(ctx context.Context, to string, since time.Time) (int, error) {
+	return t.count(ctx, "count automatic mails to "+to,
+		`SELECT COUNT(*) FROM outbox WHERE automatic = 1 AND to_addr = ? AND created_at >= ?`, to, nanos(since))
+}
+
+// Agents.
+
+func (t *tx) CreateAgent(ctx context.Context, a core.Agent) error {
+	hash := a.PasswordHash
+	if hash == nil {
+		hash = []byte{}
+	}
+	_, err := t.exec(ctx, "create agent "+a.Username, `INSERT INTO agents
+		(username, name, password_hash, vacation, created_at) VALUES (?, ?, ?, ?, ?)`,
+		a.Username, a.Name, hash, a.Vacation, nanos(a.CreatedAt))
+	return err
+}
+
+const agentColumns = `username, name, password_hash, vacation, created_at`
+
+func scanAgent(scan func(...any) error) (core.Agent, error) {
+	var a core.Agent
+	var createdAt int64
+	if err := scan(&a.Username, &a.Name, &a.PasswordHash, &a.Vacation, &createdAt); err != nil {
+		return core.Agent{}, err
+	}
+	a.CreatedAt = fromNanos(createdAt)
+	return a, nil
+}
+
+func (t *tx) Agent(ctx context.Context, username string) (core.Agent, error) {
+	var a core.Agent
+	var createdAt int64
+	if err := t.queryRow(ctx, "agent "+username, []any{&a.Username, &a.Name, &a.PasswordHash, &a.Vacation, &createdAt},
+		`SELECT `+agentColumns+` FROM agents WHERE username = ?`, username); err != nil {
+		return core.Agent{}, err
+	}
+	a.CreatedAt = fromNanos(createdAt)
+	return a, nil
+}
+
+func (t *tx) Agents(ctx context.Context) ([]core.Agent, error) {
+	rows, err := t.query(ctx, "list agents", `SELECT `+agentColumns+` FROM agents ORDER BY username`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var as []core.Agent
+	for rows.Next() {
+		a, err := scanAgent(rows.Scan)
+		if err != nil {
+			return nil, fmt.Errorf("list agents: %w", err)
+		}
+		as = append(as, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list agents: %w", err)
+	}
+	return as, nil
+}
+
+func (t *tx) UpdateAgent(ctx context.Context, a core.Agent) error {
+	hash := a.PasswordHash
+	if hash == nil {
+		hash = []byte{}
+	}
+	n, err := t.exec(ctx, "update agent "+a.Username,
+		`UPDATE agents SET name = ?, password_hash = ?, vacation = ? WHERE username = ?`,
+		a.Name, hash, a.Vacation, a.Username)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("update agent %s: %w", a.Username, core.ErrNotFound)
+	}
+	return nil
+}
+
+// DeleteAgent removes an agent; their sessions go with them (ON DELETE
+// CASCADE) and tickets still naming them (merged ones, which core does not
+// release) lose the assignee (ON DELETE SET NULL).
+func (t *tx) DeleteAgent(ctx context.Context, username string) error {
+	n, err := t.exec(ctx, "delete agent "+username, `DELETE FROM agents WHERE username = ?`, username)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("delete agent %s: %w", username, core.ErrNotFound)
+	}
+	return nil
+}
+
+// Sessions.
+
+func (t *tx) CreateSession(ctx context.Context, s core.Session) error {
+	_, err := t.exec(ctx, "create session for "+s.Username, `INSERT INTO sessions
+		(token_hash, username, created_at, expires_at) VALUES (?, ?, ?, ?)`,
+		s.TokenHash, s.Username, nanos(s.CreatedAt), nanos(s.ExpiresAt))
+	return err
+}
+
+func (t *tx) Session(ctx context.Context, tokenHash string) (core.Session, error) {
+	var s core.Session
+	var createdAt, expiresAt int64
+	if err := t.queryRow(ctx, "session", []any{&s.TokenHash, &s.Username, &createdAt, &expiresAt},
+		`SELECT token_hash, username, created_at, expires_at FROM sessions WHERE token_hash = ?`, tokenHash); err != nil {
+		return core.Session{}, err
+	}
+	s.CreatedAt, s.ExpiresAt = fromNanos(createdAt), fromNanos(expiresAt)
+	return s, nil
+}
+
+func (t *tx) DeleteSession(ctx context.Context, tokenHash string) error {
+	n, err := t.exec(ctx, "delete session", `DELETE FROM sessions WHERE token_hash = ?`, tokenHash)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("delete session: %w", core.ErrNotFound)
+	}
+	return nil
+}
+
+func (t *tx) DeleteSessions(ctx context.Context, username string) error {
+	_, err := t.exec(ctx, "delete sessions of "+username, `DELETE FROM sessions WHERE username = ?`, username)
+	return err
+}
+
+// DeleteExpiredSessions removes sessions whose expiry is not after now (core
+// treats a session as expired from its ExpiresAt on).
+func (t *tx) DeleteExpiredSessions(ctx context.Context, now time.Time) error {
+	_, err := t.exec(ctx, "delete expired sessions", `DELETE FROM sessions WHERE expires_at <= ?`, nanos(now))
+	return err
+}
