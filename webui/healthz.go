@@ -1,0 +1,25 @@
+package webui
+
+import (
+	"context"
+	"net/http"
+	"time"
+)
+
+// healthz tells load balancers whether the daemon can serve: GET /healthz
+// answers 200 "ok" or 503 with the reason.
+func (h *handler) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if h.health != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		if err := h.health(ctx); err != nil {
+			h.log.Warn("health check failed", "err", err)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte("unavailable: " + err.Error() + "\n"))
+			return
+		}
+	}
+	w.Write([]byte("ok\n"))
+}

@@ -1,0 +1,53 @@
+package webui
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strings"
+	"time"
+
+	"trivialtickets/core"
+)
+
+// login starts an agent's session: POST /login. A failed login stays on
+// the start page.
+func (h *handler) login(w http.ResponseWriter, r *http.Request) {
+	if !h.parseForm(w, r) {
+		return
+	}
+	username := strings.TrimSpace(r.PostFormValue("username"))
+	password := r.PostFormValue("password")
+	keys := []string{accountKey(username), clientKey(r.RemoteAddr)}
+	if wait := h.throttle.wait(keys...); wait > 0 {
+		h.log.Warn("login throttled", "username", username, "client", keys[1])
+		h.startPage(w, r, http.StatusTooManyRequests, createForm{}, tooManyLogins(wait), username)
+		return
+	}
+	token, a, err := h.svc.Login(r.Context(), username, password, sessionToken(r))
+	if errors.Is(err, core.ErrBadCredentials) {
+		h.throttle.fail(keys...)
+		h.log.Info("login failed", "username", username, "client", keys[1])
+		h.startPage(w, r, http.StatusUnauthorized, createForm{}, "Wrong username or password.", username)
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.throttle.succeed(keys[0])
+	h.setSessionCookie(w, token)
+	h.log.Info("login", "username", a.Username)
+	http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
+}
+
+// tooManyLogins is the message for a throttled login.
+func tooManyLogins(wait time.Duration) string {
+	n := int(math.Ceil(wait.Minutes()))
+	unit := "minutes"
+	if n == 1 {
+		unit = "minute"
+	}
+	return fmt.Sprintf("Too many failed logins; try again in %d %s.", n, unit)
+}

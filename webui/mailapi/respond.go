@@ -1,0 +1,62 @@
+package mailapi
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"trivialtickets/core"
+)
+
+// writeJSON answers with status and v as JSON.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only the package's own types are written; they always marshal.
+		status = http.StatusInternalServerError
+		b = []byte(`{"status":500,"message":"internal error"}`)
+	}
+	setJSONHeaders(w)
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+func setJSONHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Type", ContentTypeJSON)
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+}
+
+// writeError answers with the JSON error {"status":status,"message":msg}.
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, ErrorResponse{Status: status, Message: msg})
+}
+
+// fail is the one place that maps errors from core to answers: invalid
+// input is the client's to fix and gets 400 with core's message; anything
+// else is ours, gets a bare 500 and is logged with its cause.
+func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var inv *core.InvalidError
+	switch {
+	case errors.As(err, &inv):
+		writeError(w, http.StatusBadRequest, inv.Msg)
+	case errors.Is(err, core.ErrInvalid):
+		writeError(w, http.StatusBadRequest, err.Error())
+	default:
+		h.log.ErrorContext(r.Context(), "mail api request failed",
+			"method", r.Method, "path", r.URL.Path, "err", err)
+		writeError(w, http.StatusInternalServerError, "internal error")
+	}
+}
+
+// requestError is a problem with the request itself, detected in this
+// package, with the status to answer.
+type requestError struct {
+	status int
+	msg    string
+}
+
+func (e *requestError) Error() string { return e.msg }
+
+func badRequest(msg string) error { return &requestError{status: http.StatusBadRequest, msg: msg} }

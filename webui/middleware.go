@@ -1,0 +1,86 @@
+package webui
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"trivialtickets/core"
+)
+
+// contentSecurityPolicy allows the page's own stylesheet and images and
+// nothing else: no scripts, no inline styles, no framing.
+const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// maxFormBytes caps a form body; the longest field, a new ticket's message,
+// is cut at core.MaxTextLength anyway.
+const maxFormBytes = 2 << 20
+
+// securityHeaders sets the headers every answer carries.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Content-Security-Policy", contentSecurityPolicy)
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Referrer-Policy", "same-origin")
+		hd.Set("X-Frame-Options", "DENY")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limitBody caps request bodies of the pages.
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type agentKey struct{}
+
+// currentAgent is the logged-in agent of the request, or nil for a
+// customer.
+func currentAgent(r *http.Request) *core.Agent {
+	a, _ := r.Context().Value(agentKey{}).(*core.Agent)
+	return a
+}
+
+// loadSession puts the agent of the session cookie, if any, into the
+// request context. A cookie of an ended session is cleared.
+func (h *handler) loadSession(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token := sessionToken(r)
+		if token == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		a, err := h.svc.SessionAgent(r.Context(), token)
+		switch {
+		case errors.Is(err, core.ErrNotFound):
+			h.clearSessionCookie(w)
+			next.ServeHTTP(w, r)
+		case err != nil:
+			h.fail(w, r, err)
+		default:
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), agentKey{}, &a)))
+		}
+	})
+}
+
+// requireAgent is the one gate for agent-only routes: anonymous page views
+// go to the start page, anonymous form posts are refused.
+func (h *handler) requireAgent(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if currentAgent(r) != nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			http.Redirect(w, r, "/", http.StatusSeeOther)
+			return
+		}
+		h.fail(w, r, core.ErrForbidden)
+	})
+}

@@ -1,0 +1,143 @@
+package webui
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"trivialtickets/core"
+)
+
+// Page templates, one file each in templates/pages.
+const (
+	pageStart     = "start"
+	pageTicket    = "ticket"
+	pageDashboard = "dashboard"
+	pageTickets   = "tickets"
+	pageNotFound  = "notfound"
+	pageMessage   = "message"
+)
+
+var pageNames = []string{pageStart, pageTicket, pageDashboard, pageTickets, pageNotFound, pageMessage}
+
+// templates maps a page name to its template (layout, partials and page).
+type templates map[string]*template.Template
+
+// timeLayout is how times are shown, always in UTC.
+const timeLayout = "2006-01-02 15:04"
+
+var funcs = template.FuncMap{
+	"fmtTime": func(t time.Time) string { return t.UTC().Format(timeLayout) },
+	"author":  entryAuthor,
+	"attURL": func(ticketID string, attID int64) string {
+		return fmt.Sprintf("/ticket/attachment?id=%s&att=%d", url.QueryEscape(ticketID), attID)
+	},
+	"ticketURL": ticketURL,
+	"size":      humanSize,
+}
+
+// parseTemplates parses the layout and partials once and every page on top
+// of them; a missing or broken file is an error.
+func parseTemplates(fsys fs.FS) (templates, error) {
+	base, err := template.New("layout").Funcs(funcs).ParseFS(fsys, "templates/layout.html", "templates/partials/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("webui: parse layout: %w", err)
+	}
+	tpl := make(templates, len(pageNames))
+	for _, name := range pageNames {
+		t, err := base.Clone()
+		if err != nil {
+			return nil, fmt.Errorf("webui: clone layout for %s: %w", name, err)
+		}
+		if t, err = t.ParseFS(fsys, "templates/pages/"+name+".html"); err != nil {
+			return nil, fmt.Errorf("webui: parse page %s: %w", name, err)
+		}
+		for _, part := range []string{"layout", "title", "content"} {
+			if t.Lookup(part) == nil {
+				return nil, fmt.Errorf("webui: page %s: template %q is not defined", name, part)
+			}
+		}
+		tpl[name] = t
+	}
+	return tpl, nil
+}
+
+// page is what the layout needs, around the page's own Data.
+type page struct {
+	Agent *core.Agent
+	Nav   string // the navigation entry to highlight
+	Flash *flash
+	Alert string // a message about the form that was sent, shown as an error
+	// LoginName refills the login form after a failed login.
+	LoginName string
+	Data      any
+}
+
+// render writes a page with status. It renders into a buffer first so
+// that a template error becomes a clean 500.
+func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
+	t, ok := h.tpl[name]
+	if !ok {
+		h.internalError(w, r, fmt.Errorf("webui: no page template %q", name))
+		return
+	}
+	p.Agent = currentAgent(r)
+	if p.Flash == nil {
+		p.Flash = h.takeFlash(w, r)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
+		h.internalError(w, r, fmt.Errorf("webui: render %s: %w", name, err))
+		return
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", "text/html; charset=utf-8")
+	hd.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// entryAuthor names who wrote an entry.
+func entryAuthor(e core.Entry) string {
+	switch {
+	case e.AuthorKind == core.AuthorSystem:
+		return "System"
+	case e.AuthorName != "":
+		return e.AuthorName
+	case e.Author != "":
+		return e.Author
+	}
+	return "Unknown sender"
+}
+
+func humanSize(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// localPath returns back when it is a path on this site, else def. It
+// keeps redirects after a form post from leaving the site.
+func localPath(back, def string) string {
+	if back == "" || !strings.HasPrefix(back, "/") || strings.HasPrefix(back, "//") || strings.ContainsAny(back, "\\\r\n") {
+		return def
+	}
+	u, err := url.Parse(back)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return def
+	}
+	out := u.EscapedPath()
+	if q := u.Query().Encode(); q != "" {
+		out += "?" + q
+	}
+	return out
+}

@@ -1,0 +1,72 @@
+package webui
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"trivialtickets/core"
+)
+
+// TestRenderPages executes every page with sample data, so that a
+// template that parses but fails at run time is caught without a store.
+func TestRenderPages(t *testing.T) {
+	tpl, err := parseTemplates(assets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &handler{log: slog.New(slog.DiscardHandler), tpl: tpl}
+	now := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	tk := core.Ticket{ID: "abcdefghijklmnop", Subject: "Subject <b>", Customer: "c@example.com", Status: core.StatusInProgress, Assignee: "alice", CreatedAt: now}
+	alice := &core.Agent{Username: "alice", Name: "Alice"}
+	entries := []core.Entry{
+		{AuthorKind: core.AuthorCustomer, Author: "c@example.com", Text: "hello", CreatedAt: now,
+			Attachments: []core.Attachment{{ID: 7, Filename: "a.png", Size: 2048}}},
+		{AuthorKind: core.AuthorSystem, Internal: true, Text: "assigned", CreatedAt: now, FromTicket: "bbbbbbbbbbbbbbbb"},
+	}
+	merged := tk
+	merged.MergedInto = "bbbbbbbbbbbbbbbb"
+	list := listPage{Tickets: []ticketRow{{Ticket: tk, AssigneeName: "Alice"}, {Ticket: core.Ticket{ID: "cccccccccccccccc", Status: core.StatusOpen}}}, Total: 2, Next: "/tickets?after=1.cccccccccccccccc", First: "/tickets", Back: "/tickets"}
+	tests := []struct {
+		name  string
+		agent *core.Agent
+		page  page
+		want  []string
+	}{
+		{pageStart, nil, page{Data: createForm{Email: "x@y"}, Alert: "bad"}, []string{"Create ticket", `value="x@y"`, "bad"}},
+		{pageTicket, nil, page{Data: ticketPage{TicketView: core.TicketView{Ticket: tk, Entries: entries[:1]}, Statuses: core.Statuses}}, []string{"Add comment", "a.png", "2.0 KiB", "/ticket/attachment?id=abcdefghijklmnop&amp;att=7"}},
+		{pageTicket, alice, page{Data: ticketPage{TicketView: core.TicketView{Ticket: tk, Entries: entries, CanEdit: true, Assignee: alice,
+			MergeCandidates: []core.Ticket{{ID: "dddddddddddddddd", Subject: "Other", CreatedAt: now}}}, Agent: true, Mine: true, Statuses: core.Statuses, Form: saveForm{Status: "in_progress"}}},
+			[]string{"Save", "Release ticket", "entry internal system", "dddddddddddddddd", "2026-03-04 05:06", "Subject &lt;b&gt;"}},
+		{pageTicket, alice, page{Data: ticketPage{TicketView: core.TicketView{Ticket: tk, Entries: entries, Assignee: &core.Agent{Username: "bob"}}, Agent: true, Statuses: core.Statuses}}, []string{"Assigned to bob: read-only."}},
+		{pageTicket, nil, page{Data: ticketPage{TicketView: core.TicketView{Ticket: merged, Entries: entries[:1]}, MergeTarget: core.Ticket{ID: "bbbbbbbbbbbbbbbb", Subject: "Target"}}}, []string{"This ticket was merged into", "Target"}},
+		{pageDashboard, alice, page{Data: dashboardPage{listPage: list, Vacation: true}}, []string{"Deactivate vacation mode", "Release ticket", "Next page"}},
+		{pageTickets, alice, page{Data: ticketsPage{listPage: list, Agents: []core.Agent{*alice}, Filters: []filterOption{{Label: "All", URL: "/tickets", Active: true}}}}, []string{"Assign", "First page", `<option value="alice">Alice</option>`}},
+		{pageNotFound, nil, page{}, []string{"No such ticket"}},
+		{pageMessage, alice, page{Data: message{Title: "T", Text: "x"}}, []string{"Logout"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			if tt.agent != nil {
+				r = r.WithContext(context.WithValue(r.Context(), agentKey{}, tt.agent))
+			}
+			w := httptest.NewRecorder()
+			h.render(w, r, http.StatusOK, tt.name, tt.page)
+			body, _ := io.ReadAll(w.Result().Body)
+			if w.Code != http.StatusOK {
+				t.Fatalf("status %d: %s", w.Code, body)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(string(body), want) {
+					t.Errorf("lacks %q:\n%s", want, body)
+				}
+			}
+		})
+	}
+}

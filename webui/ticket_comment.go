@@ -1,0 +1,21 @@
+package webui
+
+import (
+	"net/http"
+	"strings"
+)
+
+// commentTicket adds the customer's comment from the ticket page: POST
+// /ticket/comment.
+func (h *handler) commentTicket(w http.ResponseWriter, r *http.Request) {
+	if !h.parseForm(w, r) {
+		return
+	}
+	id := r.PostFormValue("id")
+	text := strings.ReplaceAll(r.PostFormValue("comment"), "\r\n", "\n")
+	if err := h.svc.CustomerComment(r.Context(), id, text); err != nil {
+		h.failBack(w, r, err, ticketURL(id))
+		return
+	}
+	h.redirectFlash(w, r, ticketURL(id), flash{Text: "Your comment was added."})
+}

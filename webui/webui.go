@@ -1,0 +1,72 @@
+package webui
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"trivialtickets/core"
+)
+
+//go:embed templates static
+var assets embed.FS
+
+// Config is what the web interface needs.
+type Config struct {
+	// Service carries out every use case; required.
+	Service *core.Service
+	// Logger receives the causes of failed requests; slog.Default when nil.
+	Logger *slog.Logger
+	// Secure is set when the site is served over TLS: cookies get the
+	// Secure attribute.
+	Secure bool
+	// MailAPI is mounted at /api/ and receives requests with their full
+	// path; nil leaves /api/ unanswered (404).
+	MailAPI http.Handler
+	// Health reports whether the daemon can serve, for /healthz; nil means
+	// always healthy.
+	Health func(ctx context.Context) error
+}
+
+// handler holds what the handlers need; one method per action, one action
+// per file.
+type handler struct {
+	svc      *core.Service
+	log      *slog.Logger
+	secure   bool
+	health   func(ctx context.Context) error
+	tpl      templates
+	throttle *throttle
+}
+
+// New returns the web interface as one http.Handler. It fails when a
+// template is missing or does not parse.
+func New(cfg Config) (http.Handler, error) {
+	if cfg.Service == nil {
+		return nil, errors.New("webui: Config.Service is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	tpl, err := parseTemplates(assets)
+	if err != nil {
+		return nil, err
+	}
+	static, err := fs.Sub(assets, "static")
+	if err != nil {
+		return nil, err
+	}
+	h := &handler{
+		svc:      cfg.Service,
+		log:      cfg.Logger,
+		secure:   cfg.Secure,
+		health:   cfg.Health,
+		tpl:      tpl,
+		throttle: newThrottle(time.Now),
+	}
+	return h.routes(cfg.MailAPI, static), nil
+}
