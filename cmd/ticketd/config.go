@@ -1,0 +1,399 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"trivialtickets/core"
+)
+
+// Config is the daemon's whole configuration after defaults, the config
+// file, flags and TICKETD_* environment variables (in that order, the later
+// overriding the earlier) were applied.
+type Config struct {
+	ConfigFile       string
+	Data             string
+	HTTP             string
+	TLSCert          string
+	TLSKey           string
+	NoTLS            bool
+	PublicURL        string
+	SupportAddresses []string
+	FromAddress      string
+	Database         string
+	NoAPIToken       bool
+	MaxMessageSize   int64
+	AutoReplyLimit   int
+	LogLevel         string
+	LogFormat        string
+	ShutdownTimeout  time.Duration
+}
+
+// setting is one configuration value: its flag name (the TOML key is the
+// same with '_' for '-', the variable TICKETD_ plus the key in upper case),
+// its default as text, its documentation and how it is set.
+type setting struct {
+	name       string
+	def        string
+	help       string
+	repeatable bool
+	set        func(c *Config, v string) error
+}
+
+func (s setting) key() string { return strings.ReplaceAll(s.name, "-", "_") }
+func (s setting) env() string { return "TICKETD_" + strings.ToUpper(s.key()) }
+
+func parseBool(v string) (bool, error) {
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%q is not true or false", v)
+	}
+	return b, nil
+}
+
+// settings lists every setting; README.md documents the same list.
+var settings = []setting{
+	{name: "config", help: "TOML configuration file", set: func(c *Config, v string) error { c.ConfigFile = v; return nil }},
+	{name: "data", def: "./data", help: "data directory: SQLite database, generated certificate and key, Mail API token",
+		set: func(c *Config, v string) error { c.Data = v; return nil }},
+	{name: "http", def: ":8443", help: "listen address of the web interface and the Mail API",
+		set: func(c *Config, v string) error { c.HTTP = v; return nil }},
+	{name: "tls-cert", help: "TLS certificate file (PEM); default: a self-signed one made in the data directory",
+		set: func(c *Config, v string) error { c.TLSCert = v; return nil }},
+	{name: "tls-key", help: "TLS private key file (PEM) belonging to tls-cert",
+		set: func(c *Config, v string) error { c.TLSKey = v; return nil }},
+	{name: "no-tls", def: "false", help: "serve plain HTTP (only behind a TLS-terminating proxy)",
+		set: func(c *Config, v string) (err error) { c.NoTLS, err = parseBool(v); return }},
+	{name: "public-url", help: "base URL of ticket links in mails; default from the listen address, e.g. https://localhost:8443",
+		set: func(c *Config, v string) error { c.PublicURL = v; return nil }},
+	{name: "support-address", def: core.DefaultSupportAddress, repeatable: true,
+		help: "address customers write to (repeatable; the first is the base of reply plus-addresses)",
+		set:  func(c *Config, v string) error { c.SupportAddresses = append(c.SupportAddresses, v); return nil }},
+	{name: "from-address", help: "From address of outgoing mail; default the first support address",
+		set: func(c *Config, v string) error { c.FromAddress = v; return nil }},
+	{name: "database", help: "database URL; empty: SQLite in the data directory",
+		set: func(c *Config, v string) error { c.Database = v; return nil }},
+	{name: "no-api-token", def: "false", help: "switch off the Mail API's bearer token check (local testing only)",
+		set: func(c *Config, v string) (err error) { c.NoAPIToken, err = parseBool(v); return }},
+	{name: "max-message-size", def: "26214400", help: "largest message accepted through the Mail API, in bytes",
+		set: func(c *Config, v string) (err error) {
+			c.MaxMessageSize, err = strconv.ParseInt(v, 10, 64)
+			if err != nil || c.MaxMessageSize < 1024 {
+				return fmt.Errorf("%q is not a number of bytes of at least 1024", v)
+			}
+			return nil
+		}},
+	{name: "auto-reply-limit", def: "10", help: "most automatic mails (confirmations) to one address per hour",
+		set: func(c *Config, v string) (err error) {
+			c.AutoReplyLimit, err = strconv.Atoi(v)
+			if err != nil || c.AutoReplyLimit < 1 {
+				return fmt.Errorf("%q is not a whole number of at least 1", v)
+			}
+			return nil
+		}},
+	{name: "log-level", def: "info", help: "least important log level shown: debug, info, warn or error",
+		set: func(c *Config, v string) error {
+			switch v {
+			case "debug", "info", "warn", "error":
+				c.LogLevel = v
+				return nil
+			}
+			return fmt.Errorf("%q is not debug, info, warn or error", v)
+		}},
+	{name: "log-format", def: "text", help: "log format: text or json",
+		set: func(c *Config, v string) error {
+			if v != "text" && v != "json" {
+				return fmt.Errorf("%q is not text or json", v)
+			}
+			c.LogFormat = v
+			return nil
+		}},
+	{name: "shutdown-timeout", def: "10s", help: "how long a shutdown waits for requests in flight",
+		set: func(c *Config, v string) (err error) {
+			c.ShutdownTimeout, err = time.ParseDuration(v)
+			if err != nil || c.ShutdownTimeout <= 0 {
+				return fmt.Errorf("%q is not a positive duration such as 10s", v)
+			}
+			return nil
+		}},
+}
+
+// settingValue adapts a setting to flag.Value: it records what was given,
+// to be applied after the config file.
+type settingValue struct {
+	s    setting
+	vals []string
+	bool bool
+}
+
+func (v *settingValue) String() string   { return strings.Join(v.vals, ",") }
+func (v *settingValue) IsBoolFlag() bool { return v.bool }
+func (v *settingValue) Set(val string) error {
+	if !v.s.repeatable {
+		v.vals = v.vals[:0]
+	}
+	// Check now, so that the error names the flag at once.
+	var scratch Config
+	if err := v.s.set(&scratch, val); err != nil {
+		return err
+	}
+	v.vals = append(v.vals, val)
+	return nil
+}
+
+// loadConfig builds the configuration from the defaults, the config file,
+// args and env (lowest to highest precedence). It returns the positional
+// arguments (the command). extra may define more flags (a command's own).
+func loadConfig(args, env []string, stderr io.Writer, extra func(fs *flag.FlagSet)) (Config, []string, error) {
+	var c Config
+	for _, s := range settings {
+		if s.def != "" {
+			if err := s.set(&c, s.def); err != nil {
+				panic("bad default of " + s.name + ": " + err.Error())
+			}
+		}
+	}
+	envMap := map[string]string{}
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "TICKETD_") {
+			envMap[k] = v
+		}
+	}
+
+	fs := flag.NewFlagSet("ticketd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { usage(fs.Output()) }
+	given := make([]*settingValue, len(settings))
+	for i, s := range settings {
+		given[i] = &settingValue{s: s, bool: strings.HasPrefix(s.name, "no-")}
+		fs.Var(given[i], s.name, s.help)
+	}
+	if extra != nil {
+		extra(fs)
+	}
+	// Flags and command words may be mixed: "ticketd user add bob --data d".
+	var positional []string
+	rest := args
+	for {
+		if err := fs.Parse(rest); err != nil {
+			return c, nil, err
+		}
+		rest = fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		positional = append(positional, rest[0])
+		rest = rest[1:]
+	}
+
+	file := ""
+	if g := given[0]; len(g.vals) > 0 {
+		file = g.vals[0]
+	}
+	if v, ok := envMap["TICKETD_CONFIG"]; ok {
+		file = v
+	}
+	if file != "" {
+		if err := applyFile(&c, file); err != nil {
+			return c, nil, err
+		}
+		c.ConfigFile = file
+	}
+	apply := func(s setting, vals []string, where string) error {
+		if s.repeatable {
+			c.SupportAddresses = nil
+		}
+		for _, v := range vals {
+			if err := s.set(&c, v); err != nil {
+				return fmt.Errorf("%s: %w", where, err)
+			}
+		}
+		return nil
+	}
+	for i, s := range settings {
+		if len(given[i].vals) > 0 && s.name != "config" {
+			if err := apply(s, given[i].vals, "flag --"+s.name); err != nil {
+				return c, nil, err
+			}
+		}
+	}
+	for _, s := range settings {
+		v, ok := envMap[s.env()]
+		if !ok || s.name == "config" {
+			continue
+		}
+		vals := []string{v}
+		if s.repeatable {
+			vals = splitList(v)
+		}
+		if err := apply(s, vals, "environment variable "+s.env()); err != nil {
+			return c, nil, err
+		}
+	}
+	if err := c.validate(); err != nil {
+		return c, nil, err
+	}
+	return c, positional, nil
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// applyFile reads a TOML config file into c. Unknown keys are errors, so
+// that a typo does not go unnoticed.
+func applyFile(c *Config, path string) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config file: %w", err)
+	}
+	var m map[string]any
+	if _, err := toml.Decode(string(raw), &m); err != nil {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	byKey := map[string]setting{}
+	for _, s := range settings {
+		byKey[s.key()] = s
+	}
+	fresh := false
+	for k, v := range m {
+		s, ok := byKey[k]
+		if !ok || k == "config" {
+			return fmt.Errorf("config file %s: unknown setting %q", path, k)
+		}
+		var vals []string
+		switch v := v.(type) {
+		case string:
+			vals = []string{v}
+		case bool:
+			vals = []string{strconv.FormatBool(v)}
+		case int64:
+			vals = []string{strconv.FormatInt(v, 10)}
+		case []any:
+			if !s.repeatable {
+				return fmt.Errorf("config file %s: setting %q takes one value, not a list", path, k)
+			}
+			for _, e := range v {
+				str, ok := e.(string)
+				if !ok {
+					return fmt.Errorf("config file %s: setting %q: the list must hold strings", path, k)
+				}
+				vals = append(vals, str)
+			}
+		default:
+			return fmt.Errorf("config file %s: setting %q has a value of the wrong kind", path, k)
+		}
+		if s.repeatable && !fresh {
+			c.SupportAddresses = nil
+			fresh = true
+		}
+		for _, val := range vals {
+			if err := s.set(c, val); err != nil {
+				return fmt.Errorf("config file %s: setting %q: %w", path, k, err)
+			}
+		}
+	}
+	return nil
+}
+
+// validate checks the settings that depend on each other or on syntax.
+func (c *Config) validate() error {
+	if c.Data == "" {
+		return errors.New("setting data: the data directory must not be empty")
+	}
+	if _, _, err := net.SplitHostPort(c.HTTP); err != nil {
+		return fmt.Errorf("setting http: %q is not host:port (e.g. :8443 or 127.0.0.1:8443)", c.HTTP)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("settings tls-cert and tls-key: give both or neither")
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("setting public-url: %q is not an http(s) URL like https://help.example.com", c.PublicURL)
+		}
+	}
+	if len(c.SupportAddresses) == 0 {
+		return errors.New("setting support-address: give at least one address")
+	}
+	for i, a := range c.SupportAddresses {
+		addr, err := core.ParseAddress(a)
+		if err != nil {
+			return fmt.Errorf("setting support-address: %w", err)
+		}
+		if strings.Contains(addr[:strings.LastIndexByte(addr, '@')], "+") {
+			return fmt.Errorf("setting support-address: %q must not contain '+': plus-addresses are made from it", a)
+		}
+		c.SupportAddresses[i] = addr
+	}
+	if c.FromAddress != "" {
+		addr, err := core.ParseAddress(c.FromAddress)
+		if err != nil {
+			return fmt.Errorf("setting from-address: %w", err)
+		}
+		c.FromAddress = addr
+	}
+	if c.Database != "" {
+		return fmt.Errorf("setting database: %q: only the embedded SQLite store (empty database setting) is available in this version", c.Database)
+	}
+	return nil
+}
+
+// publicURL is the configured public URL or one derived from the listen
+// address.
+func (c *Config) publicURL(listen net.Addr) string {
+	if c.PublicURL != "" {
+		return strings.TrimRight(c.PublicURL, "/")
+	}
+	scheme := "https"
+	if c.NoTLS {
+		scheme = "http"
+	}
+	host, port, err := net.SplitHostPort(listen.String())
+	if err != nil {
+		return scheme + "://localhost"
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `Usage: ticketd [flags] [command]
+
+Commands:
+  serve                     run the daemon (the default)
+  user add NAME [--name N]  add an agent; the password is read from the terminal or stdin
+  user list                 list the agents
+  user passwd NAME          set an agent's password (ends their sessions)
+  user remove NAME          remove an agent (releases their tickets)
+  version                   print the version
+
+Settings (flag, TICKETD_ variable, config file key; later sources win:
+defaults < config file < flags < environment):
+`)
+	for _, s := range settings {
+		def := ""
+		if s.def != "" {
+			def = " (default " + s.def + ")"
+		}
+		fmt.Fprintf(w, "  --%s  %s  %s\n      %s%s\n", s.name, s.env(), s.key(), s.help, def)
+	}
+}

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Names of the files the daemon keeps in its data directory.
+const (
+	dbFile    = "ticketd.db"
+	certFile  = "cert.pem"
+	keyFile   = "key.pem"
+	tokenFile = "mailapi-token"
+)
+
+// loadOrCreateToken returns the Mail API token stored in the data
+// directory, making one on first start.
+func loadOrCreateToken(dir string) (token string, created bool, err error) {
+	path := filepath.Join(dir, tokenFile)
+	b, err := os.ReadFile(path)
+	if err == nil {
+		token = strings.TrimSpace(string(b))
+		if len(token) < 16 {
+			return "", false, fmt.Errorf("Mail API token in %s is shorter than 16 characters: put a longer one there or delete the file to get a new one", path)
+		}
+		return token, false, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return "", false, fmt.Errorf("read Mail API token: %w", err)
+	}
+	raw := make([]byte, 32)
+	rand.Read(raw)
+	token = base64.RawURLEncoding.EncodeToString(raw)
+	if err := writeNew(path, []byte(token+"\n")); err != nil {
+		return "", false, fmt.Errorf("store Mail API token: %w", err)
+	}
+	return token, true, nil
+}
+
+// writeNew writes a file readable by its owner only, failing if it exists.
+func writeNew(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// loadCertificate loads the configured certificate, or the self-signed one
+// in the data directory, making it on first start.
+func loadCertificate(c Config) (cert tls.Certificate, path string, created bool, err error) {
+	certPath, keyPath := c.TLSCert, c.TLSKey
+	if certPath == "" {
+		certPath, keyPath = filepath.Join(c.Data, certFile), filepath.Join(c.Data, keyFile)
+		if _, err := os.Stat(certPath); errors.Is(err, fs.ErrNotExist) {
+			if err := makeSelfSigned(certPath, keyPath); err != nil {
+				return tls.Certificate{}, "", false, fmt.Errorf("make self-signed certificate: %w", err)
+			}
+			created = true
+		}
+	}
+	cert, err = tls.LoadX509KeyPair(certPath, keyPath)
+	if err != nil {
+		return tls.Certificate{}, "", false, fmt.Errorf("load TLS certificate %s and key %s: %w", certPath, keyPath, err)
+	}
+	return cert, certPath, created, nil
+}
+
+// makeSelfSigned writes an ECDSA P-256 certificate valid for ten years for
+// localhost, the loopback addresses and this machine's host name.
+func makeSelfSigned(certPath, keyPath string) error {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 126))
+	if err != nil {
+		return err
+	}
+	names := []string{"localhost"}
+	if h, err := os.Hostname(); err == nil && h != "" && h != "localhost" {
+		names = append(names, h)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: "Trivial Tickets (self-signed)", Organization: []string{"Trivial Tickets"}},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().AddDate(10, 0, 0),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		DNSNames:              names,
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return err
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return err
+	}
+	if err := writeNew(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})); err != nil {
+		return err
+	}
+	return writeNew(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+}
