@@ -56,7 +56,12 @@ func ParseTag(subject string) (string, bool) {
 
 // StripTag removes every reply tag from subject.
 func StripTag(subject string) string {
-	return CleanSubject(tagRe.ReplaceAllString(subject, " "))
+	// Removing one tag can join the text around it into another, so repeat;
+	// every round makes the subject shorter.
+	for tagRe.MatchString(subject) {
+		subject = tagRe.ReplaceAllString(subject, "")
+	}
+	return CleanSubject(subject)
 }
 
 // MaxSubjectLength is the longest subject kept, in characters.

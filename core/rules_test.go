@@ -1,0 +1,190 @@
+package core
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestParseAddress(t *testing.T) {
+	tests := []struct {
+		in, want, err string
+	}{
+		{"alice@example.com", "alice@example.com", ""},
+		{" Alice@Example.COM ", "Alice@example.com", ""},
+		{"a.b+tag@sub.example.org", "a.b+tag@sub.example.org", ""},
+		{"x@localhost", "x@localhost", ""},
+		{"", "", "empty"},
+		{"x@", "", `"x@" is not a valid e-mail address`},
+		{"@example.com", "", "not a valid"},
+		{"no-at-sign", "", "not a valid"},
+		{"Alice <alice@example.com>", "", "not a valid"},
+		{"a@b.com, c@d.com", "", "not a valid"},
+		{"evil@example.com\r\nBcc: x@y", "", "not a valid"},
+		{"a@-bad-.com", "", "not a valid"},
+		{"a@exa mple.com", "", "not a valid"},
+		{strings.Repeat("a", 250) + "@example.com", "", "longer than"},
+	}
+	for _, tt := range tests {
+		got, err := ParseAddress(tt.in)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("ParseAddress(%q) error = %v, want it to say %q", tt.in, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("ParseAddress(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+func TestParseTag(t *testing.T) {
+	id := "abcdefghijklmnop"
+	tests := []struct {
+		subject string
+		want    string
+	}{
+		{`[Ticket "abcdefghijklmnop"] Printer`, id},
+		{`Re: [Ticket "abcdefghijklmnop"] Printer`, id},
+		{`AW: Fwd: [ticket "ABCDEFGHIJKLMNOP"] Printer`, id},
+		{`[ Ticket  " abcdefghijklmnop " ]`, id},
+		{`[Ticket "short"] Printer`, ""},
+		{`[Ticket "abcdefghijklmno1"]`, ""}, // 1 is not in the alphabet
+		{`Ticket abcdefghijklmnop`, ""},
+		{``, ""},
+	}
+	for _, tt := range tests {
+		got, ok := ParseTag(tt.subject)
+		if got != tt.want || ok != (tt.want != "") {
+			t.Errorf("ParseTag(%q) = %q, %v; want %q", tt.subject, got, ok, tt.want)
+		}
+	}
+	if got := StripTag(`Re: [Ticket "abcdefghijklmnop"]  Printer`); got != "Re: Printer" {
+		t.Errorf("StripTag = %q", got)
+	}
+}
+
+func TestNewTicketID(t *testing.T) {
+	seen := map[string]bool{}
+	for range 1000 {
+		id := NewTicketID()
+		if !ValidTicketID(id) {
+			t.Fatalf("NewTicketID() = %q is not valid", id)
+		}
+		if seen[id] {
+			t.Fatalf("NewTicketID() repeated %q", id)
+		}
+		seen[id] = true
+		if got, _ := ParseTag("Re: " + Tag(id)); got != id {
+			t.Fatalf("tag of %q parses as %q", id, got)
+		}
+	}
+}
+
+func TestCleanSubject(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"Hello", "Hello"},
+		{"  Hi\r\nBcc: evil@example.com ", "Hi Bcc: evil@example.com"},
+		{"a\tb\x00c", "a b c"},
+		{"bad \xff utf8", "bad \uFFFD utf8"},
+	}
+	for _, tt := range tests {
+		if got := CleanSubject(tt.in); got != tt.want {
+			t.Errorf("CleanSubject(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	long := CleanSubject(strings.Repeat("ä", 10000))
+	if n := utf8.RuneCountInString(long); n != MaxSubjectLength {
+		t.Errorf("long subject kept %d characters, want %d", n, MaxSubjectLength)
+	}
+}
+
+func TestAutomaticReason(t *testing.T) {
+	own := []string{"support@example.com"}
+	person := InboundMessage{From: "alice@example.com"}
+	tests := []struct {
+		name      string
+		m         InboundMessage
+		automatic bool
+	}{
+		{"a person", person, false},
+		{"Auto-Submitted: no", InboundMessage{From: "a@x.org", AutoSubmitted: "no"}, false},
+		{"Auto-Submitted: auto-replied", InboundMessage{From: "a@x.org", AutoSubmitted: "auto-replied"}, true},
+		{"Auto-Submitted: auto-generated with params", InboundMessage{From: "a@x.org", AutoSubmitted: "Auto-Generated; x=y"}, true},
+		{"Auto-Submitted: anything else", InboundMessage{From: "a@x.org", AutoSubmitted: "auto-notified"}, true},
+		{"Precedence: bulk", InboundMessage{From: "a@x.org", Precedence: "bulk"}, true},
+		{"Precedence: junk", InboundMessage{From: "a@x.org", Precedence: "junk"}, true},
+		{"Precedence: list", InboundMessage{From: "a@x.org", Precedence: "List"}, true},
+		{"Precedence: auto_reply", InboundMessage{From: "a@x.org", Precedence: "auto_reply"}, true},
+		{"Precedence: first-class", InboundMessage{From: "a@x.org", Precedence: "first-class"}, false},
+		{"X-Auto-Response-Suppress", InboundMessage{From: "a@x.org", AutoResponseSuppress: "All"}, true},
+		{"X-Autoreply", InboundMessage{From: "a@x.org", XAutoreply: "yes"}, true},
+		{"X-Autorespond", InboundMessage{From: "a@x.org", XAutorespond: "yes"}, true},
+		{"List-Id", InboundMessage{From: "a@x.org", ListID: "<list.x.org>"}, true},
+		{"List-Unsubscribe", InboundMessage{From: "a@x.org", ListUnsubscribe: "<mailto:u@x.org>"}, true},
+		{"bounce", InboundMessage{From: "a@x.org", Bounce: true}, true},
+		{"our loop header", InboundMessage{From: "a@x.org", LoopMarker: true}, true},
+		{"null sender", InboundMessage{From: "a@x.org", NullSender: true}, true},
+		{"Return-Path <>", InboundMessage{From: "a@x.org", ReturnPath: "<>"}, true},
+		{"no sender", InboundMessage{}, true},
+		{"MAILER-DAEMON", InboundMessage{From: "MAILER-DAEMON@x.org"}, true},
+		{"postmaster", InboundMessage{From: "postmaster@x.org"}, true},
+		{"our own address", InboundMessage{From: "support@EXAMPLE.com"}, true},
+		{"our own plus-address", InboundMessage{From: "support+abc@example.com"}, true},
+	}
+	for _, tt := range tests {
+		got := AutomaticReason(tt.m, own)
+		if (got != "") != tt.automatic {
+			t.Errorf("%s: AutomaticReason = %q, want automatic=%v", tt.name, got, tt.automatic)
+		}
+	}
+}
+
+func TestPlusAddress(t *testing.T) {
+	if got := PlusAddress("support@example.com", "abc"); got != "support+abc@example.com" {
+		t.Errorf("PlusAddress = %q", got)
+	}
+	base, detail := splitPlus("support+abc@example.com")
+	if base != "support@example.com" || detail != "abc" {
+		t.Errorf("splitPlus = %q, %q", base, detail)
+	}
+}
+
+func FuzzParseAddress(f *testing.F) {
+	for _, s := range []string{"a@b.c", "x@", "A <a@b.c>", "a@b.c\r\nX: y", "\"q\"@b.c", "a@[1.2.3.4]"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := ParseAddress(s)
+		if err != nil {
+			return
+		}
+		if strings.ContainsAny(got, "\r\n<>, \"") {
+			t.Fatalf("ParseAddress(%q) accepted %q", s, got)
+		}
+		if again, err := ParseAddress(got); err != nil || again != got {
+			t.Fatalf("ParseAddress not idempotent: %q → %q → %q, %v", s, got, again, err)
+		}
+	})
+}
+
+func FuzzParseTag(f *testing.F) {
+	for _, s := range []string{`[Ticket "abcdefghijklmnop"] x`, `Re: [ticket "ABCDEFGHIJKLMNOP"]`, `[Ticket ""]`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		id, ok := ParseTag(s)
+		if ok && !ValidTicketID(id) {
+			t.Fatalf("ParseTag(%q) = %q, not a ticket id", s, id)
+		}
+		if ok {
+			if _, again := ParseTag(StripTag(s)); again {
+				t.Fatalf("StripTag(%q) left a tag", s)
+			}
+		}
+		if c := CleanSubject(s); strings.ContainsAny(c, "\r\n") || !utf8.ValidString(c) {
+			t.Fatalf("CleanSubject(%q) = %q", s, c)
+		}
+	})
+}
