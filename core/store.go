@@ -66,14 +66,18 @@ type Tx interface {
 	Agents(ctx context.Context) ([]Agent, error)
 	// UpdateAgent writes Name, PasswordHash and Vacation.
 	UpdateAgent(ctx context.Context, a Agent) error
+	// DeleteAgent removes an agent and clears the assignee of every ticket
+	// that still names it (merged tickets, which lists never return).
 	DeleteAgent(ctx context.Context, username string) error
 
 	CreateSession(ctx context.Context, s Session) error
 	Session(ctx context.Context, tokenHash string) (Session, error)
+	// DeleteSession gives ErrNotFound when no session has that hash.
 	DeleteSession(ctx context.Context, tokenHash string) error
 	// DeleteSessions removes every session of an agent.
 	DeleteSessions(ctx context.Context, username string) error
-	// DeleteExpiredSessions removes sessions that expired before now.
+	// DeleteExpiredSessions removes sessions whose ExpiresAt is at or
+	// before now.
 	DeleteExpiredSessions(ctx context.Context, now time.Time) error
 }
 
