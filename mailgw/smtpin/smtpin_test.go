@@ -1,0 +1,154 @@
+package smtpin_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/emersion/go-smtp"
+
+	"trivialtickets/core"
+	"trivialtickets/mailgw/smtpin"
+	"trivialtickets/store/sqlite"
+)
+
+// gateway starts the gateway on a loopback port over a fresh store.
+func gateway(t *testing.T, maxBytes int64) (addr string, svc *core.Service) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	svc = core.NewService(st, core.Config{PublicURL: "https://help.example", SupportAddresses: []string{"support@help.example"}})
+	srv := smtpin.New(smtpin.Config{Service: svc, Domain: "help.example", SupportAddresses: []string{"support@help.example"}, MaxMessageBytes: maxBytes})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String(), svc
+}
+
+func send(addr, from string, to []string, msg string) error {
+	c, err := smtp.Dial(addr) // plain SMTP on loopback, as an MTA without TLS
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.SendMail(from, to, strings.NewReader(msg)); err != nil {
+		return err
+	}
+	return c.Quit()
+}
+
+func mail(msgID, subject, body string, extra ...string) string {
+	h := "From: Alice <alice@example.com>\r\nTo: support@help.example\r\nSubject: " + subject + "\r\n"
+	if msgID != "" {
+		h += "Message-ID: <" + msgID + ">\r\n"
+	}
+	for _, e := range extra {
+		h += e + "\r\n"
+	}
+	return h + "\r\n" + body + "\r\n"
+}
+
+func smtpCode(err error) int {
+	var se *smtp.SMTPError
+	if errors.As(err, &se) {
+		return se.Code
+	}
+	return 0
+}
+
+func TestGateway(t *testing.T) {
+	addr, svc := gateway(t, 64<<10)
+	ctx := context.Background()
+	pending := func() []core.OutMail {
+		ms, err := svc.PendingMails(ctx, 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ms
+	}
+
+	// A new mail becomes a ticket with a confirmation.
+	if err := send(addr, "alice@example.com", []string{"support@help.example"}, mail("m1@example.com", "Printer on fire", "Help!")); err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	ms := pending()
+	if len(ms) != 1 || ms[0].To != "alice@example.com" {
+		t.Fatalf("want one confirmation to alice, got %+v", ms)
+	}
+	id := ms[0].TicketID
+
+	// The same Message-ID again (a retried delivery): acknowledged, not added.
+	if err := send(addr, "alice@example.com", []string{"support@help.example"}, mail("m1@example.com", "Printer on fire", "Help!")); err != nil {
+		t.Fatalf("resend: %v", err)
+	}
+	// A reply to the plus-address, without a tag, threads to the ticket.
+	if err := send(addr, "alice@example.com", []string{"support+" + id + "@help.example"}, mail("m2@example.com", "more", "Still burning")); err != nil {
+		t.Fatalf("plus reply: %v", err)
+	}
+	v, err := svc.ViewTicket(ctx, nil, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Entries) != 2 || !strings.Contains(v.Entries[1].Text, "Still burning") {
+		t.Fatalf("want the first message and the reply once each, got %d entries", len(v.Entries))
+	}
+
+	// An out-of-office from the null sender: recorded, never answered.
+	if err := send(addr, "", []string{"support@help.example"}, mail("m3@example.com", "Out of office", "Away", "Auto-Submitted: auto-replied")); err != nil {
+		t.Fatalf("auto-reply: %v", err)
+	}
+	if n := len(pending()); n != 1 {
+		t.Fatalf("an auto-reply was answered: %d pending mails", n)
+	}
+
+	tests := []struct {
+		name string
+		to   []string
+		msg  string
+		code int
+	}{
+		{"foreign recipient (no open relay)", []string{"someone@elsewhere.example"}, mail("r1@example.com", "relay?", "x"), 550},
+		{"too large", []string{"support@help.example"}, mail("r2@example.com", "big", strings.Repeat(strings.Repeat("x", 70)+"\r\n", 1500)), 552},
+		{"line over 2000 characters", []string{"support@help.example"}, mail("r3@example.com", "long", strings.Repeat("y", 5000)), 554},
+		{"not a mail at all", []string{"support@help.example"}, "\r\n\r\njust text", 554},
+	}
+	for _, tt := range tests {
+		err := send(addr, "bob@example.com", tt.to, tt.msg)
+		if smtpCode(err) != tt.code {
+			t.Errorf("%s: got %v, want code %d", tt.name, err, tt.code)
+		}
+	}
+}
+
+func TestGatewayConcurrentDeliveries(t *testing.T) {
+	addr, svc := gateway(t, 0)
+	const n = 40
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			errs <- send(addr, "c@example.com", []string{"support@help.example"}, mail(fmt.Sprintf("c%d@example.com", i%20), "Hello", "x"))
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatalf("delivery: %v", err)
+		}
+	}
+	l, err := svc.ListTickets(context.Background(), core.TicketQuery{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Total != 20 {
+		t.Fatalf("20 distinct Message-IDs sent twice each made %d tickets", l.Total)
+	}
+}
