@@ -28,6 +28,7 @@ type Config struct {
 	TLSKey           string
 	NoTLS            bool
 	PublicURL        string
+	SMTP             string
 	SupportAddresses []string
 	FromAddress      string
 	Database         string
@@ -76,6 +77,8 @@ var settings = []setting{
 		set: func(c *Config, v string) (err error) { c.NoTLS, err = parseBool(v); return }},
 	{name: "public-url", help: "base URL of ticket links in mails; default from the listen address, e.g. https://localhost:8443",
 		set: func(c *Config, v string) error { c.PublicURL = v; return nil }},
+	{name: "smtp", def: ":2525", help: "listen address of the SMTP gateway for customer mail; empty switches it off",
+		set: func(c *Config, v string) error { c.SMTP = v; return nil }},
 	{name: "support-address", def: core.DefaultSupportAddress, repeatable: true,
 		help: "address customers write to (repeatable; the first is the base of reply plus-addresses)",
 		set:  func(c *Config, v string) error { c.SupportAddresses = append(c.SupportAddresses, v); return nil }},
@@ -319,6 +322,11 @@ func (c *Config) validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.HTTP); err != nil {
 		return fmt.Errorf("setting http: %q is not host:port (e.g. :8443 or 127.0.0.1:8443)", c.HTTP)
+	}
+	if c.SMTP != "" {
+		if _, _, err := net.SplitHostPort(c.SMTP); err != nil {
+			return fmt.Errorf("setting smtp: %q is not host:port (e.g. :2525), or empty to switch the gateway off", c.SMTP)
+		}
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("settings tls-cert and tls-key: give both or neither")

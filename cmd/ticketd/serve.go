@@ -9,11 +9,16 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"path/filepath"
+	"strings"
 	"time"
+
+	"github.com/emersion/go-smtp"
 
 	"trivialtickets/core"
 	"trivialtickets/mailgw/parse"
+	"trivialtickets/mailgw/smtpin"
 	"trivialtickets/webui"
 	"trivialtickets/webui/mailapi"
 )
@@ -101,6 +106,33 @@ func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 
+	var gateway *smtp.Server
+	if c.SMTP != "" {
+		sln, err := net.Listen("tcp", c.SMTP)
+		if err != nil {
+			return fmt.Errorf("setting smtp: listen on %s: %w", c.SMTP, err)
+		}
+		domain := "localhost"
+		if u, err := url.Parse(publicURL); err == nil && u.Hostname() != "" {
+			domain = u.Hostname()
+		}
+		gateway = smtpin.New(smtpin.Config{
+			Service:          svc,
+			Domain:           domain,
+			SupportAddresses: c.SupportAddresses,
+			MaxMessageBytes:  c.MaxMessageSize,
+			TLSConfig:        tlsConfig,
+			Logger:           log.With("part", "smtp"),
+		})
+		go func() {
+			if err := gateway.Serve(sln); err != nil && !errors.Is(err, smtp.ErrServerClosed) {
+				log.Error("SMTP gateway stopped", "err", err)
+			}
+		}()
+		defer gateway.Close()
+		fmt.Fprintf(stdout, "SMTP gateway:               %s (for %s)\n", sln.Addr(), strings.Join(c.SupportAddresses, ", "))
+	}
+
 	fmt.Fprintf(stdout, "Trivial Tickets %s\n", version)
 	fmt.Fprintf(stdout, "Web interface and Mail API: %s/\n", publicURL)
 	if certPath != "" && c.TLSCert == "" {
@@ -131,6 +163,12 @@ func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 	log.Info("shutting down: finishing requests in flight", "timeout", c.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
 	defer cancel()
+	if gateway != nil {
+		// Sessions in DATA finish their commit before the connection closes.
+		if err := gateway.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			log.Warn("SMTP gateway shutdown", "err", err)
+		}
+	}
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("shutdown: %w", err)
 	}

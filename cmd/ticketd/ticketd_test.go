@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-smtp"
+
 	"trivialtickets/webui/mailapi"
 	"trivialtickets/webui/mailapi/client"
 )
@@ -152,15 +154,18 @@ func TestServeEndToEnd(t *testing.T) {
 	out := lineWriter{lines: make(chan string, 100)}
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"--data", data, "--http", "127.0.0.1:0", "--support-address", "help@example.com"}, nil, nil, out, io.Discard)
+		done <- run(ctx, []string{"--data", data, "--http", "127.0.0.1:0", "--support-address", "help@example.com", "--smtp", "127.0.0.1:0"}, nil, nil, out, io.Discard)
 	}()
-	var url, password string
+	var url, password, smtpAddr string
 	timeout := time.After(20 * time.Second)
 	for url == "" || password == "" {
 		select {
 		case l := <-out.lines:
 			if _, u, ok := strings.Cut(l, "Web interface and Mail API: "); ok {
 				url = strings.TrimSuffix(strings.TrimSpace(u), "/")
+			}
+			if _, a, ok := strings.Cut(l, "SMTP gateway: "); ok {
+				smtpAddr = strings.Fields(a)[0]
 			}
 			if _, p, ok := strings.Cut(l, "password "); ok {
 				password = strings.Trim(strings.TrimSpace(p), `"`)
@@ -194,6 +199,22 @@ func TestServeEndToEnd(t *testing.T) {
 	if mails[0].From != "help@example.com" {
 		t.Errorf("mail from %q, want the support address", mails[0].From)
 	}
+	// A customer's mail through the SMTP gateway becomes a ticket too.
+	sc, err := smtp.Dial(smtpAddr)
+	if err != nil {
+		t.Fatalf("dial SMTP gateway %q: %v", smtpAddr, err)
+	}
+	err = sc.SendMail("bob@example.org", []string{"help@example.com"}, strings.NewReader(
+		"From: bob@example.org\r\nTo: help@example.com\r\nSubject: By mail\r\nMessage-ID: <e2e-1@example.org>\r\n\r\nHello by mail.\r\n"))
+	if err != nil {
+		t.Fatalf("SMTP delivery: %v", err)
+	}
+	sc.Quit()
+	mails, err = c.FetchMails(ctx)
+	if err != nil || len(mails) != 2 || mails[1].To != "bob@example.org" || !strings.Contains(mails[1].Subject, "By mail") {
+		t.Fatalf("after the SMTP delivery: %+v, %v", mails, err)
+	}
+
 	// The ticket page and health check answer.
 	resp, err := hc.Get(url + "/ticket?id=" + res.TicketID)
 	if err != nil || resp.StatusCode != 200 {
@@ -217,7 +238,7 @@ func TestServeEndToEnd(t *testing.T) {
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	out2 := lineWriter{lines: make(chan string, 100)}
 	go func() {
-		done <- run(ctx2, []string{"--data", data, "--http", "127.0.0.1:0"}, nil, nil, out2, io.Discard)
+		done <- run(ctx2, []string{"--data", data, "--http", "127.0.0.1:0", "--smtp", ""}, nil, nil, out2, io.Discard)
 	}()
 	deadline := time.After(20 * time.Second)
 	for started := false; !started; {
