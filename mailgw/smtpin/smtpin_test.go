@@ -2,12 +2,19 @@ package smtpin_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"math/big"
 	"net"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-smtp"
 
@@ -151,4 +158,54 @@ func TestGatewayConcurrentDeliveries(t *testing.T) {
 	if l.Total != 20 {
 		t.Fatalf("20 distinct Message-IDs sent twice each made %d tickets", l.Total)
 	}
+}
+
+// TestGatewaySTARTTLS delivers over STARTTLS with the daemon's certificate.
+func TestGatewaySTARTTLS(t *testing.T) {
+	cert, pool := selfSigned(t)
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	svc := core.NewService(st, core.Config{SupportAddresses: []string{"support@help.example"}})
+	srv := smtpin.New(smtpin.Config{Service: svc, Domain: "localhost", SupportAddresses: []string{"support@help.example"},
+		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+
+	c, err := smtp.DialStartTLS(ln.Addr().String(), &tls.Config{RootCAs: pool, ServerName: "localhost"})
+	if err != nil {
+		t.Fatalf("STARTTLS: %v", err)
+	}
+	defer c.Close()
+	if err := c.SendMail("alice@example.com", []string{"support@help.example"}, strings.NewReader(mail("tls1@example.com", "Over TLS", "secret"))); err != nil {
+		t.Fatalf("send over TLS: %v", err)
+	}
+	if ms, _ := svc.PendingMails(context.Background(), 0, 10); len(ms) != 1 {
+		t.Fatalf("want one confirmation, got %d", len(ms))
+	}
+}
+
+func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		DNSNames: []string{"localhost"}, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
 }
