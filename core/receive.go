@@ -84,10 +84,8 @@ func (s *Service) Receive(ctx context.Context, m InboundMessage) (ReceiveResult,
 			res.TicketID = t.ID
 			// Automatic mail (an out-of-office, a bounce) never reopens a
 			// closed ticket; a person's reply does.
-			if t.Status == StatusClosed && reason == "" {
-				t.Status = StatusOpen
-				if err := tx.AddEntry(ctx, &Entry{TicketID: t.ID, CreatedAt: now, AuthorKind: AuthorSystem,
-					Internal: true, Text: "Reopened: the customer answered the closed ticket."}); err != nil {
+			if reason == "" {
+				if err := reopen(ctx, tx, &t, now, "Reopened: the customer answered the closed ticket."); err != nil {
 					return err
 				}
 			}
@@ -199,11 +197,8 @@ func (s *Service) findTicket(ctx context.Context, tx Tx, m InboundMessage) (Tick
 		break
 	}
 	for _, r := range m.Recipients {
-		base, detail := splitPlus(strings.TrimSpace(r))
-		if detail == "" || !ValidTicketID(strings.ToLower(detail)) {
-			continue
-		}
-		if slices.ContainsFunc(s.cfg.SupportAddresses, func(a string) bool { return SameAddress(a, base) }) {
+		_, detail := splitPlus(strings.TrimSpace(r))
+		if detail != "" && ValidTicketID(strings.ToLower(detail)) && s.IsSupportRecipient(r) {
 			candidates = append(candidates, strings.ToLower(detail))
 		}
 	}
@@ -233,6 +228,22 @@ func (s *Service) resolve(ctx context.Context, tx Tx, id string) (Ticket, error)
 		id = t.MergedInto
 	}
 	return Ticket{}, fmt.Errorf("ticket %s: merge chain too long: %w", id, ErrConflict)
+}
+
+// IsSupportRecipient reports whether addr is one of the support addresses
+// or a plus-address of one (support+<anything>@domain).
+func (s *Service) IsSupportRecipient(addr string) bool {
+	base, _ := splitPlus(strings.TrimSpace(addr))
+	return slices.ContainsFunc(s.cfg.SupportAddresses, func(a string) bool { return SameAddress(a, base) })
+}
+
+// reopen sets a closed ticket Open again and notes why, for agents.
+func reopen(ctx context.Context, tx Tx, t *Ticket, now time.Time, why string) error {
+	if t.Status != StatusClosed {
+		return nil
+	}
+	t.Status = StatusOpen
+	return tx.AddEntry(ctx, &Entry{TicketID: t.ID, CreatedAt: now, AuthorKind: AuthorSystem, Internal: true, Text: why})
 }
 
 func trimAngles(s string) string {

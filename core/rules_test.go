@@ -188,3 +188,25 @@ func FuzzParseTag(f *testing.F) {
 		}
 	})
 }
+
+func TestIsSupportRecipient(t *testing.T) {
+	s := NewService(nil, Config{SupportAddresses: []string{"support@example.com", "help@example.org"}})
+	tests := []struct {
+		addr string
+		want bool
+	}{
+		{"support@example.com", true},
+		{"support@EXAMPLE.com", true},
+		{"support+abcdefghijklmnop@example.com", true},
+		{"help+x@example.org", true},
+		{"Support@example.com", false}, // local parts are case-sensitive (RFC 5321 §2.4)
+		{"support@example.org", false},
+		{"someone@elsewhere.example", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		if got := s.IsSupportRecipient(tt.addr); got != tt.want {
+			t.Errorf("IsSupportRecipient(%q) = %v, want %v", tt.addr, got, tt.want)
+		}
+	}
+}

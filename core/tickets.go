@@ -92,12 +92,8 @@ func (s *Service) CustomerComment(ctx context.Context, id, text string) error {
 		if t.Merged() {
 			return Invalid("this ticket was merged into ticket " + t.MergedInto + ": comment there")
 		}
-		if t.Status == StatusClosed {
-			t.Status = StatusOpen
-			if err := tx.AddEntry(ctx, &Entry{TicketID: t.ID, CreatedAt: now, AuthorKind: AuthorSystem,
-				Internal: true, Text: "Reopened: the customer commented on the closed ticket."}); err != nil {
-				return err
-			}
+		if err := reopen(ctx, tx, &t, now, "Reopened: the customer commented on the closed ticket."); err != nil {
+			return err
 		}
 		t.UpdatedAt = now
 		if err := tx.UpdateTicket(ctx, t); err != nil {

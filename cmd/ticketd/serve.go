@@ -117,12 +117,11 @@ func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 			domain = u.Hostname()
 		}
 		gateway = smtpin.New(smtpin.Config{
-			Service:          svc,
-			Domain:           domain,
-			SupportAddresses: c.SupportAddresses,
-			MaxMessageBytes:  c.MaxMessageSize,
-			TLSConfig:        tlsConfig,
-			Logger:           log.With("part", "smtp"),
+			Service:         svc,
+			Domain:          domain,
+			MaxMessageBytes: c.MaxMessageSize,
+			TLSConfig:       tlsConfig,
+			Logger:          log.With("part", "smtp"),
 		})
 		go func() {
 			if err := gateway.Serve(sln); err != nil && !errors.Is(err, smtp.ErrServerClosed) {

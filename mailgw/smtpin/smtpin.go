@@ -24,14 +24,13 @@ import (
 
 // Config is what the gateway needs.
 type Config struct {
-	Service          *core.Service
-	Domain           string   // host name announced in the greeting
-	SupportAddresses []string // accepted recipients, with their plus-addresses
-	MaxMessageBytes  int64    // SIZE; 25 MiB when 0
-	MaxRecipients    int      // per message; 50 when 0
-	MaxConnections   int      // at once; 100 when 0
-	TLSConfig        *tls.Config
-	Logger           *slog.Logger
+	Service         *core.Service
+	Domain          string // host name announced in the greeting
+	MaxMessageBytes int64  // SIZE; 25 MiB when 0
+	MaxRecipients   int    // per message; 50 when 0
+	MaxConnections  int    // at once; 100 when 0
+	TLSConfig       *tls.Config
+	Logger          *slog.Logger
 }
 
 // New returns an SMTP server for the gateway; the caller runs Serve on a
@@ -105,20 +104,11 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 // Rcpt accepts only the support addresses and their plus-addresses
 // (support+<ticket-id>@domain): the gateway is not an open relay.
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
-	base := to
-	if at := strings.LastIndexByte(to, '@'); at >= 0 {
-		local := to[:at]
-		if plus := strings.IndexByte(local, '+'); plus >= 0 {
-			base = local[:plus] + to[at:]
-		}
+	if !s.b.cfg.Service.IsSupportRecipient(to) {
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such mailbox here: this server only takes mail for the helpdesk"}
 	}
-	for _, a := range s.b.cfg.SupportAddresses {
-		if core.SameAddress(a, base) {
-			s.rcpts = append(s.rcpts, to)
-			return nil
-		}
-	}
-	return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such mailbox here: this server only takes mail for the helpdesk"}
+	s.rcpts = append(s.rcpts, to)
+	return nil
 }
 
 // Data reads the message, parses it and records it. The 250 that go-smtp

@@ -32,7 +32,7 @@ func gateway(t *testing.T, maxBytes int64) (addr string, svc *core.Service) {
 	}
 	t.Cleanup(func() { st.Close() })
 	svc = core.NewService(st, core.Config{PublicURL: "https://help.example", SupportAddresses: []string{"support@help.example"}})
-	srv := smtpin.New(smtpin.Config{Service: svc, Domain: "help.example", SupportAddresses: []string{"support@help.example"}, MaxMessageBytes: maxBytes})
+	srv := smtpin.New(smtpin.Config{Service: svc, Domain: "help.example", MaxMessageBytes: maxBytes})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -169,7 +169,7 @@ func TestGatewaySTARTTLS(t *testing.T) {
 	}
 	t.Cleanup(func() { st.Close() })
 	svc := core.NewService(st, core.Config{SupportAddresses: []string{"support@help.example"}})
-	srv := smtpin.New(smtpin.Config{Service: svc, Domain: "localhost", SupportAddresses: []string{"support@help.example"},
+	srv := smtpin.New(smtpin.Config{Service: svc, Domain: "localhost",
 		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
