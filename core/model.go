@@ -136,7 +136,8 @@ type MailState string
 const (
 	MailPending MailState = "pending" // waiting to be fetched or delivered
 	MailSent    MailState = "sent"    // verified through the Mail API or accepted by the relay
-	MailFailed  MailState = "failed"  // permanently rejected by the relay
+	MailFailed  MailState = "failed"  // permanently rejected by the relay, or retried too long
+	MailBounced MailState = "bounced" // accepted, then returned by a delivery status notification
 )
 
 // OutMail is one mail in the outbox.

@@ -82,6 +82,14 @@ func (s *Service) Receive(ctx context.Context, m InboundMessage) (ReceiveResult,
 		}
 		if found {
 			res.TicketID = t.ID
+			if m.Bounce {
+				// A delivery status notification is for the agents: it
+				// says which of our mails did not arrive.
+				entry.Internal = true
+				if err := markBounced(ctx, tx, m, now); err != nil {
+					return err
+				}
+			}
 			// Automatic mail (an out-of-office, a bounce) never reopens a
 			// closed ticket; a person's reply does.
 			if reason == "" {
@@ -248,4 +256,43 @@ func reopen(ctx context.Context, tx Tx, t *Ticket, now time.Time, why string) er
 
 func trimAngles(s string) string {
 	return strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(s), "<"), ">")
+}
+
+// markBounced marks our own mails that a bounce names (its In-Reply-To and
+// References, which the parser fills from the returned message) as bounced,
+// with the bounce's diagnostic as the reason.
+func markBounced(ctx context.Context, tx Tx, m InboundMessage, now time.Time) error {
+	reason := bounceReason(m.Text)
+	for _, id := range append(append([]string(nil), m.InReplyTo...), m.References...) {
+		mail, err := tx.MailByMessageID(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.MarkMailFailed(ctx, mail.ID, MailBounced, reason, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// bounceReason picks the most telling line of a bounce's text: the
+// Diagnostic-Code, else the Status, else a generic reason.
+func bounceReason(text string) string {
+	var status string
+	for line := range strings.Lines(text) {
+		line = strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(line, "Diagnostic-Code:"):
+			return line
+		case status == "" && strings.HasPrefix(line, "Status:"):
+			status = line
+		}
+	}
+	if status != "" {
+		return status
+	}
+	return "returned by a delivery status notification"
 }

@@ -21,6 +21,10 @@ type Config struct {
 	// AutoReplyLimit caps the automatic mails (confirmations) to one
 	// address per hour; 0 means the default of 10.
 	AutoReplyLimit int
+	// RelayOutbound is set when a dispatcher delivers the outbox through an
+	// SMTP relay (outbound = "smtp"): the Mail API then lists no pending
+	// mail, since the dispatcher owns them all.
+	RelayOutbound bool
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
 }

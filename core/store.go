@@ -59,6 +59,33 @@ type Tx interface {
 	// CountAutomaticMails counts automatic mails queued to the address
 	// since the given time.
 	CountAutomaticMails(ctx context.Context, to string, since time.Time) (int, error)
+	// ClaimMails leases at most limit pending mails that are due (NextTry
+	// at or before now) and not leased beyond now, to owner until
+	// leaseUntil, and returns them in ID order. A leased mail is not
+	// claimed again before its lease ends, so with several daemons each
+	// mail has one dispatcher at a time, and a dispatcher that died gives
+	// its mails up when the lease runs out.
+	ClaimMails(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]OutMail, error)
+	// RetryMail records a failed attempt of a pending mail: Attempts plus
+	// one, LastError, the next try, and the lease released.
+	RetryMail(ctx context.Context, id int64, nextTry time.Time, lastError string) error
+	// MarkMailFailed moves a pending or sent mail to state (MailFailed or
+	// MailBounced) with the reason; it reports false when no pending or
+	// sent mail has that id.
+	MarkMailFailed(ctx context.Context, id int64, state MailState, reason string, at time.Time) (bool, error)
+	// MailByMessageID returns the outbox mail with that Message-ID.
+	MailByMessageID(ctx context.Context, msgID string) (OutMail, error)
+	// CountMails counts the outbox mails in a state.
+	CountMails(ctx context.Context, state MailState) (int, error)
+
+	// AcquireLease takes or renews the named lease for owner until the
+	// given time; it reports false while another owner holds it beyond
+	// now. Leases make one daemon of several do a job, such as polling
+	// one IMAP account.
+	AcquireLease(ctx context.Context, name, owner string, now, until time.Time) (bool, error)
+	// ReleaseLease gives up a lease held by owner; releasing a lease that
+	// owner does not hold does nothing.
+	ReleaseLease(ctx context.Context, name, owner string) error
 
 	CreateAgent(ctx context.Context, a Agent) error
 	Agent(ctx context.Context, username string) (Agent, error)

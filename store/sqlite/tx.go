@@ -408,32 +408,107 @@ func (t *tx) QueueMail(ctx context.Context, m *core.OutMail) error {
 }
 
 func (t *tx) PendingMails(ctx context.Context, afterID int64, limit int) ([]core.OutMail, error) {
-	rows, err := t.query(ctx, "pending mails", `SELECT `+mailColumns+` FROM outbox
+	return t.mails(ctx, "pending mails", `SELECT `+mailColumns+` FROM outbox
 		WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?`, afterID, limit)
+}
+
+// mails runs a query selecting mailColumns.
+func (t *tx) mails(ctx context.Context, what, query string, args ...any) ([]core.OutMail, error) {
+	rows, err := t.query(ctx, what, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var ms []core.OutMail
 	for rows.Next() {
-		var m core.OutMail
-		var refs, state string
-		var createdAt, sentAt, nextTry int64
-		if err := rows.Scan(&m.ID, &m.TicketID, &m.From, &m.To, &m.ReplyTo, &m.Subject, &m.Body, &m.MessageID,
-			&m.InReplyTo, &refs, &m.Automatic, &state, &createdAt, &sentAt, &m.Attempts, &nextTry, &m.LastError); err != nil {
-			return nil, fmt.Errorf("pending mails: %w", err)
+		m, err := scanMail(rows.Scan)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
-		if refs != "" {
-			m.References = strings.Split(refs, "\n")
-		}
-		m.State = core.MailState(state)
-		m.CreatedAt, m.SentAt, m.NextTry = fromNanos(createdAt), fromNanos(sentAt), fromNanos(nextTry)
 		ms = append(ms, m)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("pending mails: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return ms, nil
+}
+
+func scanMail(scan func(...any) error) (core.OutMail, error) {
+	var m core.OutMail
+	var refs, state string
+	var createdAt, sentAt, nextTry int64
+	if err := scan(&m.ID, &m.TicketID, &m.From, &m.To, &m.ReplyTo, &m.Subject, &m.Body, &m.MessageID,
+		&m.InReplyTo, &refs, &m.Automatic, &state, &createdAt, &sentAt, &m.Attempts, &nextTry, &m.LastError); err != nil {
+		return core.OutMail{}, err
+	}
+	if refs != "" {
+		m.References = strings.Split(refs, "\n")
+	}
+	m.State = core.MailState(state)
+	m.CreatedAt, m.SentAt, m.NextTry = fromNanos(createdAt), fromNanos(sentAt), fromNanos(nextTry)
+	return m, nil
+}
+
+func (t *tx) ClaimMails(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]core.OutMail, error) {
+	// One writer at a time (BEGIN IMMEDIATE): select and update cannot
+	// interleave with another claim.
+	ms, err := t.mails(ctx, "claim mails", `SELECT `+mailColumns+` FROM outbox
+		WHERE state = 'pending' AND next_try <= ? AND lease_until <= ? ORDER BY id LIMIT ?`,
+		nanos(now), nanos(now), limit)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range ms {
+		if _, err := t.exec(ctx, fmt.Sprintf("lease mail %d", m.ID),
+			`UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE id = ?`, owner, nanos(leaseUntil), m.ID); err != nil {
+			return nil, err
+		}
+	}
+	return ms, nil
+}
+
+func (t *tx) RetryMail(ctx context.Context, id int64, nextTry time.Time, lastError string) error {
+	n, err := t.exec(ctx, fmt.Sprintf("retry mail %d", id), `UPDATE outbox
+		SET attempts = attempts + 1, next_try = ?, last_error = ?, lease_owner = '', lease_until = 0
+		WHERE id = ? AND state = 'pending'`, nanos(nextTry), lastError, id)
+	if err == nil && n == 0 {
+		err = fmt.Errorf("retry mail %d: %w", id, core.ErrNotFound)
+	}
+	return err
+}
+
+func (t *tx) MarkMailFailed(ctx context.Context, id int64, state core.MailState, reason string, at time.Time) (bool, error) {
+	n, err := t.exec(ctx, fmt.Sprintf("mark mail %d %s", id, state), `UPDATE outbox
+		SET state = ?, last_error = ?, sent_at = ?, lease_owner = '', lease_until = 0
+		WHERE id = ? AND state IN ('pending', 'sent')`, string(state), reason, nanos(at), id)
+	return n == 1, err
+}
+
+func (t *tx) MailByMessageID(ctx context.Context, msgID string) (core.OutMail, error) {
+	ms, err := t.mails(ctx, "mail "+msgID, `SELECT `+mailColumns+` FROM outbox WHERE message_id = ? ORDER BY id LIMIT 1`, msgID)
+	if err != nil {
+		return core.OutMail{}, err
+	}
+	if len(ms) == 0 {
+		return core.OutMail{}, fmt.Errorf("mail %s: %w", msgID, core.ErrNotFound)
+	}
+	return ms[0], nil
+}
+
+func (t *tx) CountMails(ctx context.Context, state core.MailState) (int, error) {
+	return t.count(ctx, "count "+string(state)+" mails", `SELECT COUNT(*) FROM outbox WHERE state = ?`, string(state))
+}
+
+func (t *tx) AcquireLease(ctx context.Context, name, owner string, now, until time.Time) (bool, error) {
+	n, err := t.exec(ctx, "acquire lease "+name, `INSERT INTO leases (name, owner, expires_at) VALUES (?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+		WHERE leases.owner = excluded.owner OR leases.expires_at <= ?`, name, owner, nanos(until), nanos(now))
+	return n == 1, err
+}
+
+func (t *tx) ReleaseLease(ctx context.Context, name, owner string) error {
+	_, err := t.exec(ctx, "release lease "+name, `DELETE FROM leases WHERE name = ? AND owner = ?`, name, owner)
+	return err
 }
 
 func (t *tx) MarkMailSent(ctx context.Context, id int64, at time.Time) (bool, error) {

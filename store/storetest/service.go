@@ -171,6 +171,9 @@ func runService(t *testing.T, open func(*testing.T) core.Store) {
 		{"AutoReplyLimit", core.Config{AutoReplyLimit: 3}, svcAutoReplyLimit},
 		{"ListPaging", core.Config{}, svcListPaging},
 		{"VerifyMail", core.Config{}, svcVerifyMail},
+		{"Bounce", core.Config{}, svcBounce},
+		{"Dispatch", core.Config{RelayOutbound: true}, svcDispatch},
+		{"Leases", core.Config{}, svcLeases},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
