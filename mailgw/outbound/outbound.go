@@ -1,0 +1,435 @@
+// Package outbound delivers the outbox through an SMTP relay (outbound =
+// "smtp"). A Dispatcher claims due mails with a lease (so that with several
+// daemons each mail has one sender), builds each with mailgw/compose, hands it
+// to the relay with go-smtp's client, and records the outcome right after the
+// relay's answer: sent after its 250, retried with exponential backoff and
+// jitter after a temporary failure (4xx, network), failed and noted on the
+// ticket after a permanent one (5xx) or after retrying for too long.
+package outbound
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	mrand "math/rand/v2"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+
+	"trivialtickets/core"
+	"trivialtickets/mailgw/compose"
+)
+
+// TLS modes of the relay connection.
+const (
+	TLSStartTLS = "starttls" // plain connection upgraded with STARTTLS (port 587, 25); required
+	TLSImplicit = "implicit" // TLS from the first byte (port 465)
+	TLSNone     = "none"     // no TLS at all: only for a relay on loopback
+)
+
+// Relay is the SMTP server the dispatcher hands mail to.
+type Relay struct {
+	Host string
+	Port int    // default 587, or 465 for implicit TLS, 25 for none
+	TLS  string // TLSStartTLS (default), TLSImplicit or TLSNone
+	// TLSConfig verifies the relay's certificate; nil trusts the system
+	// roots for Host.
+	TLSConfig *tls.Config
+	// Username and Password for AUTH (PLAIN, else LOGIN); empty: no AUTH.
+	Username string
+	Password string
+	// From is the envelope sender (MAIL FROM), where bounces go; the
+	// mail's From when empty.
+	From string
+	// HelloName is the name given in EHLO; "localhost" when empty.
+	HelloName string
+}
+
+// Addr is host:port of the relay.
+func (r Relay) Addr() string { return net.JoinHostPort(r.Host, strconv.Itoa(r.Port)) }
+
+// Outbox is what the dispatcher needs of core; *core.Service provides it.
+type Outbox interface {
+	ClaimMails(ctx context.Context, owner string, lease time.Duration, limit int) ([]core.OutMail, error)
+	MailDelivered(ctx context.Context, id int64) error
+	MailDeferred(ctx context.Context, id int64, reason string, next time.Time) error
+	MailFailed(ctx context.Context, m core.OutMail, reason string) error
+}
+
+// Config configures a Dispatcher. Zero values take the defaults.
+type Config struct {
+	Outbox Outbox
+	Relay  Relay
+	// LoopID is the daemon's domain, written into the loop header of every
+	// mail so that our own mail coming back is recognised.
+	LoopID string
+	// Owner names this dispatcher in leases; unique per daemon. Default:
+	// host name, process id and a random suffix.
+	Owner string
+	// Interval is how often the outbox is checked for due mail (1s).
+	Interval time.Duration
+	// Batch is the most mails claimed (and sent on one connection) at a
+	// time (20).
+	Batch int
+	// Lease is how long claimed mails stay ours (10 min); it must exceed
+	// the time one batch can take, which Timeout bounds.
+	Lease time.Duration
+	// Timeout bounds each SMTP command and the transfer of one message
+	// (1 min).
+	Timeout time.Duration
+	// MinBackoff and MaxBackoff bound the wait before retrying a mail after
+	// a temporary failure (1 min, 1 h); it doubles with each attempt.
+	MinBackoff, MaxBackoff time.Duration
+	// MaxAge is how long a mail is retried before it is marked failed
+	// (4 days, as MTAs do).
+	MaxAge time.Duration
+	Logger *slog.Logger
+	// Now returns the current time; time.Now when nil.
+	Now func() time.Time
+}
+
+// Stats are the dispatcher's counters since start, for metrics and health.
+type Stats struct {
+	Sent, Deferred, Failed int64
+	LastSuccess            time.Time // last mail the relay accepted
+	LastError              string    // last delivery problem, if any
+	LastErrorAt            time.Time
+}
+
+// Dispatcher delivers the outbox through the relay. Run it once per daemon.
+type Dispatcher struct {
+	cfg Config
+
+	mu    sync.Mutex
+	stats Stats
+}
+
+// New checks cfg and returns a Dispatcher.
+func New(cfg Config) (*Dispatcher, error) {
+	if cfg.Outbox == nil {
+		return nil, errors.New("outbound: no outbox")
+	}
+	if cfg.Relay.Host == "" {
+		return nil, errors.New("outbound: relay host is empty: set host in [relay]")
+	}
+	switch cfg.Relay.TLS {
+	case "":
+		cfg.Relay.TLS = TLSStartTLS
+	case TLSStartTLS, TLSImplicit, TLSNone:
+	default:
+		return nil, fmt.Errorf("outbound: relay tls %q: use starttls, implicit or none", cfg.Relay.TLS)
+	}
+	if cfg.Relay.Port == 0 {
+		cfg.Relay.Port = map[string]int{TLSStartTLS: 587, TLSImplicit: 465, TLSNone: 25}[cfg.Relay.TLS]
+	}
+	if cfg.Relay.Port < 1 || cfg.Relay.Port > 65535 {
+		return nil, fmt.Errorf("outbound: relay port %d: use 1 to 65535", cfg.Relay.Port)
+	}
+	if (cfg.Relay.Username == "") != (cfg.Relay.Password == "") {
+		return nil, errors.New("outbound: relay username and password go together: set both or neither")
+	}
+	if cfg.Relay.HelloName == "" {
+		cfg.Relay.HelloName = "localhost"
+	}
+	if cfg.LoopID == "" {
+		cfg.LoopID = "localhost"
+	}
+	if cfg.Owner == "" {
+		host, _ := os.Hostname()
+		b := make([]byte, 4)
+		rand.Read(b)
+		cfg.Owner = fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b))
+	}
+	defaults := []struct {
+		d   *time.Duration
+		def time.Duration
+	}{
+		{&cfg.Interval, time.Second}, {&cfg.Lease, 10 * time.Minute}, {&cfg.Timeout, time.Minute},
+		{&cfg.MinBackoff, time.Minute}, {&cfg.MaxBackoff, time.Hour}, {&cfg.MaxAge, 96 * time.Hour},
+	}
+	for _, d := range defaults {
+		if *d.d <= 0 {
+			*d.d = d.def
+		}
+	}
+	if cfg.MaxBackoff < cfg.MinBackoff {
+		cfg.MaxBackoff = cfg.MinBackoff
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 20
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Dispatcher{cfg: cfg}, nil
+}
+
+// Stats returns the counters; safe for concurrent use.
+func (d *Dispatcher) Stats() Stats {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.stats
+}
+
+func (d *Dispatcher) record(f func(*Stats)) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	f(&d.stats)
+}
+
+// Run delivers due mail until ctx is cancelled, then returns nil. A mail in
+// the middle of its transfer when ctx ends is left to its lease: the next
+// dispatcher sends it again only if the relay did not accept it.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	d.cfg.Logger.Info("delivering outgoing mail through relay", "relay", d.cfg.Relay.Addr(), "tls", d.cfg.Relay.TLS)
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		n, err := d.round(ctx)
+		if err != nil && ctx.Err() == nil {
+			d.cfg.Logger.Error("outbox dispatch", "err", err)
+		}
+		wait := d.cfg.Interval
+		if n == d.cfg.Batch && err == nil {
+			wait = 0 // more may be due
+		}
+		t.Reset(wait)
+	}
+}
+
+// round claims one batch and delivers it; it returns how many were claimed.
+func (d *Dispatcher) round(ctx context.Context) (int, error) {
+	ms, err := d.cfg.Outbox.ClaimMails(ctx, d.cfg.Owner, d.cfg.Lease, d.cfg.Batch)
+	if err != nil || len(ms) == 0 {
+		return 0, err
+	}
+	var c *smtp.Client
+	defer func() {
+		if c != nil {
+			c.Quit()
+			c.Close()
+		}
+	}()
+	for i, m := range ms {
+		if ctx.Err() != nil {
+			return len(ms), nil // the leases run out; the mails are not lost
+		}
+		raw, err := compose.Build(m, d.cfg.Now(), d.cfg.LoopID)
+		if err != nil {
+			// A mail that cannot be written is a permanent failure.
+			d.finish(ctx, m, permanent("cannot build the mail: "+err.Error()))
+			continue
+		}
+		if c == nil {
+			if c, err = d.connect(); err != nil {
+				// The relay is unreachable: every mail of the batch waits.
+				for _, rest := range ms[i:] {
+					d.finish(ctx, rest, temporary(err.Error()))
+				}
+				return len(ms), nil
+			}
+		} else if err := c.Reset(); err != nil {
+			c.Close()
+			if c, err = d.connect(); err != nil {
+				for _, rest := range ms[i:] {
+					d.finish(ctx, rest, temporary(err.Error()))
+				}
+				return len(ms), nil
+			}
+		}
+		err = d.send(c, m, raw)
+		var se *smtp.SMTPError
+		switch {
+		case err == nil:
+			d.finish(ctx, m, outcome{})
+		case errors.As(err, &se) && se.Code >= 500:
+			d.finish(ctx, m, permanent(smtpText(se)))
+		case errors.As(err, &se):
+			d.finish(ctx, m, temporary(smtpText(se)))
+		default:
+			// A network error: the connection is unusable.
+			d.finish(ctx, m, temporary(err.Error()))
+			c.Close()
+			c = nil
+		}
+	}
+	return len(ms), nil
+}
+
+// outcome of one delivery attempt: delivered when reason is empty.
+type outcome struct {
+	reason    string
+	permanent bool
+}
+
+func permanent(reason string) outcome { return outcome{reason: reason, permanent: true} }
+func temporary(reason string) outcome { return outcome{reason: reason} }
+
+func smtpText(se *smtp.SMTPError) string {
+	code := strconv.Itoa(se.Code)
+	if se.EnhancedCode != (smtp.EnhancedCode{}) && se.EnhancedCode != smtp.NoEnhancedCode {
+		code += fmt.Sprintf(" %d.%d.%d", se.EnhancedCode[0], se.EnhancedCode[1], se.EnhancedCode[2])
+	}
+	return code + " " + se.Message
+}
+
+// finish records the outcome of m. Recording a delivery is retried hard:
+// if it were lost, the lease would run out and the mail be sent twice.
+func (d *Dispatcher) finish(ctx context.Context, m core.OutMail, o outcome) {
+	log := d.cfg.Logger.With("mail", m.ID, "ticket", m.TicketID, "to", m.To)
+	now := d.cfg.Now()
+	var err error
+	switch {
+	case o.reason == "":
+		for try := range 10 {
+			// Not ctx: a shutdown must not lose the record of a delivery.
+			rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			err = d.cfg.Outbox.MailDelivered(rctx, m.ID)
+			cancel()
+			if err == nil {
+				break
+			}
+			time.Sleep(time.Duration(try+1) * 200 * time.Millisecond)
+		}
+		if err == nil {
+			d.record(func(s *Stats) { s.Sent++; s.LastSuccess = now })
+			log.Info("mail delivered to relay")
+		}
+	case o.permanent || now.Sub(m.CreatedAt) >= d.cfg.MaxAge:
+		reason := o.reason
+		if !o.permanent {
+			reason = fmt.Sprintf("gave up after %s of retries; last error: %s", d.cfg.MaxAge, o.reason)
+		}
+		err = d.cfg.Outbox.MailFailed(ctx, m, reason)
+		if err == nil {
+			d.record(func(s *Stats) { s.Failed++; s.LastError, s.LastErrorAt = reason, now })
+			log.Warn("mail could not be delivered", "reason", reason)
+		}
+	default:
+		next := now.Add(d.backoff(m.Attempts))
+		err = d.cfg.Outbox.MailDeferred(ctx, m.ID, o.reason, next)
+		if err == nil {
+			d.record(func(s *Stats) { s.Deferred++; s.LastError, s.LastErrorAt = o.reason, now })
+			log.Warn("mail delivery deferred", "reason", o.reason, "attempts", m.Attempts+1, "next_try", next)
+		}
+	}
+	if err != nil {
+		log.Error("could not record the delivery outcome; the mail's lease will make it retried", "err", err)
+	}
+}
+
+// backoff is the wait after the attempts-th failed attempt: MinBackoff
+// doubled per attempt up to MaxBackoff, with ±25 % jitter so that mails
+// deferred together do not return together.
+func (d *Dispatcher) backoff(attempts int) time.Duration {
+	b := d.cfg.MinBackoff
+	for range min(attempts, 30) {
+		b *= 2
+		if b >= d.cfg.MaxBackoff {
+			b = d.cfg.MaxBackoff
+			break
+		}
+	}
+	return b - b/4 + time.Duration(mrand.Int64N(int64(b/2)+1))
+}
+
+// connect opens an SMTP session with the relay: TLS as configured, EHLO,
+// AUTH when a user is set.
+func (d *Dispatcher) connect() (*smtp.Client, error) {
+	r := d.cfg.Relay
+	tc := r.TLSConfig
+	if tc == nil {
+		tc = &tls.Config{}
+	}
+	if tc.ServerName == "" {
+		tc = tc.Clone()
+		tc.ServerName = r.Host
+	}
+	dialer := &net.Dialer{Timeout: d.cfg.Timeout}
+	var conn net.Conn
+	var err error
+	if r.TLS == TLSImplicit {
+		conn, err = tls.DialWithDialer(dialer, "tcp", r.Addr(), tc)
+	} else {
+		conn, err = dialer.Dial("tcp", r.Addr())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("connect to relay %s: %w", r.Addr(), err)
+	}
+	// Bounds the greeting; go-smtp sets its own deadlines after that.
+	conn.SetDeadline(time.Now().Add(d.cfg.Timeout))
+	var c *smtp.Client
+	if r.TLS == TLSStartTLS {
+		// go-smtp greets as "localhost" before STARTTLS; the EHLO that
+		// counts comes after it, with our name.
+		if c, err = smtp.NewClientStartTLS(conn, tc); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("relay %s: STARTTLS (set tls = \"implicit\", or \"none\" on loopback only, if the relay does not offer it): %w", r.Addr(), err)
+		}
+	} else {
+		c = smtp.NewClient(conn)
+	}
+	c.CommandTimeout, c.SubmissionTimeout = d.cfg.Timeout, d.cfg.Timeout
+	fail := func(what string, err error) (*smtp.Client, error) {
+		c.Close()
+		return nil, fmt.Errorf("relay %s: %s: %w", r.Addr(), what, err)
+	}
+	if err := c.Hello(r.HelloName); err != nil {
+		return fail("EHLO", err)
+	}
+	if r.Username != "" {
+		var a sasl.Client
+		switch {
+		case c.SupportsAuth(sasl.Plain):
+			a = sasl.NewPlainClient("", r.Username, r.Password)
+		case c.SupportsAuth(sasl.Login):
+			a = sasl.NewLoginClient(r.Username, r.Password)
+		default:
+			return fail("AUTH", errors.New("the relay offers neither AUTH PLAIN nor LOGIN (it may need STARTTLS first)"))
+		}
+		if err := c.Auth(a); err != nil {
+			return fail("AUTH", err)
+		}
+	}
+	return c, nil
+}
+
+// send transfers one mail on an open session.
+func (d *Dispatcher) send(c *smtp.Client, m core.OutMail, raw []byte) error {
+	from := d.cfg.Relay.From
+	if from == "" {
+		from = m.From
+	}
+	if err := c.Mail(from, &smtp.MailOptions{Size: int64(len(raw))}); err != nil {
+		return err
+	}
+	if err := c.Rcpt(m.To, nil); err != nil {
+		return err
+	}
+	w, err := c.Data()
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(raw); err != nil {
+		w.Close()
+		return err
+	}
+	return w.Close()
+}
