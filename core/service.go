@@ -72,8 +72,10 @@ func (s *Service) TicketURL(id string) string {
 	return s.cfg.PublicURL + "/ticket?id=" + id
 }
 
-// messageIDDomain is the right-hand side of the Message-IDs we make.
-func (s *Service) messageIDDomain() string {
+// MessageIDDomain is the right-hand side of the Message-IDs the daemon
+// makes: the domain of the From address. It also names the daemon in the
+// loop header of outgoing mail.
+func (s *Service) MessageIDDomain() string {
 	a := s.cfg.FromAddress
 	if at := strings.LastIndexByte(a, '@'); at >= 0 && at < len(a)-1 {
 		return strings.ToLower(a[at+1:])
@@ -86,10 +88,10 @@ func (s *Service) messageIDDomain() string {
 func (s *Service) NewMessageID() string {
 	b := make([]byte, 12)
 	rand.Read(b)
-	return hex.EncodeToString(b) + ".tt@" + s.messageIDDomain()
+	return hex.EncodeToString(b) + ".tt@" + s.MessageIDDomain()
 }
 
 // IsOwnMessageID reports whether a Message-ID looks like one the daemon made.
 func (s *Service) IsOwnMessageID(id string) bool {
-	return strings.HasSuffix(strings.ToLower(id), ".tt@"+s.messageIDDomain())
+	return strings.HasSuffix(strings.ToLower(id), ".tt@"+s.MessageIDDomain())
 }

@@ -38,6 +38,10 @@ type Config struct {
 	LogLevel         string
 	LogFormat        string
 	ShutdownTimeout  time.Duration
+	Outbound         string // "api" or "smtp"
+	LMTP             string // LMTP listen address: host:port or unix:/path; empty = off
+	Relay            RelayConfig
+	IMAP             []IMAPConfig
 }
 
 // setting is one configuration value: its flag name (the TOML key is the
@@ -84,6 +88,16 @@ var settings = []setting{
 		set:  func(c *Config, v string) error { c.SupportAddresses = append(c.SupportAddresses, v); return nil }},
 	{name: "from-address", help: "From address of outgoing mail; default the first support address",
 		set: func(c *Config, v string) error { c.FromAddress = v; return nil }},
+	{name: "lmtp", help: "LMTP listen address for a local MTA (Postfix, Exim) to hand mail over: host:port or unix:/path/to/socket; empty: off",
+		set: func(c *Config, v string) error { c.LMTP = v; return nil }},
+	{name: "outbound", def: "api", help: `how outgoing mail leaves: "api" (a mail service fetches it over the Mail API) or "smtp" (through the [relay] of the config file)`,
+		set: func(c *Config, v string) error {
+			if v != "api" && v != "smtp" {
+				return fmt.Errorf("%q is not api or smtp", v)
+			}
+			c.Outbound = v
+			return nil
+		}},
 	{name: "database", help: "database URL; empty: SQLite in the data directory",
 		set: func(c *Config, v string) error { c.Database = v; return nil }},
 	{name: "no-api-token", def: "false", help: "switch off the Mail API's bearer token check (local testing only)",
@@ -276,6 +290,12 @@ func applyFile(c *Config, path string) error {
 	}
 	fresh := false
 	for k, v := range m {
+		if k == "relay" || k == "imap" {
+			if err := applyMailTables(c, path, k, v); err != nil {
+				return err
+			}
+			continue
+		}
 		s, ok := byKey[k]
 		if !ok || k == "config" {
 			return fmt.Errorf("config file %s: unknown setting %q", path, k)
@@ -356,6 +376,14 @@ func (c *Config) validate() error {
 			return fmt.Errorf("setting from-address: %w", err)
 		}
 		c.FromAddress = addr
+	}
+	if c.LMTP != "" && !strings.HasPrefix(c.LMTP, "unix:") {
+		if _, _, err := net.SplitHostPort(c.LMTP); err != nil {
+			return fmt.Errorf("setting lmtp: %q is not host:port or unix:/path/to/socket", c.LMTP)
+		}
+	}
+	if err := c.validateMail(); err != nil {
+		return err
 	}
 	if c.Database != "" {
 		return fmt.Errorf("setting database: %q: only the embedded SQLite store (empty database setting) is available in this version", c.Database)

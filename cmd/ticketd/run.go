@@ -81,6 +81,7 @@ func newService(st core.Store, c Config, publicURL string) *core.Service {
 		SupportAddresses: c.SupportAddresses,
 		FromAddress:      c.FromAddress,
 		AutoReplyLimit:   c.AutoReplyLimit,
+		RelayOutbound:    c.Outbound == "smtp",
 	})
 }
 

@@ -10,13 +10,16 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-smtp"
 
 	"trivialtickets/core"
+	"trivialtickets/mailgw/outbound"
 	"trivialtickets/mailgw/parse"
 	"trivialtickets/mailgw/smtpin"
 	"trivialtickets/webui"
@@ -106,15 +109,15 @@ func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 
+	domain := "localhost"
+	if u, err := url.Parse(publicURL); err == nil && u.Hostname() != "" {
+		domain = u.Hostname()
+	}
 	var gateway *smtp.Server
 	if c.SMTP != "" {
 		sln, err := net.Listen("tcp", c.SMTP)
 		if err != nil {
 			return fmt.Errorf("setting smtp: listen on %s: %w", c.SMTP, err)
-		}
-		domain := "localhost"
-		if u, err := url.Parse(publicURL); err == nil && u.Hostname() != "" {
-			domain = u.Hostname()
 		}
 		gateway = smtpin.New(smtpin.Config{
 			Service:         svc,
@@ -130,6 +133,47 @@ func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 		}()
 		defer gateway.Close()
 		fmt.Fprintf(stdout, "SMTP gateway:               %s (for %s)\n", sln.Addr(), strings.Join(c.SupportAddresses, ", "))
+	}
+
+	if c.LMTP != "" {
+		network, addr := "tcp", c.LMTP
+		if path, ok := strings.CutPrefix(c.LMTP, "unix:"); ok {
+			network, addr = "unix", path
+			os.Remove(path) // a socket left by a daemon that did not stop cleanly
+		}
+		lln, err := net.Listen(network, addr)
+		if err != nil {
+			return fmt.Errorf("setting lmtp: listen on %s: %w", c.LMTP, err)
+		}
+		lmtp := smtpin.New(smtpin.Config{
+			Service:         svc,
+			Domain:          domain,
+			MaxMessageBytes: c.MaxMessageSize,
+			Logger:          log.With("part", "lmtp"),
+		})
+		lmtp.LMTP = true
+		go func() {
+			if err := lmtp.Serve(lln); err != nil && !errors.Is(err, smtp.ErrServerClosed) {
+				log.Error("LMTP server stopped", "err", err)
+			}
+		}()
+		defer lmtp.Close()
+		fmt.Fprintf(stdout, "LMTP:                       %s\n", c.LMTP)
+	}
+
+	// Background workers stop when work is cancelled, before the store
+	// closes.
+	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	var workers sync.WaitGroup
+	defer workers.Wait()
+	defer stopWork()
+	if c.Outbound == "smtp" {
+		d, err := newDispatcher(c, svc, domain, log.With("part", "outbound"))
+		if err != nil {
+			return err
+		}
+		workers.Go(func() { d.Run(work) })
+		fmt.Fprintf(stdout, "Outgoing mail:              through relay %s\n", d.Relay())
 	}
 
 	fmt.Fprintf(stdout, "Trivial Tickets %s\n", version)
@@ -173,4 +217,29 @@ func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// newDispatcher makes the relay dispatcher of outbound = "smtp".
+func newDispatcher(c Config, svc *core.Service, domain string, log *slog.Logger) (*outbound.Dispatcher, error) {
+	r := c.Relay
+	tc, err := clientTLS(r.Host, r.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("[relay]: %w", err)
+	}
+	hello := r.HelloName
+	if hello == "" {
+		hello = domain
+	}
+	d, err := outbound.New(outbound.Config{
+		Outbox: svc,
+		Relay: outbound.Relay{Host: r.Host, Port: r.Port, TLS: r.TLS, TLSConfig: tc,
+			Username: r.Username, Password: r.Password, From: r.From, HelloName: hello},
+		LoopID: svc.MessageIDDomain(),
+		MaxAge: r.RetryFor,
+		Logger: log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("[relay]: %w", err)
+	}
+	return d, nil
 }

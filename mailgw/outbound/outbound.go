@@ -176,6 +176,9 @@ func New(cfg Config) (*Dispatcher, error) {
 	return &Dispatcher{cfg: cfg}, nil
 }
 
+// Relay is the relay's host:port.
+func (d *Dispatcher) Relay() string { return d.cfg.Relay.Addr() }
+
 // Stats returns the counters; safe for concurrent use.
 func (d *Dispatcher) Stats() Stats {
 	d.mu.Lock()
