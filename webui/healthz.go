@@ -7,7 +7,8 @@ import (
 )
 
 // healthz tells load balancers whether the daemon can serve: GET /healthz
-// answers 200 "ok" or 503 with the reason.
+// answers 200 "ok" or 503 with the reason. Lines after "ok" inform
+// about parts that do not make the daemon unfit to serve (mail accounts).
 func (h *handler) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
@@ -22,4 +23,9 @@ func (h *handler) healthz(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.Write([]byte("ok\n"))
+	if h.status != nil {
+		for _, l := range h.status() {
+			w.Write([]byte(l + "\n"))
+		}
+	}
 }

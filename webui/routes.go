@@ -4,14 +4,19 @@ import (
 	"io/fs"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 )
 
 // routes lists every URL of the web interface.
-func (h *handler) routes(mailAPI http.Handler, static fs.FS) http.Handler {
+func (h *handler) routes(cfg Config, static fs.FS) http.Handler {
+	mailAPI := cfg.MailAPI
 	r := chi.NewRouter()
+	if cfg.ObserveRequest != nil {
+		r.Use(observe(cfg.ObserveRequest))
+	}
 	r.Use(securityHeaders, middleware.GetHead)
 	r.NotFound(h.notFound)
 	r.MethodNotAllowed(h.methodNotAllowed)
@@ -23,6 +28,9 @@ func (h *handler) routes(mailAPI http.Handler, static fs.FS) http.Handler {
 		r.Handle("/api/*", mailAPI)
 	}
 	r.Get("/healthz", h.healthz)
+	if cfg.Metrics != nil {
+		r.Method(http.MethodGet, "/metrics", cfg.Metrics)
+	}
 	r.Get("/static/*", staticFiles(static))
 
 	cop := http.NewCrossOriginProtection()
@@ -64,5 +72,27 @@ func staticFiles(static fs.FS) http.HandlerFunc {
 		}
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		files.ServeHTTP(w, r)
+	}
+}
+
+// observe reports each request's route pattern, method, status and
+// duration to fn. The pattern, not the path, keeps the number of distinct
+// values small (ticket ids are in the query, attachments under one route).
+func observe(fn func(route, method string, status int, d time.Duration)) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+			next.ServeHTTP(ww, r)
+			route := "other"
+			if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
+				route = rc.RoutePattern()
+			}
+			status := ww.Status()
+			if status == 0 {
+				status = http.StatusOK
+			}
+			fn(route, r.Method, status, time.Since(start))
+		})
 	}
 }

@@ -30,6 +30,15 @@ type Config struct {
 	// Health reports whether the daemon can serve, for /healthz; nil means
 	// always healthy.
 	Health func(ctx context.Context) error
+	// Status adds lines to /healthz that inform without failing it, such
+	// as the state of each IMAP account; nil adds none.
+	Status func() []string
+	// Metrics is served at GET /metrics (Prometheus); nil leaves it 404.
+	Metrics http.Handler
+	// ObserveRequest is called after each request with its route pattern
+	// (such as "/ticket"), method, status code and duration; nil: not
+	// observed.
+	ObserveRequest func(route, method string, status int, d time.Duration)
 }
 
 // handler holds what the handlers need; one method per action, one action
@@ -39,6 +48,7 @@ type handler struct {
 	log      *slog.Logger
 	secure   bool
 	health   func(ctx context.Context) error
+	status   func() []string
 	tpl      templates
 	throttle *throttle
 }
@@ -65,8 +75,9 @@ func New(cfg Config) (http.Handler, error) {
 		log:      cfg.Logger,
 		secure:   cfg.Secure,
 		health:   cfg.Health,
+		status:   cfg.Status,
 		tpl:      tpl,
 		throttle: newThrottle(time.Now),
 	}
-	return h.routes(cfg.MailAPI, static), nil
+	return h.routes(cfg, static), nil
 }
