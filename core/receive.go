@@ -27,6 +27,14 @@ const MaxTextLength = 1 << 20
 // entry and queues the notifications. The door acknowledges the message only
 // after Receive returned without error: then it is committed.
 func (s *Service) Receive(ctx context.Context, m InboundMessage) (ReceiveResult, error) {
+	res, err := s.receive(ctx, m)
+	if s.cfg.OnReceive != nil {
+		s.cfg.OnReceive(m.Door, res, err)
+	}
+	return res, err
+}
+
+func (s *Service) receive(ctx context.Context, m InboundMessage) (ReceiveResult, error) {
 	from := strings.TrimSpace(m.From)
 	if from != "" {
 		addr, err := ParseAddress(from)

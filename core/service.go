@@ -25,6 +25,9 @@ type Config struct {
 	// SMTP relay (outbound = "smtp"): the Mail API then lists no pending
 	// mail, since the dispatcher owns them all.
 	RelayOutbound bool
+	// OnReceive, when set, is called after every Receive with the door,
+	// the result and the error, for metrics.
+	OnReceive func(door string, res ReceiveResult, err error)
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
 }

@@ -75,13 +75,14 @@ func openStore(ctx context.Context, c Config) (core.Store, error) {
 	return st, nil
 }
 
-func newService(st core.Store, c Config, publicURL string) *core.Service {
+func newService(st core.Store, c Config, publicURL string, onReceive func(string, core.ReceiveResult, error)) *core.Service {
 	return core.NewService(st, core.Config{
 		PublicURL:        publicURL,
 		SupportAddresses: c.SupportAddresses,
 		FromAddress:      c.FromAddress,
 		AutoReplyLimit:   c.AutoReplyLimit,
 		RelayOutbound:    c.Outbound == "smtp",
+		OnReceive:        onReceive,
 	})
 }
 
@@ -102,7 +103,7 @@ func userCommand(ctx context.Context, c Config, args []string, name string, stdi
 		return err
 	}
 	defer st.Close()
-	svc := newService(st, c, "")
+	svc := newService(st, c, "", nil)
 	needName := func() (string, error) {
 		if len(args) != 2 {
 			return "", usageError(fmt.Sprintf("usage: ticketd user %s NAME", args[0]))

@@ -43,7 +43,9 @@ func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 	}
 	defer ln.Close()
 	publicURL := c.publicURL(ln.Addr())
-	svc := newService(st, c, publicURL)
+	var svc *core.Service
+	met := newMetrics(func() *core.Service { return svc })
+	svc = newService(st, c, publicURL, met.observeReceive)
 
 	var tlsConfig *tls.Config
 	var certPath string
@@ -87,12 +89,17 @@ func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 		ParseRaw:     func(r io.Reader) (core.InboundMessage, error) { return parse.Parse(r, limits) },
 		Logger:       log.With("part", "mailapi"),
 	})
+	status := &statusBoard{}
 	handler, err := webui.New(webui.Config{
 		Service: svc,
 		Logger:  log.With("part", "webui"),
 		Secure:  !c.NoTLS,
 		MailAPI: api,
 		Health:  svc.Check,
+		Status:  status.lines,
+		Metrics: met.handler(),
+
+		ObserveRequest: met.observeRequest,
 	})
 	if err != nil {
 		return err
@@ -172,6 +179,8 @@ func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
+		met.addDispatcher(d)
+		status.add(func() string { return dispatcherStatus(d) })
 		workers.Go(func() { d.Run(work) })
 		fmt.Fprintf(stdout, "Outgoing mail:              through relay %s\n", d.Relay())
 	}
@@ -242,4 +251,41 @@ func newDispatcher(c Config, svc *core.Service, domain string, log *slog.Logger)
 		return nil, fmt.Errorf("[relay]: %w", err)
 	}
 	return d, nil
+}
+
+// statusBoard collects the informational lines of /healthz from the parts
+// that run in the background.
+type statusBoard struct {
+	mu    sync.Mutex
+	parts []func() string
+}
+
+func (b *statusBoard) add(f func() string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.parts = append(b.parts, f)
+}
+
+func (b *statusBoard) lines() []string {
+	b.mu.Lock()
+	parts := append([]func() string(nil), b.parts...)
+	b.mu.Unlock()
+	out := make([]string, len(parts))
+	for i, f := range parts {
+		out[i] = f()
+	}
+	return out
+}
+
+// dispatcherStatus is the /healthz line of the relay dispatcher.
+func dispatcherStatus(d *outbound.Dispatcher) string {
+	s := d.Stats()
+	line := fmt.Sprintf("relay %s: %d sent, %d deferred, %d failed", d.Relay(), s.Sent, s.Deferred, s.Failed)
+	if !s.LastSuccess.IsZero() {
+		line += ", last delivery " + s.LastSuccess.UTC().Format(time.RFC3339)
+	}
+	if s.LastError != "" && s.LastErrorAt.After(s.LastSuccess) {
+		line += fmt.Sprintf(", last error %s: %s", s.LastErrorAt.UTC().Format(time.RFC3339), s.LastError)
+	}
+	return line
 }

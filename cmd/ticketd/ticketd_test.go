@@ -224,6 +224,20 @@ func TestServeEndToEnd(t *testing.T) {
 	if resp, err := hc.Get(url + "/healthz"); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("healthz: %v %v", resp, err)
 	}
+	// Metrics count the two messages by door.
+	resp, err = hc.Get(url + "/metrics")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("metrics: %v %v", resp, err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`ticketd_messages_received_total{door="api",outcome="created"} 1`,
+		`ticketd_messages_received_total{door="smtp",outcome="created"} 1`, `ticketd_outbox_mails{state="pending"} 2`,
+		`ticketd_http_request_duration_seconds_count{code="200",method="GET",route="/ticket"} 1`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 
 	cancel()
 	select {
