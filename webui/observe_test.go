@@ -2,10 +2,12 @@ package webui_test
 
 import (
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"trivialtickets/core"
 	"trivialtickets/webui"
 )
 
@@ -45,4 +47,25 @@ func TestObserveMetricsAndStatus(t *testing.T) {
 			t.Errorf("observation %d = %+v, want %+v", i, seen[i], want[i])
 		}
 	}
+}
+
+// A reply threaded by its tag but sent by someone other than the customer
+// is kept and marked for agents with the real sender.
+func TestOtherSenderMarked(t *testing.T) {
+	e := newEnv(t)
+	e.agent("bob", "Bob")
+	b := e.browser()
+	id := b.create("alice@example.com", "Printer", "It is broken.")
+	if _, err := e.svc.Receive(t.Context(), core.InboundMessage{Door: core.DoorSMTP, From: "carol@example.org", FromName: "Carol",
+		Subject: `Re: [Ticket "` + id + `"] Printer`, Text: "Same here.", MessageID: "carol-1@example.org"}); err != nil {
+		t.Fatal(err)
+	}
+	agent := e.browser()
+	agent.login("bob")
+	r := agent.get("/ticket?id=" + id)
+	expectContains(t, r.Body, "Carol &lt;carol@example.org&gt;", "not the ticket's customer", "Same here.")
+	if strings.Count(r.Body, "not the ticket's customer") != 1 {
+		t.Errorf("the customer's own entry is marked too")
+	}
+	expectLacks(t, b.get("/ticket?id="+id).Body, "not the ticket's customer")
 }

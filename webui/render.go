@@ -34,6 +34,9 @@ const timeLayout = "2006-01-02 15:04"
 var funcs = template.FuncMap{
 	"fmtTime": func(t time.Time) string { return t.UTC().Format(timeLayout) },
 	"author":  entryAuthor,
+	"otherSender": func(e core.Entry, customer string) bool {
+		return e.AuthorKind == core.AuthorCustomer && e.Author != "" && !core.SameAddress(e.Author, customer)
+	},
 	"attURL": func(ticketID string, attID int64) string {
 		return fmt.Sprintf("/ticket/attachment?id=%s&att=%d", url.QueryEscape(ticketID), attID)
 	},
@@ -107,6 +110,8 @@ func entryAuthor(e core.Entry) string {
 	switch {
 	case e.AuthorKind == core.AuthorSystem:
 		return "System"
+	case e.AuthorName != "" && e.Author != "" && e.AuthorKind == core.AuthorCustomer:
+		return e.AuthorName + " <" + e.Author + ">"
 	case e.AuthorName != "":
 		return e.AuthorName
 	case e.Author != "":
