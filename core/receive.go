@@ -250,7 +250,9 @@ func (s *Service) resolve(ctx context.Context, tx Tx, id string) (Ticket, error)
 // or a plus-address of one (support+<anything>@domain).
 func (s *Service) IsSupportRecipient(addr string) bool {
 	base, _ := splitPlus(strings.TrimSpace(addr))
-	return slices.ContainsFunc(s.cfg.SupportAddresses, func(a string) bool { return SameAddress(a, base) })
+	// Our own mailboxes: the local part is compared without case too
+	// (RFC 5321 §2.4 lets us), since address books capitalise it.
+	return slices.ContainsFunc(s.cfg.SupportAddresses, func(a string) bool { return strings.EqualFold(a, base) })
 }
 
 // reopen sets a closed ticket Open again and notes why, for agents.

@@ -199,7 +199,8 @@ func TestIsSupportRecipient(t *testing.T) {
 		{"support@EXAMPLE.com", true},
 		{"support+abcdefghijklmnop@example.com", true},
 		{"help+x@example.org", true},
-		{"Support@example.com", false}, // local parts are case-sensitive (RFC 5321 §2.4)
+		{"Support@example.com", true}, // our own mailboxes: no case (RFC 5321 §2.4 allows it)
+		{"SUPPORT+abcdefghijklmnop@EXAMPLE.COM", true},
 		{"support@example.org", false},
 		{"someone@elsewhere.example", false},
 		{"", false},

@@ -4,7 +4,9 @@
 //
 // Every connection setting lives in dsn: WAL journal, foreign keys on, a busy
 // timeout, synchronous=FULL and immediate (write-locking) transactions for
-// writers. Writers share one connection (Update), readers a small pool of
+// writers. Writers share one connection, and updates that wait together are
+// committed in one transaction, each in its own savepoint (group commit:
+// one sync to disk for many). Readers use a small pool of
 // query-only connections (View), so reads never wait for a write in progress.
 // The schema is a list of numbered, append-only migrations embedded in the
 // binary and applied by Open.
@@ -21,6 +23,7 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -38,8 +41,15 @@ const busyTimeoutMillis = 10_000
 // Store is core.Store on one SQLite file. It is safe for concurrent use.
 type Store struct {
 	path   string
-	writer *sql.DB // one connection; BEGIN IMMEDIATE
+	writer *sql.DB // one connection; BEGIN IMMEDIATE; used by the committer only
 	reader *sql.DB // several query-only connections
+
+	// Updates go to the committer goroutine, which runs those that wait
+	// together in one transaction (group commit).
+	mu        sync.RWMutex // held for reading while sending to updates
+	closed    bool
+	updates   chan *update
+	committed chan struct{} // closed when the committer has stopped
 }
 
 var _ core.Store = (*Store)(nil)
@@ -102,7 +112,9 @@ func open(ctx context.Context, path string, ms []migration) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
 	}
-	return &Store{path: path, writer: w, reader: r}, nil
+	s := &Store{path: path, writer: w, reader: r, updates: make(chan *update, maxBatch), committed: make(chan struct{})}
+	go s.commit()
+	return s, nil
 }
 
 // migrateRetrying runs migrate, trying again while another process holds
@@ -132,56 +144,77 @@ func isBusy(err error) bool {
 // Path is the file the store was opened on.
 func (s *Store) Path() string { return s.path }
 
-// Close closes both connection pools. Transactions in progress finish first.
+// Close waits for the updates in progress, then closes both connection
+// pools. Update after Close returns an error.
 func (s *Store) Close() error {
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.updates)
+	}
+	s.mu.Unlock()
+	<-s.committed
 	return errors.Join(s.reader.Close(), s.writer.Close())
 }
 
-// Update runs fn in one write transaction and commits it when fn returns nil.
-// When fn returns an error, Update rolls back and returns that error as it is.
-// Writers run one at a time; ctx bounds the wait for the write lock and every
-// statement.
+// errClosed is returned by Update after Close.
+var errClosed = errors.New("sqlite: the store is closed")
+
+// Update runs fn in a write transaction and commits it when fn returns nil.
+// When fn returns an error (or ctx ends while it runs), its changes are
+// rolled back and Update returns that error as it is. Writers run one at a
+// time; ctx bounds the wait and every statement.
+//
+// Updates that arrive while another commits are run together in one
+// transaction, each inside a savepoint of its own, and committed with one
+// sync to disk (group commit): each still succeeds or fails alone, and
+// Update returns only after its changes are durable.
 func (s *Store) Update(ctx context.Context, fn func(core.Tx) error) error {
-	return run(ctx, s.writer, false, fn)
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	u := &update{ctx: ctx, fn: fn, done: make(chan updateResult, 1)}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return errClosed
+	}
+	select {
+	case s.updates <- u:
+	case <-ctx.Done():
+		s.mu.RUnlock()
+		return fmt.Errorf("sqlite: %w", ctx.Err())
+	}
+	s.mu.RUnlock()
+	res := <-u.done
+	if res.panicked {
+		panic(res.panicValue)
+	}
+	return res.err
 }
 
 // View runs fn in a read-only transaction on a consistent snapshot. Writes
 // through its Tx fail.
 func (s *Store) View(ctx context.Context, fn func(core.Tx) error) error {
-	return run(ctx, s.reader, true, fn)
+	return s.view(ctx, fn)
 }
 
-func run(ctx context.Context, db *sql.DB, readOnly bool, fn func(core.Tx) error) error {
-	sqlTx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: readOnly})
+func (s *Store) view(ctx context.Context, fn func(core.Tx) error) error {
+	sqlTx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
 	t := &tx{tx: sqlTx}
-	finished := false
 	defer func() {
-		if !finished { // fn panicked
-			t.done.Store(true)
-			sqlTx.Rollback()
-		}
+		t.done.Store(true)
+		sqlTx.Rollback()
 	}()
-	ferr := fn(t)
-	t.done.Store(true)
-	finished = true
-	if ferr != nil || readOnly {
-		if rerr := sqlTx.Rollback(); rerr != nil && ferr == nil && !errors.Is(rerr, sql.ErrTxDone) {
-			return fmt.Errorf("sqlite: end read transaction: %w", rerr)
-		}
-		if ferr == nil && ctx.Err() != nil {
-			// The context ended while fn ran; what fn read may be cut short.
-			return fmt.Errorf("sqlite: %w", ctx.Err())
-		}
-		return ferr
+	if err := fn(t); err != nil {
+		return err
 	}
-	if err := sqlTx.Commit(); err != nil {
-		if errors.Is(err, sql.ErrTxDone) && ctx.Err() != nil {
-			err = ctx.Err() // database/sql rolled back when ctx ended
-		}
-		return fmt.Errorf("sqlite: commit: %w", err)
+	if ctx.Err() != nil {
+		// The context ended while fn ran; what fn read may be cut short.
+		return fmt.Errorf("sqlite: %w", ctx.Err())
 	}
 	return nil
 }

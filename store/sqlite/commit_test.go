@@ -1,0 +1,102 @@
+package sqlite
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"trivialtickets/core"
+)
+
+// TestGroupCommitIsolatesUpdates runs many updates at once, so that they
+// share transactions: those that fail, panic or hit a unique key leave no
+// trace, the others are all kept, and each caller gets its own answer.
+func TestGroupCommitIsolatesUpdates(t *testing.T) {
+	st, err := Open(t.Context(), filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := t.Context()
+	errFail := errors.New("fail on purpose")
+	const n = 300
+	var wg sync.WaitGroup
+	results := make([]error, n)
+	panics := make([]any, n)
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			defer func() { panics[i] = recover() }()
+			results[i] = st.Update(ctx, func(tx core.Tx) error {
+				tk := core.Ticket{ID: fmt.Sprintf("t%03d", i), Subject: "s", Customer: "c@example.com", Status: core.StatusOpen,
+					CreatedAt: time.Unix(int64(i), 0), UpdatedAt: time.Unix(int64(i), 0)}
+				if err := tx.CreateTicket(ctx, tk); err != nil {
+					return err
+				}
+				switch i % 5 {
+				case 1:
+					return errFail
+				case 2:
+					panic(fmt.Sprintf("panic %d", i))
+				case 3:
+					// A Message-ID that every i%5 == 3 update uses: one wins.
+					return tx.RememberMessageID(ctx, "shared@example.com", tk.ID, true)
+				}
+				return nil
+			})
+		})
+	}
+	close(start)
+	wg.Wait()
+	dupWinners := 0
+	for i := range n {
+		var want error
+		switch i % 5 {
+		case 1:
+			want = errFail
+		case 2:
+			if panics[i] != fmt.Sprintf("panic %d", i) {
+				t.Errorf("update %d: panic %v reached the caller, want its own", i, panics[i])
+			}
+			continue
+		case 3:
+			if results[i] == nil {
+				dupWinners++
+				continue
+			}
+			want = core.ErrDuplicate
+		}
+		if want == nil && results[i] != nil || want != nil && !errors.Is(results[i], want) {
+			t.Errorf("update %d: %v, want %v", i, results[i], want)
+		}
+	}
+	if dupWinners != 1 {
+		t.Errorf("%d updates kept the shared Message-ID, want 1", dupWinners)
+	}
+	st.View(ctx, func(tx core.Tx) error {
+		for i := range n {
+			_, err := tx.Ticket(ctx, fmt.Sprintf("t%03d", i))
+			kept := err == nil
+			want := i%5 == 0 || i%5 == 4 || (i%5 == 3 && results[i] == nil)
+			if kept != want {
+				t.Errorf("ticket of update %d kept = %v, want %v (%v)", i, kept, want, err)
+			}
+		}
+		return nil
+	})
+}
+
+func TestUpdateAfterClose(t *testing.T) {
+	st, err := Open(t.Context(), filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if err := st.Update(t.Context(), func(core.Tx) error { return nil }); !errors.Is(err, errClosed) {
+		t.Errorf("Update after Close = %v", err)
+	}
+}
