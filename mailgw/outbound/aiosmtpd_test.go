@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"trivialtickets/mailgw/internal/relaytest"
+	"trivialtickets/mailgw/relaytest"
 	"trivialtickets/mailgw/outbound"
 )
 

@@ -11,7 +11,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"trivialtickets/mailgw/internal/relaytest"
+	"trivialtickets/mailgw/relaytest"
 )
 
 func msg(subject, body string) string {
