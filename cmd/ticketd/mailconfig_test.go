@@ -92,3 +92,54 @@ func TestMailTableErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestSettingsDocumented keeps README.md and the example config in step
+// with the settings: every setting and table key is documented, and the
+// example loads (also with its tables uncommented).
+func TestSettingsDocumented(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	example, err := os.ReadFile("../../configs/ticketd.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range settings {
+		if !strings.Contains(string(readme), "`--"+s.name+"`") {
+			t.Errorf("README.md does not document --%s", s.name)
+		}
+		if s.name != "config" && !strings.Contains(string(example), "\n"+s.key()+" = ") {
+			t.Errorf("the example config lacks %s", s.key())
+		}
+	}
+	for _, k := range relayKeys {
+		if !strings.Contains(string(readme), "`"+k.name+"`") || !strings.Contains(string(example), k.name+" = ") {
+			t.Errorf("[relay] key %s is not documented in README.md and the example", k.name)
+		}
+	}
+	for _, k := range imapKeys {
+		if !strings.Contains(string(readme), "`"+k.name+"`") || !strings.Contains(string(example), k.name+" = ") {
+			t.Errorf("[[imap]] key %s is not documented in README.md and the example", k.name)
+		}
+	}
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "pw")
+	os.WriteFile(pw, []byte("secret\n"), 0o600)
+	uncommented := strings.NewReplacer("# [relay]", "[relay]", "# [[imap]]", "[[imap]]", `outbound = "api"`, `outbound = "smtp"`,
+		"/etc/ticketd/relay-password", pw, "/etc/ticketd/imap-password", pw).Replace(string(example))
+	var lines []string
+	for _, l := range strings.Split(uncommented, "\n") {
+		if rest, ok := strings.CutPrefix(l, "# "); ok && strings.Contains(rest, " = ") {
+			l = rest
+		}
+		lines = append(lines, l)
+	}
+	for name, text := range map[string]string{"as shipped": string(example), "uncommented": strings.Join(lines, "\n")} {
+		file := filepath.Join(dir, "example.toml")
+		os.WriteFile(file, []byte(text), 0o600)
+		if _, _, err := loadConfig([]string{"--config", file}, nil, io.Discard, nil); err != nil {
+			t.Errorf("example config %s: %v", name, err)
+		}
+	}
+}
