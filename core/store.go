@@ -8,7 +8,9 @@ import (
 // Store is the persistence that core needs. Implementations live in the store
 // packages. Update runs fn in one read-write transaction and commits it when
 // fn returns nil; View runs fn in a read-only transaction. A Tx must not be
-// used after fn returns.
+// used after fn returns. A store may run fn more than once (PostgreSQL
+// retries serialization failures), so fn must not have effects outside the
+// transaction other than setting its results.
 type Store interface {
 	Update(ctx context.Context, fn func(Tx) error) error
 	View(ctx context.Context, fn func(Tx) error) error

@@ -6,6 +6,8 @@
 //
 //   - store/sqlite: the embedded default (pure Go, one file in the data
 //     directory, nothing to install);
+//   - store/postgres: PostgreSQL with pgx, for several daemons on one
+//     database (store/postgres/pgtest starts a private server for tests);
 //   - store/storetest: the conformance suite that every store must pass,
 //     covering each core.Tx method and core's rules end to end on top of the
 //     store.
@@ -13,7 +15,8 @@
 // Store packages import core and nothing else of the project; they implement
 // no domain rules (those live in core) and must not be imported by core.
 //
-// Adding a migration: put the next numbered file (NNNN_what.sql) beside the
-// existing ones in store/sqlite/migrations. Migrations are append-only: never
-// edit or renumber one that was released.
+// Adding a migration: put the next numbered file (NNNN_what.sql) into both
+// store/sqlite/migrations and store/postgres/migrations, with the same number
+// and meaning in each dialect. Migrations are append-only: never edit or
+// renumber one that was released.
 package store

@@ -18,6 +18,7 @@ func queueMails(t *testing.T, st core.Store, n int) []core.OutMail {
 	tk := newTicket(at(0), "alice@example.com")
 	var ms []core.OutMail
 	update(t, st, func(tx core.Tx) error {
+		ms = nil // a store may run fn again
 		if err := tx.CreateTicket(ctx, tk); err != nil {
 			return err
 		}

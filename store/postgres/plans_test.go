@@ -1,0 +1,128 @@
+package postgres
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"trivialtickets/core"
+)
+
+// planRows is the planner's row estimate of a plan line.
+var planRows = regexp.MustCompile(`rows=(\d+)`)
+
+// checkPlan fails when plan reads a table whole (Seq Scan) or sorts more
+// than a handful of rows (one customer's tickets, one ticket's entries):
+// lists must come from an index in order.
+func checkPlan(t *testing.T, name, plan string) {
+	t.Helper()
+	bad := strings.Contains(plan, "Seq Scan") || !strings.Contains(plan, "Index")
+	for line := range strings.SplitSeq(plan, "\n") {
+		if !strings.Contains(line, "Sort  (") {
+			continue
+		}
+		if m := planRows.FindStringSubmatch(line); m == nil {
+			bad = true
+		} else if n, _ := strconv.Atoi(m[1]); n > 1000 {
+			bad = true
+		}
+	}
+	if bad {
+		t.Errorf("%s: plan\n%s", name, plan)
+	}
+}
+
+// TestQueryPlans checks on a filled database that no list query scans a
+// table or sorts a list: each reads an index in the list's order and stops
+// at the limit.
+func TestQueryPlans(t *testing.T) {
+	t.Parallel()
+	s := openTemp(t).(*Store)
+	ctx := t.Context()
+	const tickets = 30_000
+	const base = 1_700_000_000_000_000_000 // unix nanoseconds
+	if _, err := s.pool.Exec(ctx, `
+		INSERT INTO agents (username, password_hash, created_at) VALUES ('bob', '', 1), ('carol', '', 1), ('dave', '', 1);
+		INSERT INTO tickets (id, subject, customer, status, assignee, merged_into, created_at, updated_at)
+		SELECT substr(md5(i::text), 1, 16), 'ticket ' || i, 'c' || (i % 2000) || '@example.com',
+			(ARRAY['open', 'in_progress', 'closed'])[i % 3 + 1],
+			CASE WHEN i % 3 = 1 THEN (ARRAY['bob', 'carol', 'dave'])[i % 9 / 3 + 1] END,
+			CASE WHEN i % 50 = 0 THEN 'aaaaaaaaaaaaaaaa' ELSE '' END,
+			1700000000000000000 + i::bigint * 1000000000, 1700000000000000000 + i::bigint * 1000000000
+		FROM generate_series(1, 30000) i;
+		INSERT INTO entries (ticket_id, created_at, author_kind, internal)
+		SELECT substr(md5((i / 3 + 1)::text), 1, 16), i, 'customer', i % 4 = 0 FROM generate_series(1, 30000) i;
+		INSERT INTO attachments (entry_id, filename, data)
+		SELECT i * 3, 'a.txt', '\x00' FROM generate_series(1, 10000) i;
+		INSERT INTO outbox (from_addr, to_addr, state, automatic, created_at, message_id)
+		SELECT 'support@help.example', 'c' || (i % 2000) || '@example.com',
+			CASE WHEN i > 29900 THEN 'pending' ELSE 'sent' END, i % 2 = 0, i, i || '.tt@help.example'
+		FROM generate_series(1, 30000) i;
+		INSERT INTO sessions (token_hash, username, created_at, expires_at)
+		SELECT md5(i::text), 'bob', i, i FROM generate_series(1, 10000) i`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.pool.Exec(ctx, `VACUUM ANALYZE agents, tickets, entries, attachments, outbox, sessions`); err != nil {
+		t.Fatal(err)
+	}
+	plan := func(query string, args ...any) string {
+		t.Helper()
+		rows, err := s.pool.Query(ctx, "EXPLAIN "+query, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var lines []string
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				t.Fatal(err)
+			}
+			lines = append(lines, line)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(lines, "\n")
+	}
+
+	after := &core.Cursor{CreatedAt: time.Unix(0, base+tickets/2*int64(time.Second)), ID: "aaaaaaaaaaaaaaaa"}
+	queries := map[string]core.TicketQuery{
+		"all":                 {Limit: 50},
+		"all after":           {Limit: 50, After: after},
+		"status":              {Status: core.StatusOpen, Limit: 50},
+		"status after":        {Status: core.StatusOpen, Limit: 50, After: after},
+		"assignee":            {Assignee: "bob", Limit: 50},
+		"assignee status":     {Assignee: "bob", Status: core.StatusInProgress, Limit: 50, After: after},
+		"unassigned":          {Unassigned: true, Limit: 50, After: after},
+		"customer":            {Customer: "c7@example.com", Limit: 50},
+		"customer candidates": {Customer: "c7@example.com", Unassigned: true, Exclude: "x", Limit: 200},
+	}
+	for name, q := range queries {
+		query, args := listTicketsSQL(q)
+		checkPlan(t, "ListTickets "+name, plan(query, args...))
+	}
+	// Counting reads every matching ticket; PostgreSQL rightly reads the
+	// table when that is most of it. Selective counts use an index.
+	for _, name := range []string{"assignee", "assignee status", "customer", "customer candidates"} {
+		query, args := countTicketsSQL(queries[name])
+		if p := plan(query, args...); strings.Contains(p, "Seq Scan") {
+			t.Errorf("CountTickets %s: plan\n%s", name, p)
+		}
+	}
+	for name, query := range map[string]string{
+		"pending":       `SELECT id FROM outbox WHERE state = 'pending' AND id > 0 ORDER BY id LIMIT 10`,
+		"claim":         `SELECT id FROM outbox WHERE state = 'pending' AND next_try <= 5 AND lease_until <= 5 ORDER BY id LIMIT 10 FOR UPDATE SKIP LOCKED`,
+		"automatic":     `SELECT COUNT(*) FROM outbox WHERE automatic AND to_addr = 'c7@example.com' AND created_at >= 0`,
+		"by message id": `SELECT id FROM outbox WHERE message_id = '7.tt@help.example' ORDER BY id LIMIT 1`,
+		"count state":   `SELECT COUNT(*) FROM outbox WHERE state = 'failed'`,
+		"entries":       `SELECT e.id FROM entries e WHERE e.ticket_id = 'x' ORDER BY e.created_at, e.id`,
+		"attachments":   `SELECT a.id FROM entries e JOIN attachments a ON a.entry_id = e.id WHERE e.ticket_id = 'x' ORDER BY a.id`,
+		"expired":       `DELETE FROM sessions WHERE expires_at <= 0`,
+		"sessions of":   `DELETE FROM sessions WHERE username = 'carol'`,
+	} {
+		checkPlan(t, name, plan(query))
+	}
+}

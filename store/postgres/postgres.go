@@ -1,0 +1,264 @@
+// Package postgres is core.Store on PostgreSQL, for teams that run several
+// ticketd daemons behind a load balancer on one database. It uses the pgx
+// native API with a connection pool (pgxpool), not database/sql.
+//
+// The schema is the same as store/sqlite's, as numbered, append-only
+// migrations embedded in the binary (with the same numbers and meaning) and
+// applied by Open in one transaction under an advisory lock, so daemons
+// starting together migrate one after the other. Times are stored as unix
+// nanoseconds, exactly as in SQLite.
+//
+// Update runs its function in a SERIALIZABLE transaction. Core reads, checks
+// and writes inside one Update (two agents assigning one ticket at once:
+// exactly one wins), and serializable isolation makes that safe without
+// explicit row locks: PostgreSQL aborts one of two conflicting transactions
+// with a serialization failure, and Update runs the whole function again
+// (a bounded number of times, with a short jittered pause). Functions given
+// to Update must therefore be safe to run more than once, which they are
+// when they only change the store and their own results. View runs a
+// REPEATABLE READ READ ONLY transaction: one consistent snapshot that never
+// waits for writers.
+//
+// Unlike SQLite, PostgreSQL aborts a transaction at the first failing
+// statement. Unique values are therefore inserted with ON CONFLICT DO
+// NOTHING, so ErrDuplicate leaves the transaction usable, as in SQLite; after
+// any other database error (a reference to a missing ticket, a write in
+// View) every further call of the Tx fails.
+//
+// The connection URL is pgx's: postgres://user:password@host:port/db?…, with
+// pool settings such as pool_max_conns and run-time parameters such as
+// search_path (to keep the tables in a schema of their own). The role needs
+// the right to create tables in that schema.
+//
+// The package implements persistence only: it knows no domain rules (those
+// are in package core).
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"trivialtickets/core"
+)
+
+// maxAttempts bounds how often Update runs its function when PostgreSQL
+// aborts it for a serialization failure or a deadlock.
+const maxAttempts = 12
+
+// rollbackTimeout bounds the ROLLBACK after a failed or cancelled
+// transaction, which runs even when the caller's context has ended.
+const rollbackTimeout = 5 * time.Second
+
+// Store is core.Store on a PostgreSQL database. It is safe for concurrent
+// use.
+type Store struct {
+	pool    *pgxpool.Pool
+	retries atomic.Int64 // how often Update ran a function again
+}
+
+var _ core.Store = (*Store)(nil)
+
+// Open connects to the PostgreSQL database at url (a pool of connections)
+// and applies the migrations it lacks. It fails with an error wrapping
+// ErrSchemaTooNew when the database was migrated by a newer program.
+func Open(ctx context.Context, url string) (*Store, error) {
+	if url == "" {
+		return nil, errors.New("postgres: open: empty URL")
+	}
+	return open(ctx, url, migrations)
+}
+
+// open is Open with the migration list given, so tests can apply a prefix.
+func open(ctx context.Context, url string, ms []migration) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// The error of ParseConfig can quote the URL, password and all.
+		return nil, errors.New("postgres: open: malformed database URL")
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: open: connect to %s: %w", where(cfg), err)
+	}
+	if err := migrate(ctx, pool, ms); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: open %s: %w", where(cfg), err)
+	}
+	return &Store{pool: pool}, nil
+}
+
+// where names the database of cfg for messages, without the password.
+func where(cfg *pgxpool.Config) string {
+	c := cfg.ConnConfig
+	return fmt.Sprintf("database %q on %s:%d", c.Database, c.Host, c.Port)
+}
+
+// Close closes the connection pool; it waits for connections in use to be
+// given back.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// Update runs fn in one SERIALIZABLE transaction and commits it when fn
+// returns nil. When fn returns an error, Update rolls back and returns that
+// error as it is. When PostgreSQL aborts the transaction for a serialization
+// failure or a deadlock (SQLSTATE 40001, 40P01), Update rolls back and runs
+// fn again, up to maxAttempts times. ctx bounds every statement and the
+// pauses between attempts.
+func (s *Store) Update(ctx context.Context, fn func(core.Tx) error) error {
+	return s.transact(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable, AccessMode: pgx.ReadWrite}, fn)
+}
+
+// View runs fn in a read-only transaction on a consistent snapshot
+// (REPEATABLE READ READ ONLY), which never waits for writers. Writes
+// through its Tx fail.
+func (s *Store) View(ctx context.Context, fn func(core.Tx) error) error {
+	return s.transact(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn)
+}
+
+// transact runs fn in a transaction with opts, and again after a
+// serialization failure or a deadlock, or when a pooled connection turned
+// out dead before BEGIN reached the server (a database restart).
+func (s *Store) transact(ctx context.Context, opts pgx.TxOptions, fn func(core.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		again, err := s.run(ctx, opts, fn)
+		if !again {
+			return err
+		}
+		if attempt == maxAttempts {
+			return fmt.Errorf("postgres: gave up after %d attempts: %w", attempt, err)
+		}
+		s.retries.Add(1)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (%w)", err, ctx.Err())
+		case <-time.After(backoff(attempt)):
+		}
+	}
+}
+
+// backoff is the pause after the given failed attempt: growing from about
+// 2 ms to about 100 ms, each randomised so that the transactions that
+// collided do not collide again.
+func backoff(attempt int) time.Duration {
+	d := min(time.Millisecond<<attempt, 100*time.Millisecond)
+	return d/2 + rand.N(d)
+}
+
+// run runs fn once in a transaction with opts. again reports a
+// serialization failure or deadlock, after which fn may be run again.
+func (s *Store) run(ctx context.Context, opts pgx.TxOptions, fn func(core.Tx) error) (again bool, err error) {
+	readOnly := opts.AccessMode == pgx.ReadOnly
+	pgxTx, err := s.pool.BeginTx(ctx, opts)
+	if err != nil {
+		// Nothing happened yet: BEGIN may be tried again on another
+		// connection.
+		return retryable(err) || pgconn.SafeToRetry(err), fmt.Errorf("postgres: begin: %w", err)
+	}
+	t := &tx{tx: pgxTx}
+	finished := false
+	defer func() {
+		if !finished { // fn panicked
+			t.done.Store(true)
+			rollback(ctx, pgxTx)
+		}
+	}()
+	ferr := fn(t)
+	t.done.Store(true)
+	finished = true
+	if t.retry {
+		// fn saw a serialization failure, whatever it made of it.
+		rollback(ctx, pgxTx)
+		if ferr == nil {
+			ferr = t.failed
+		}
+		return true, ferr
+	}
+	if ferr != nil || readOnly {
+		rerr := rollback(ctx, pgxTx)
+		if ferr != nil {
+			return false, ferr
+		}
+		if ctx.Err() != nil {
+			// The context ended while fn ran; what fn read may be cut short.
+			return false, fmt.Errorf("postgres: %w", ctx.Err())
+		}
+		if rerr != nil {
+			return false, fmt.Errorf("postgres: end read transaction: %w", rerr)
+		}
+		return false, nil
+	}
+	if ctx.Err() != nil {
+		// Never commit what a cancelled caller no longer waits for.
+		rollback(ctx, pgxTx)
+		return false, fmt.Errorf("postgres: %w", ctx.Err())
+	}
+	if t.failed != nil {
+		// fn ignored an error that aborted the transaction.
+		rollback(ctx, pgxTx)
+		return false, fmt.Errorf("postgres: commit: %w (%w)", errTxAborted, t.failed)
+	}
+	if err := pgxTx.Commit(ctx); err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("%w (%w)", err, ctx.Err())
+		}
+		return retryable(err), fmt.Errorf("postgres: commit: %w", err)
+	}
+	return false, nil
+}
+
+// rollback ends a transaction that will not be committed, even when ctx has
+// ended. A connection that cannot roll back is closed by pgx, not reused.
+func rollback(ctx context.Context, t pgx.Tx) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+	defer cancel()
+	err := t.Rollback(ctx)
+	if errors.Is(err, pgx.ErrTxClosed) {
+		return nil
+	}
+	return err
+}
+
+// SQLSTATE codes that the store handles.
+const (
+	codeSerializationFailure = "40001"
+	codeDeadlockDetected     = "40P01"
+	codeUniqueViolation      = "23505"
+	codeForeignKeyViolation  = "23503"
+)
+
+// retryable reports whether err aborted a transaction that may succeed when
+// run again: a serialization failure or a deadlock.
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == codeSerializationFailure || pe.Code == codeDeadlockDetected)
+}
+
+// dbErr turns a database error into one that core understands: unique
+// violations wrap core.ErrDuplicate, foreign key violations (a reference to
+// a ticket or agent that does not exist) core.ErrNotFound. what says what
+// was being done.
+func dbErr(what string, err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case codeUniqueViolation:
+			return fmt.Errorf("%s: %w (%w)", what, core.ErrDuplicate, err)
+		case codeForeignKeyViolation:
+			return fmt.Errorf("%s: referenced row: %w (%w)", what, core.ErrNotFound, err)
+		}
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}

@@ -1,0 +1,657 @@
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"trivialtickets/core"
+)
+
+// errTxDone is returned by a Tx used after its function returned.
+var errTxDone = errors.New("postgres: transaction used after its function returned")
+
+// errTxAborted is returned by a Tx after one of its statements failed:
+// PostgreSQL runs no further statement in that transaction.
+var errTxAborted = errors.New("transaction aborted by an earlier error")
+
+// tx is core.Tx on one pgx transaction. Its methods are called by the one
+// goroutine that runs the transaction's function.
+type tx struct {
+	tx     pgx.Tx
+	done   atomic.Bool // the function returned
+	failed error       // the first database error; the transaction is aborted
+	retry  bool        // failed is a serialization failure or a deadlock
+}
+
+// nanos stores a time as unix nanoseconds UTC; the zero time is 0.
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// fromNanos is the inverse of nanos; times come back in UTC.
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// nullString stores "" as NULL (for columns with a foreign key).
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// notNil stores a nil byte slice as an empty one: pgx sends nil as NULL.
+func notNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+// check fails once the transaction's function returned, or once a
+// statement failed.
+func (t *tx) check(what string) error {
+	if t.done.Load() {
+		return fmt.Errorf("%s: %w", what, errTxDone)
+	}
+	if t.failed != nil {
+		return fmt.Errorf("%s: %w (%v)", what, errTxAborted, t.failed)
+	}
+	return nil
+}
+
+// fail records that a statement failed, which aborts the transaction, and
+// returns the error for core.
+func (t *tx) fail(what string, err error) error {
+	if t.failed == nil {
+		t.failed = err
+		t.retry = retryable(err)
+	}
+	return dbErr(what, err)
+}
+
+// exec runs one statement and returns the rows it changed.
+func (t *tx) exec(ctx context.Context, what, query string, args ...any) (int64, error) {
+	if err := t.check(what); err != nil {
+		return 0, err
+	}
+	tag, err := t.tx.Exec(ctx, query, args...)
+	if err != nil {
+		return 0, t.fail(what, err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// queryRow runs a query of one row and scans it; no row gives an error
+// wrapping core.ErrNotFound.
+func (t *tx) queryRow(ctx context.Context, what string, dest []any, query string, args ...any) error {
+	if err := t.check(what); err != nil {
+		return err
+	}
+	err := t.tx.QueryRow(ctx, query, args...).Scan(dest...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, core.ErrNotFound)
+	}
+	if err != nil {
+		return t.fail(what, err)
+	}
+	return nil
+}
+
+// count runs a SELECT COUNT(*).
+func (t *tx) count(ctx context.Context, what, query string, args ...any) (int, error) {
+	var n int
+	if err := t.queryRow(ctx, what, []any{&n}, query, args...); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// queryAll runs a query and scans every row with scan.
+func queryAll[T any](ctx context.Context, t *tx, what string, scan func(pgx.CollectableRow) (T, error), query string, args ...any) ([]T, error) {
+	if err := t.check(what); err != nil {
+		return nil, err
+	}
+	rows, err := t.tx.Query(ctx, query, args...)
+	if err != nil {
+		return nil, t.fail(what, err)
+	}
+	out, err := pgx.CollectRows(rows, scan)
+	if err != nil {
+		return nil, t.fail(what, err)
+	}
+	return out, nil
+}
+
+// params numbers the parameters of a query being built: $1, $2 …
+type params struct{ args []any }
+
+// add appends v and returns its placeholder.
+func (p *params) add(v any) string {
+	p.args = append(p.args, v)
+	return "$" + strconv.Itoa(len(p.args))
+}
+
+// Tickets.
+
+const ticketColumns = `id, subject, customer, customer_name, status, assignee, merged_into,
+	root_message_id, last_message_id, created_at, updated_at`
+
+// ticketScan holds the scan targets of ticketColumns.
+type ticketScan struct {
+	t                    core.Ticket
+	status               string
+	assignee             *string
+	createdAt, updatedAt int64
+}
+
+func (s *ticketScan) dest() []any {
+	return []any{&s.t.ID, &s.t.Subject, &s.t.Customer, &s.t.CustomerName, &s.status, &s.assignee,
+		&s.t.MergedInto, &s.t.RootMessageID, &s.t.LastMessageID, &s.createdAt, &s.updatedAt}
+}
+
+func (s *ticketScan) ticket() core.Ticket {
+	t := s.t
+	t.Status = core.Status(s.status)
+	if s.assignee != nil {
+		t.Assignee = *s.assignee
+	}
+	t.CreatedAt = fromNanos(s.createdAt)
+	t.UpdatedAt = fromNanos(s.updatedAt)
+	return t
+}
+
+func scanTicket(row pgx.CollectableRow) (core.Ticket, error) {
+	var s ticketScan
+	if err := row.Scan(s.dest()...); err != nil {
+		return core.Ticket{}, err
+	}
+	return s.ticket(), nil
+}
+
+// CreateTicket inserts a ticket. A taken id gives ErrDuplicate and leaves
+// the transaction usable (ON CONFLICT DO NOTHING instead of a failing
+// statement).
+func (t *tx) CreateTicket(ctx context.Context, tk core.Ticket) error {
+	if tk.ID == "" {
+		return fmt.Errorf("create ticket: %w", core.Invalid("the ticket has no id"))
+	}
+	what := "create ticket " + tk.ID
+	n, err := t.exec(ctx, what, `INSERT INTO tickets (`+ticketColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`,
+		tk.ID, tk.Subject, tk.Customer, tk.CustomerName, string(tk.Status), nullString(tk.Assignee), tk.MergedInto,
+		tk.RootMessageID, tk.LastMessageID, nanos(tk.CreatedAt), nanos(tk.UpdatedAt))
+	if err == nil && n == 0 {
+		err = fmt.Errorf("%s: %w", what, core.ErrDuplicate)
+	}
+	return err
+}
+
+func (t *tx) Ticket(ctx context.Context, id string) (core.Ticket, error) {
+	var s ticketScan
+	if err := t.queryRow(ctx, "ticket "+id, s.dest(), `SELECT `+ticketColumns+` FROM tickets WHERE id = $1`, id); err != nil {
+		return core.Ticket{}, err
+	}
+	return s.ticket(), nil
+}
+
+func (t *tx) UpdateTicket(ctx context.Context, tk core.Ticket) error {
+	n, err := t.exec(ctx, "update ticket "+tk.ID, `UPDATE tickets
+		SET status = $1, assignee = $2, merged_into = $3, last_message_id = $4, updated_at = $5
+		WHERE id = $6`,
+		string(tk.Status), nullString(tk.Assignee), tk.MergedInto, tk.LastMessageID, nanos(tk.UpdatedAt), tk.ID)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("update ticket %s: %w", tk.ID, core.ErrNotFound)
+	}
+	return nil
+}
+
+// ticketWhere builds the WHERE clause of a ticket list. The literal
+// merged_into = ” lets PostgreSQL use the partial list indexes.
+func ticketWhere(q core.TicketQuery, withCursor bool, p *params) string {
+	var b strings.Builder
+	b.WriteString(` WHERE merged_into = ''`)
+	if q.Status != "" {
+		b.WriteString(` AND status = ` + p.add(string(q.Status)))
+	}
+	if q.Assignee != "" {
+		b.WriteString(` AND assignee = ` + p.add(q.Assignee))
+	}
+	if q.Unassigned {
+		b.WriteString(` AND assignee IS NULL`)
+	}
+	if q.Customer != "" {
+		b.WriteString(` AND customer = ` + p.add(q.Customer))
+	}
+	if q.Exclude != "" {
+		b.WriteString(` AND id <> ` + p.add(q.Exclude))
+	}
+	if withCursor && q.After != nil {
+		// Keyset paging: strictly after the cursor in (created_at, id)
+		// descending order. A row value comparison is a range on the index.
+		b.WriteString(` AND (created_at, id) < (` + p.add(nanos(q.After.CreatedAt)) + `, ` + p.add(q.After.ID) + `)`)
+	}
+	return b.String()
+}
+
+// listTicketsSQL returns the query and arguments of ListTickets.
+func listTicketsSQL(q core.TicketQuery) (string, []any) {
+	var p params
+	where := ticketWhere(q, true, &p)
+	limit := p.add(q.Limit)
+	return `SELECT ` + ticketColumns + ` FROM tickets` + where + ` ORDER BY created_at DESC, id DESC LIMIT ` + limit, p.args
+}
+
+// countTicketsSQL returns the query and arguments of CountTickets.
+func countTicketsSQL(q core.TicketQuery) (string, []any) {
+	var p params
+	where := ticketWhere(q, false, &p)
+	return `SELECT COUNT(*) FROM tickets` + where, p.args
+}
+
+// ListTickets returns at most q.Limit tickets; a Limit below 1 is refused
+// (lists are always paged).
+func (t *tx) ListTickets(ctx context.Context, q core.TicketQuery) ([]core.Ticket, error) {
+	if q.Limit < 1 {
+		return nil, fmt.Errorf("list tickets: %w", core.Invalid("a ticket list needs a limit"))
+	}
+	query, args := listTicketsSQL(q)
+	return queryAll(ctx, t, "list tickets", scanTicket, query, args...)
+}
+
+func (t *tx) CountTickets(ctx context.Context, q core.TicketQuery) (int, error) {
+	query, args := countTicketsSQL(q)
+	return t.count(ctx, "count tickets", query, args...)
+}
+
+// Entries and attachments.
+
+const entryColumns = `e.id, e.ticket_id, e.created_at, e.author_kind, e.author, e.author_name,
+	e.internal, e.text, e.automatic, e.message_id, e.from_ticket`
+
+type entryScan struct {
+	e         core.Entry
+	createdAt int64
+	kind      string
+}
+
+func (s *entryScan) dest() []any {
+	return []any{&s.e.ID, &s.e.TicketID, &s.createdAt, &s.kind, &s.e.Author, &s.e.AuthorName,
+		&s.e.Internal, &s.e.Text, &s.e.Automatic, &s.e.MessageID, &s.e.FromTicket}
+}
+
+func (s *entryScan) entry() core.Entry {
+	e := s.e
+	e.CreatedAt = fromNanos(s.createdAt)
+	e.AuthorKind = core.AuthorKind(s.kind)
+	return e
+}
+
+func scanEntry(row pgx.CollectableRow) (core.Entry, error) {
+	var s entryScan
+	if err := row.Scan(s.dest()...); err != nil {
+		return core.Entry{}, err
+	}
+	return s.entry(), nil
+}
+
+// AddEntry inserts the entry and then its attachments. An entry for a
+// ticket that does not exist gives ErrNotFound (and aborts the transaction).
+func (t *tx) AddEntry(ctx context.Context, e *core.Entry) error {
+	what := "add entry to ticket " + e.TicketID
+	var id int64
+	if err := t.queryRow(ctx, what, []any{&id}, `INSERT INTO entries
+		(ticket_id, created_at, author_kind, author, author_name, internal, text, automatic, message_id, from_ticket)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+		e.TicketID, nanos(e.CreatedAt), string(e.AuthorKind), e.Author, e.AuthorName, e.Internal, e.Text,
+		e.Automatic, e.MessageID, e.FromTicket); err != nil {
+		return err
+	}
+	for i := range e.Attachments {
+		a := &e.Attachments[i]
+		if a.Size == 0 {
+			a.Size = int64(len(a.Data))
+		}
+		var aid int64
+		if err := t.queryRow(ctx, "add attachment to ticket "+e.TicketID, []any{&aid}, `INSERT INTO attachments
+			(entry_id, filename, content_type, size, content_id, data) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+			id, a.Filename, a.ContentType, a.Size, a.ContentID, notNil(a.Data)); err != nil {
+			return err
+		}
+		a.ID = aid
+	}
+	e.ID = id
+	return nil
+}
+
+func (t *tx) Entries(ctx context.Context, ticketID string, withInternal bool) ([]core.Entry, error) {
+	what := "entries of ticket " + ticketID
+	filter := ""
+	if !withInternal {
+		filter = ` AND NOT e.internal`
+	}
+	es, err := queryAll(ctx, t, what, scanEntry, `SELECT `+entryColumns+` FROM entries e
+		WHERE e.ticket_id = $1`+filter+` ORDER BY e.created_at, e.id`, ticketID)
+	if err != nil || len(es) == 0 {
+		return es, err
+	}
+	index := make(map[int64]int, len(es))
+	for i, e := range es {
+		index[e.ID] = i
+	}
+	// The attachments of all these entries in one query (metadata only).
+	type entryAttachment struct {
+		entryID int64
+		a       core.Attachment
+	}
+	as, err := queryAll(ctx, t, what+": attachments", func(row pgx.CollectableRow) (entryAttachment, error) {
+		var ea entryAttachment
+		err := row.Scan(&ea.entryID, &ea.a.ID, &ea.a.Filename, &ea.a.ContentType, &ea.a.Size, &ea.a.ContentID)
+		return ea, err
+	}, `SELECT a.entry_id, a.id, a.filename, a.content_type, a.size, a.content_id
+		FROM entries e JOIN attachments a ON a.entry_id = e.id
+		WHERE e.ticket_id = $1`+filter+` ORDER BY a.id`, ticketID)
+	if err != nil {
+		return nil, err
+	}
+	for _, ea := range as {
+		if i, ok := index[ea.entryID]; ok {
+			es[i].Attachments = append(es[i].Attachments, ea.a)
+		}
+	}
+	return es, nil
+}
+
+func (t *tx) Attachment(ctx context.Context, id int64) (core.Attachment, core.Entry, error) {
+	var a core.Attachment
+	var s entryScan
+	dest := append([]any{&a.ID, &a.Filename, &a.ContentType, &a.Size, &a.ContentID, &a.Data}, s.dest()...)
+	if err := t.queryRow(ctx, fmt.Sprintf("attachment %d", id), dest,
+		`SELECT a.id, a.filename, a.content_type, a.size, a.content_id, a.data, `+entryColumns+`
+		FROM attachments a JOIN entries e ON e.id = a.entry_id WHERE a.id = $1`, id); err != nil {
+		return core.Attachment{}, core.Entry{}, err
+	}
+	return a, s.entry(), nil
+}
+
+// Message-IDs.
+
+// RememberMessageID records a Message-ID; one recorded already gives
+// ErrDuplicate and leaves the transaction usable.
+func (t *tx) RememberMessageID(ctx context.Context, msgID, ticketID string, inbound bool) error {
+	what := "remember message id " + msgID
+	n, err := t.exec(ctx, what,
+		`INSERT INTO message_ids (message_id, ticket_id, inbound) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+		msgID, ticketID, inbound)
+	if err == nil && n == 0 {
+		err = fmt.Errorf("%s: %w", what, core.ErrDuplicate)
+	}
+	return err
+}
+
+func (t *tx) MessageIDTicket(ctx context.Context, msgID string) (string, bool, error) {
+	var ticketID string
+	var inbound bool
+	if err := t.queryRow(ctx, "message id "+msgID, []any{&ticketID, &inbound},
+		`SELECT ticket_id, inbound FROM message_ids WHERE message_id = $1`, msgID); err != nil {
+		return "", false, err
+	}
+	return ticketID, inbound, nil
+}
+
+// The outbox.
+
+const mailColumns = `id, ticket_id, from_addr, to_addr, reply_to, subject, body, message_id, in_reply_to,
+	refs, automatic, state, created_at, sent_at, attempts, next_try, last_error`
+
+func scanMail(row pgx.CollectableRow) (core.OutMail, error) {
+	var m core.OutMail
+	var refs, state string
+	var createdAt, sentAt, nextTry int64
+	if err := row.Scan(&m.ID, &m.TicketID, &m.From, &m.To, &m.ReplyTo, &m.Subject, &m.Body, &m.MessageID,
+		&m.InReplyTo, &refs, &m.Automatic, &state, &createdAt, &sentAt, &m.Attempts, &nextTry, &m.LastError); err != nil {
+		return core.OutMail{}, err
+	}
+	if refs != "" {
+		m.References = strings.Split(refs, "\n")
+	}
+	m.State = core.MailState(state)
+	m.CreatedAt, m.SentAt, m.NextTry = fromNanos(createdAt), fromNanos(sentAt), fromNanos(nextTry)
+	return m, nil
+}
+
+func (t *tx) QueueMail(ctx context.Context, m *core.OutMail) error {
+	m.State = core.MailPending
+	var id int64
+	if err := t.queryRow(ctx, "queue mail for ticket "+m.TicketID, []any{&id}, `INSERT INTO outbox
+		(ticket_id, from_addr, to_addr, reply_to, subject, body, message_id, in_reply_to,
+		 refs, automatic, state, created_at, sent_at, attempts, next_try, last_error)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`,
+		m.TicketID, m.From, m.To, m.ReplyTo, m.Subject, m.Body, m.MessageID, m.InReplyTo,
+		strings.Join(m.References, "\n"), m.Automatic, string(m.State), nanos(m.CreatedAt), nanos(m.SentAt),
+		m.Attempts, nanos(m.NextTry), m.LastError); err != nil {
+		return err
+	}
+	m.ID = id
+	return nil
+}
+
+func (t *tx) PendingMails(ctx context.Context, afterID int64, limit int) ([]core.OutMail, error) {
+	return queryAll(ctx, t, "pending mails", scanMail, `SELECT `+mailColumns+` FROM outbox
+		WHERE state = 'pending' AND id > $1 ORDER BY id LIMIT $2`, afterID, limit)
+}
+
+func (t *tx) MarkMailSent(ctx context.Context, id int64, at time.Time) (bool, error) {
+	n, err := t.exec(ctx, fmt.Sprintf("mark mail %d sent", id),
+		`UPDATE outbox SET state = 'sent', sent_at = $1 WHERE id = $2 AND state = 'pending'`, nanos(at), id)
+	return n == 1, err
+}
+
+func (t *tx) CountAutomaticMails(ctx context.Context, to string, since time.Time) (int, error) {
+	return t.count(ctx, "count automatic mails to "+to,
+		`SELECT COUNT(*) FROM outbox WHERE automatic AND to_addr = $1 AND created_at >= $2`, to, nanos(since))
+}
+
+// ClaimMails leases due mails in one statement. FOR UPDATE SKIP LOCKED
+// passes over mails that a concurrent claim has locked, so dispatchers
+// claiming at once take different mails instead of waiting for each other.
+func (t *tx) ClaimMails(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]core.OutMail, error) {
+	ms, err := queryAll(ctx, t, "claim mails", scanMail, `UPDATE outbox SET lease_owner = $1, lease_until = $2
+		WHERE id IN (SELECT id FROM outbox
+			WHERE state = 'pending' AND next_try <= $3 AND lease_until <= $3
+			ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)
+		RETURNING `+mailColumns, owner, nanos(leaseUntil), nanos(now), limit)
+	if err != nil {
+		return nil, err
+	}
+	// RETURNING gives no order.
+	slices.SortFunc(ms, func(a, b core.OutMail) int { return cmp.Compare(a.ID, b.ID) })
+	return ms, nil
+}
+
+func (t *tx) RetryMail(ctx context.Context, id int64, nextTry time.Time, lastError string) error {
+	n, err := t.exec(ctx, fmt.Sprintf("retry mail %d", id), `UPDATE outbox
+		SET attempts = attempts + 1, next_try = $1, last_error = $2, lease_owner = '', lease_until = 0
+		WHERE id = $3 AND state = 'pending'`, nanos(nextTry), lastError, id)
+	if err == nil && n == 0 {
+		err = fmt.Errorf("retry mail %d: %w", id, core.ErrNotFound)
+	}
+	return err
+}
+
+func (t *tx) MarkMailFailed(ctx context.Context, id int64, state core.MailState, reason string, at time.Time) (bool, error) {
+	n, err := t.exec(ctx, fmt.Sprintf("mark mail %d %s", id, state), `UPDATE outbox
+		SET state = $1, last_error = $2, sent_at = $3, lease_owner = '', lease_until = 0
+		WHERE id = $4 AND state IN ('pending', 'sent')`, string(state), reason, nanos(at), id)
+	return n == 1, err
+}
+
+func (t *tx) MailByMessageID(ctx context.Context, msgID string) (core.OutMail, error) {
+	what := "mail " + msgID
+	ms, err := queryAll(ctx, t, what, scanMail, `SELECT `+mailColumns+` FROM outbox
+		WHERE message_id = $1 ORDER BY id LIMIT 1`, msgID)
+	if err != nil {
+		return core.OutMail{}, err
+	}
+	if len(ms) == 0 {
+		return core.OutMail{}, fmt.Errorf("%s: %w", what, core.ErrNotFound)
+	}
+	return ms[0], nil
+}
+
+func (t *tx) CountMails(ctx context.Context, state core.MailState) (int, error) {
+	return t.count(ctx, "count "+string(state)+" mails", `SELECT COUNT(*) FROM outbox WHERE state = $1`, string(state))
+}
+
+// Leases.
+
+// AcquireLease inserts the lease, or takes it over when owner holds it
+// already or it has run out, in one statement.
+func (t *tx) AcquireLease(ctx context.Context, name, owner string, now, until time.Time) (bool, error) {
+	n, err := t.exec(ctx, "acquire lease "+name, `INSERT INTO leases (name, owner, expires_at) VALUES ($1, $2, $3)
+		ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+		WHERE leases.owner = excluded.owner OR leases.expires_at <= $4`, name, owner, nanos(until), nanos(now))
+	return n == 1, err
+}
+
+func (t *tx) ReleaseLease(ctx context.Context, name, owner string) error {
+	_, err := t.exec(ctx, "release lease "+name, `DELETE FROM leases WHERE name = $1 AND owner = $2`, name, owner)
+	return err
+}
+
+// Agents.
+
+// CreateAgent inserts an agent. A taken username gives ErrDuplicate and
+// leaves the transaction usable.
+func (t *tx) CreateAgent(ctx context.Context, a core.Agent) error {
+	what := "create agent " + a.Username
+	n, err := t.exec(ctx, what, `INSERT INTO agents
+		(username, name, password_hash, vacation, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+		a.Username, a.Name, notNil(a.PasswordHash), a.Vacation, nanos(a.CreatedAt))
+	if err == nil && n == 0 {
+		err = fmt.Errorf("%s: %w", what, core.ErrDuplicate)
+	}
+	return err
+}
+
+const agentColumns = `username, name, password_hash, vacation, created_at`
+
+func scanAgent(row pgx.CollectableRow) (core.Agent, error) {
+	var a core.Agent
+	var createdAt int64
+	if err := row.Scan(&a.Username, &a.Name, &a.PasswordHash, &a.Vacation, &createdAt); err != nil {
+		return core.Agent{}, err
+	}
+	a.CreatedAt = fromNanos(createdAt)
+	return a, nil
+}
+
+func (t *tx) Agent(ctx context.Context, username string) (core.Agent, error) {
+	var a core.Agent
+	var createdAt int64
+	if err := t.queryRow(ctx, "agent "+username, []any{&a.Username, &a.Name, &a.PasswordHash, &a.Vacation, &createdAt},
+		`SELECT `+agentColumns+` FROM agents WHERE username = $1`, username); err != nil {
+		return core.Agent{}, err
+	}
+	a.CreatedAt = fromNanos(createdAt)
+	return a, nil
+}
+
+func (t *tx) Agents(ctx context.Context) ([]core.Agent, error) {
+	return queryAll(ctx, t, "list agents", scanAgent, `SELECT `+agentColumns+` FROM agents ORDER BY username`)
+}
+
+func (t *tx) UpdateAgent(ctx context.Context, a core.Agent) error {
+	n, err := t.exec(ctx, "update agent "+a.Username,
+		`UPDATE agents SET name = $1, password_hash = $2, vacation = $3 WHERE username = $4`,
+		a.Name, notNil(a.PasswordHash), a.Vacation, a.Username)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("update agent %s: %w", a.Username, core.ErrNotFound)
+	}
+	return nil
+}
+
+// DeleteAgent removes an agent; their sessions go with them (ON DELETE
+// CASCADE) and tickets still naming them (merged ones, which core does not
+// release) lose the assignee (ON DELETE SET NULL).
+func (t *tx) DeleteAgent(ctx context.Context, username string) error {
+	n, err := t.exec(ctx, "delete agent "+username, `DELETE FROM agents WHERE username = $1`, username)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("delete agent %s: %w", username, core.ErrNotFound)
+	}
+	return nil
+}
+
+// Sessions.
+
+// CreateSession inserts a session. A taken token hash gives ErrDuplicate
+// and leaves the transaction usable; an unknown agent gives ErrNotFound.
+func (t *tx) CreateSession(ctx context.Context, s core.Session) error {
+	what := "create session for " + s.Username
+	n, err := t.exec(ctx, what, `INSERT INTO sessions
+		(token_hash, username, created_at, expires_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+		s.TokenHash, s.Username, nanos(s.CreatedAt), nanos(s.ExpiresAt))
+	if err == nil && n == 0 {
+		err = fmt.Errorf("%s: %w", what, core.ErrDuplicate)
+	}
+	return err
+}
+
+func (t *tx) Session(ctx context.Context, tokenHash string) (core.Session, error) {
+	var s core.Session
+	var createdAt, expiresAt int64
+	if err := t.queryRow(ctx, "session", []any{&s.TokenHash, &s.Username, &createdAt, &expiresAt},
+		`SELECT token_hash, username, created_at, expires_at FROM sessions WHERE token_hash = $1`, tokenHash); err != nil {
+		return core.Session{}, err
+	}
+	s.CreatedAt, s.ExpiresAt = fromNanos(createdAt), fromNanos(expiresAt)
+	return s, nil
+}
+
+func (t *tx) DeleteSession(ctx context.Context, tokenHash string) error {
+	n, err := t.exec(ctx, "delete session", `DELETE FROM sessions WHERE token_hash = $1`, tokenHash)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("delete session: %w", core.ErrNotFound)
+	}
+	return nil
+}
+
+func (t *tx) DeleteSessions(ctx context.Context, username string) error {
+	_, err := t.exec(ctx, "delete sessions of "+username, `DELETE FROM sessions WHERE username = $1`, username)
+	return err
+}
+
+// DeleteExpiredSessions removes sessions whose expiry is not after now (core
+// treats a session as expired from its ExpiresAt on).
+func (t *tx) DeleteExpiredSessions(ctx context.Context, now time.Time) error {
+	_, err := t.exec(ctx, "delete expired sessions", `DELETE FROM sessions WHERE expires_at <= $1`, nanos(now))
+	return err
+}
