@@ -98,7 +98,7 @@ var settings = []setting{
 			c.Outbound = v
 			return nil
 		}},
-	{name: "database", help: "database URL; empty: SQLite in the data directory",
+	{name: "database", help: "PostgreSQL URL (postgres://user:password@host:5432/dbname) for several daemons on one database; empty: SQLite in the data directory",
 		set: func(c *Config, v string) error { c.Database = v; return nil }},
 	{name: "no-api-token", def: "false", help: "switch off the Mail API's bearer token check (local testing only)",
 		set: func(c *Config, v string) (err error) { c.NoAPIToken, err = parseBool(v); return }},
@@ -385,8 +385,8 @@ func (c *Config) validate() error {
 	if err := c.validateMail(); err != nil {
 		return err
 	}
-	if c.Database != "" {
-		return fmt.Errorf("setting database: %q: only the embedded SQLite store (empty database setting) is available in this version", c.Database)
+	if c.Database != "" && !strings.HasPrefix(c.Database, "postgres://") && !strings.HasPrefix(c.Database, "postgresql://") {
+		return fmt.Errorf("setting database: %q: use a postgres://user:password@host:5432/dbname URL, or leave it empty for SQLite in the data directory", redactURL(c.Database))
 	}
 	return nil
 }
@@ -432,4 +432,13 @@ defaults < config file < flags < environment):
 		}
 		fmt.Fprintf(w, "  --%s  %s  %s\n      %s%s\n", s.name, s.env(), s.key(), s.help, def)
 	}
+}
+
+// redactURL hides the password of a URL for messages.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,7 +27,8 @@ func startDaemon(t *testing.T, args ...string) (url string, stop func() int) {
 	ctx, cancel := context.WithCancel(context.Background())
 	out := lineWriter{lines: make(chan string, 100)}
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, args, nil, nil, out, io.Discard) }()
+	errOut := &syncBuffer{}
+	go func() { done <- run(ctx, args, nil, nil, out, errOut) }()
 	timeout := time.After(20 * time.Second)
 	for url == "" {
 		select {
@@ -34,9 +37,9 @@ func startDaemon(t *testing.T, args ...string) (url string, stop func() int) {
 				url = strings.TrimSuffix(strings.TrimSpace(u), "/")
 			}
 		case code := <-done:
-			t.Fatalf("daemon exited early with %d", code)
+			t.Fatalf("daemon exited early with %d:\n%s", code, errOut.String())
 		case <-timeout:
-			t.Fatal("daemon did not print its URL")
+			t.Fatalf("daemon did not print its URL:\n%s", errOut.String())
 		}
 	}
 	stopped := false
@@ -118,4 +121,23 @@ from = "bounces@help.example"
 	if !strings.Contains(string(body), "1 sent") {
 		t.Errorf("healthz = %q, want the relay's line", body)
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the daemon's log writes and the
+// test's reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/term"
 
 	"trivialtickets/core"
+	"trivialtickets/store/postgres"
 	"trivialtickets/store/sqlite"
 )
 
@@ -65,8 +66,16 @@ func (e usageError) Error() string { return string(e) }
 
 // openStore opens the configured store, creating the data directory.
 func openStore(ctx context.Context, c Config) (core.Store, error) {
+	// The data directory also holds the certificate and the token.
 	if err := os.MkdirAll(c.Data, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	if c.Database != "" {
+		st, err := postgres.Open(ctx, c.Database)
+		if err != nil {
+			return nil, fmt.Errorf("setting database: open %s: %w", redactURL(c.Database), err)
+		}
+		return st, nil
 	}
 	st, err := sqlite.Open(ctx, filepath.Join(c.Data, dbFile))
 	if err != nil {
