@@ -68,6 +68,9 @@ func dsn(path string, writer bool) string {
 		q.Set("_journal_mode", "WAL") // persistent in the file; readers need not set it
 		q.Set("_synchronous", "FULL") // durable commits; NORMAL would be enough with WAL
 		q.Set("_txlock", "immediate") // take the write lock at BEGIN
+		// Savepoint journals (one per update of a group commit) in
+		// memory, not in temporary files.
+		q.Set("_pragma", "temp_store(memory)")
 	} else {
 		q.Set("_query_only", "1")
 	}
