@@ -82,7 +82,7 @@ func (s *Store) runBatch(batch []*update) {
 			failAll(fmt.Errorf("sqlite: savepoint: %w", err))
 			return
 		}
-		results[i] = runOne(u, &tx{tx: sqlTx})
+		results[i] = runOne(u, &tx{tx: sqlTx, cache: s.writerStmts})
 		if results[i].err == nil && !results[i].panicked {
 			_, err = sqlTx.Exec("RELEASE upd")
 			ok++

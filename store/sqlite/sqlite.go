@@ -4,7 +4,7 @@
 //
 // Every connection setting lives in dsn: WAL journal, foreign keys on, a busy
 // timeout, synchronous=FULL and immediate (write-locking) transactions for
-// writers. Writers share one connection, and updates that wait together are
+// writers. One committer goroutine writes, and updates that wait together are
 // committed in one transaction, each in its own savepoint (group commit:
 // one sync to disk for many). Readers use a small pool of
 // query-only connections (View), so reads never wait for a write in progress.
@@ -41,8 +41,10 @@ const busyTimeoutMillis = 10_000
 // Store is core.Store on one SQLite file. It is safe for concurrent use.
 type Store struct {
 	path   string
-	writer *sql.DB // one connection; BEGIN IMMEDIATE; used by the committer only
+	writer *sql.DB // BEGIN IMMEDIATE; used by the committer only
 	reader *sql.DB // several query-only connections
+	// Prepared statements of each pool.
+	writerStmts, readerStmts *stmtCache
 
 	// Updates go to the committer goroutine, which runs those that wait
 	// together in one transaction (group commit).
@@ -94,8 +96,11 @@ func open(ctx context.Context, path string, ms []migration) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
+	// Only the committer writes, one transaction at a time; the second
+	// connection lets a statement be prepared for the cache while the
+	// committer's transaction holds the first.
+	w.SetMaxOpenConns(2)
+	w.SetMaxIdleConns(2)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 	if err := migrateRetrying(ctx, w, ms); err != nil {
@@ -115,7 +120,8 @@ func open(ctx context.Context, path string, ms []migration) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
 	}
-	s := &Store{path: path, writer: w, reader: r, updates: make(chan *update, maxBatch), committed: make(chan struct{})}
+	s := &Store{path: path, writer: w, reader: r, updates: make(chan *update, maxBatch), committed: make(chan struct{}),
+		writerStmts: &stmtCache{db: w}, readerStmts: &stmtCache{db: r}}
 	go s.commit()
 	return s, nil
 }
@@ -157,6 +163,8 @@ func (s *Store) Close() error {
 	}
 	s.mu.Unlock()
 	<-s.committed
+	s.writerStmts.close()
+	s.readerStmts.close()
 	return errors.Join(s.reader.Close(), s.writer.Close())
 }
 
@@ -207,7 +215,7 @@ func (s *Store) view(ctx context.Context, fn func(core.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
-	t := &tx{tx: sqlTx}
+	t := &tx{tx: sqlTx, cache: s.readerStmts}
 	defer func() {
 		t.done.Store(true)
 		sqlTx.Rollback()
@@ -227,8 +235,45 @@ var errTxDone = errors.New("sqlite: transaction used after its function returned
 
 // tx is core.Tx on one *sql.Tx.
 type tx struct {
-	tx   *sql.Tx
-	done atomic.Bool
+	tx    *sql.Tx
+	cache *stmtCache
+	done  atomic.Bool
+}
+
+// stmtCache keeps one prepared statement per query text and pool, so that
+// SQLite parses each query once per connection instead of at every call.
+// The queries are the package's constants and a bounded set of list
+// variants, so the cache stays small.
+type stmtCache struct {
+	db *sql.DB
+	m  sync.Map // query → *sql.Stmt
+}
+
+// stmt returns query prepared on the pool, bound to this transaction; the
+// transaction closes it when it ends.
+func (t *tx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if t.cache == nil {
+		return t.tx.PrepareContext(ctx, query)
+	}
+	v, ok := t.cache.m.Load(query)
+	if !ok {
+		st, err := t.cache.db.PrepareContext(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		if v, ok = t.cache.m.LoadOrStore(query, st); ok {
+			st.Close() // another goroutine was first
+		}
+	}
+	return t.tx.StmtContext(ctx, v.(*sql.Stmt)), nil
+}
+
+// close closes every cached statement.
+func (c *stmtCache) close() {
+	c.m.Range(func(k, v any) bool {
+		v.(*sql.Stmt).Close()
+		return true
+	})
 }
 
 // dbErr turns a driver error into one that core understands: unique

@@ -48,7 +48,11 @@ func (t *tx) exec(ctx context.Context, what, query string, args ...any) (int64, 
 	if err := t.check(); err != nil {
 		return 0, err
 	}
-	res, err := t.tx.ExecContext(ctx, query, args...)
+	st, err := t.stmt(ctx, query)
+	if err != nil {
+		return 0, dbErr(what, err)
+	}
+	res, err := st.ExecContext(ctx, args...)
 	if err != nil {
 		return 0, dbErr(what, err)
 	}
@@ -64,7 +68,11 @@ func (t *tx) insert(ctx context.Context, what, query string, args ...any) (int64
 	if err := t.check(); err != nil {
 		return 0, err
 	}
-	res, err := t.tx.ExecContext(ctx, query, args...)
+	st, err := t.stmt(ctx, query)
+	if err != nil {
+		return 0, dbErr(what, err)
+	}
+	res, err := st.ExecContext(ctx, args...)
 	if err != nil {
 		return 0, dbErr(what, err)
 	}
@@ -80,7 +88,11 @@ func (t *tx) query(ctx context.Context, what, query string, args ...any) (*sql.R
 	if err := t.check(); err != nil {
 		return nil, err
 	}
-	rows, err := t.tx.QueryContext(ctx, query, args...)
+	st, err := t.stmt(ctx, query)
+	if err != nil {
+		return nil, dbErr(what, err)
+	}
+	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, dbErr(what, err)
 	}
@@ -93,7 +105,11 @@ func (t *tx) queryRow(ctx context.Context, what string, dest []any, query string
 	if err := t.check(); err != nil {
 		return err
 	}
-	err := t.tx.QueryRowContext(ctx, query, args...).Scan(dest...)
+	st, err := t.stmt(ctx, query)
+	if err != nil {
+		return dbErr(what, err)
+	}
+	err = st.QueryRowContext(ctx, args...).Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("%s: %w", what, core.ErrNotFound)
 	}
