@@ -23,6 +23,8 @@ type RelayConfig struct {
 	From      string        // envelope sender; default the From of each mail
 	HelloName string        // name in EHLO; default the public URL's host
 	RetryFor  time.Duration // how long temporary failures are retried
+	// RetryMin and RetryMax bound the wait between tries (it doubles).
+	RetryMin, RetryMax time.Duration
 }
 
 // IMAPConfig is one [[imap]] table: a mailbox the poller reads customer mail
@@ -118,6 +120,12 @@ var relayKeys = []tableKey[RelayConfig]{
 	{"retry_for", `how long temporary failures are retried before the mail is failed (default "96h")`, func(r *RelayConfig, v any) error {
 		return duration(&r.RetryFor, time.Minute)(v)
 	}},
+	{"retry_min", `first wait before retrying a temporary failure; it doubles with each try (default "1m")`, func(r *RelayConfig, v any) error {
+		return duration(&r.RetryMin, 100*time.Millisecond)(v)
+	}},
+	{"retry_max", `longest wait between tries (default "1h")`, func(r *RelayConfig, v any) error {
+		return duration(&r.RetryMax, 100*time.Millisecond)(v)
+	}},
 }
 
 // imapKeys documents and sets the keys of [[imap]]; README.md lists them.
@@ -167,7 +175,7 @@ func applyMailTables(c *Config, path, key string, v any) error {
 		if !ok {
 			return fmt.Errorf("config file %s: relay must be a table: [relay]", path)
 		}
-		c.Relay = RelayConfig{RetryFor: 96 * time.Hour}
+		c.Relay = RelayConfig{RetryFor: 96 * time.Hour, RetryMin: time.Minute, RetryMax: time.Hour}
 		return setTable(&c.Relay, m, relayKeys, "config file "+path+": [relay]")
 	case "imap":
 		list, ok := v.([]map[string]any)
@@ -198,6 +206,9 @@ func (c *Config) validateMail() error {
 		if c.Relay.Host != "" {
 			return errors.New(`setting outbound: a [relay] is configured but outbound is "api": set outbound = "smtp" to use it, or remove [relay]`)
 		}
+	}
+	if c.Relay.RetryMax < c.Relay.RetryMin {
+		return errors.New("[relay]: retry_max must not be shorter than retry_min")
 	}
 	if c.Relay.Host != "" && (c.Relay.Username == "") != (c.Relay.Password == "") {
 		return errors.New("[relay]: username and password go together: set both or neither")

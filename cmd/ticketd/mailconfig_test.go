@@ -43,7 +43,8 @@ poll_interval = "30s"
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := RelayConfig{Host: "smtp.example.com", Username: "ticketd", Password: "relay-pw", From: "bounces@help.example", RetryFor: 48 * time.Hour}
+	want := RelayConfig{Host: "smtp.example.com", Username: "ticketd", Password: "relay-pw", From: "bounces@help.example", RetryFor: 48 * time.Hour,
+		RetryMin: time.Minute, RetryMax: time.Hour}
 	if c.Outbound != "smtp" || c.Relay != want {
 		t.Errorf("relay = %+v, outbound %q", c.Relay, c.Outbound)
 	}
@@ -77,6 +78,7 @@ func TestMailTableErrors(t *testing.T) {
 		{"outbound = \"smtp\"\n[relay]\nhost = \"h\"\nport = 0\n", "port number"},
 		{"outbound = \"smtp\"\n[relay]\nhost = \"h\"\nusername = \"u\"\n", "username and password go together"},
 		{"outbound = \"smtp\"\n[relay]\nhost = \"h\"\nretry_for = \"soon\"\n", "retry_for"},
+		{"outbound = \"smtp\"\n[relay]\nhost = \"h\"\nretry_min = \"10m\"\nretry_max = \"1m\"\n", "retry_max must not be shorter"},
 		{"[[imap]]\nhost = \"h\"\n", "[[imap]] #1: host, username and password"},
 		{"[[imap]]\nhost = \"h\"\nusername = \"u\"\npassword_file = \"/nonexistent/pw\"\n", "password_file: read password file"},
 		{"[[imap]]\nhost = \"h\"\nusername = \"u\"\npassword = \"p\"\npoll_interval = \"1ms\"\n", "poll_interval"},
