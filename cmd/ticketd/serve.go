@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -169,13 +170,14 @@ func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 	}
 
 	// Background workers stop when work is cancelled, before the store
-	// closes.
+	// closes. id names this daemon in leases.
+	id := newDaemonID()
 	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var workers sync.WaitGroup
 	defer workers.Wait()
 	defer stopWork()
 	if c.Outbound == "smtp" {
-		d, err := newDispatcher(c, svc, domain, log.With("part", "outbound"))
+		d, err := newDispatcher(c, svc, domain, id, log.With("part", "outbound"))
 		if err != nil {
 			return err
 		}
@@ -183,6 +185,21 @@ func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 		status.add(func() string { return dispatcherStatus(d) })
 		workers.Go(func() { d.Run(work) })
 		fmt.Fprintf(stdout, "Outgoing mail:              through relay %s\n", d.Relay())
+	}
+
+	pollers, err := newPollers(c, svc, c.MaxMessageSize, log.With("part", "imap"))
+	if err != nil {
+		return err
+	}
+	for i, p := range pollers {
+		met.addPoller(p)
+		var held atomic.Bool
+		status.add(func() string { return pollerStatus(p, held.Load()) })
+		lease := fmt.Sprintf("imap:%s:%s", c.IMAP[i].Host, p.Status().Account)
+		workers.Go(func() {
+			runLeased(work, svc, lease, id, log, held.Store, func(ctx context.Context) { p.Run(ctx) })
+		})
+		fmt.Fprintf(stdout, "IMAP account:               %s\n", p.Status().Account)
 	}
 
 	fmt.Fprintf(stdout, "Trivial Tickets %s\n", version)
@@ -229,7 +246,7 @@ func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 }
 
 // newDispatcher makes the relay dispatcher of outbound = "smtp".
-func newDispatcher(c Config, svc *core.Service, domain string, log *slog.Logger) (*outbound.Dispatcher, error) {
+func newDispatcher(c Config, svc *core.Service, domain, daemonID string, log *slog.Logger) (*outbound.Dispatcher, error) {
 	r := c.Relay
 	tc, err := clientTLS(r.Host, r.CAFile)
 	if err != nil {
@@ -243,9 +260,12 @@ func newDispatcher(c Config, svc *core.Service, domain string, log *slog.Logger)
 		Outbox: svc,
 		Relay: outbound.Relay{Host: r.Host, Port: r.Port, TLS: r.TLS, TLSConfig: tc,
 			Username: r.Username, Password: r.Password, From: r.From, HelloName: hello},
-		LoopID: svc.MessageIDDomain(),
-		MaxAge: r.RetryFor,
-		Logger: log,
+		LoopID:     svc.MessageIDDomain(),
+		Owner:      daemonID,
+		MaxAge:     r.RetryFor,
+		MinBackoff: r.RetryMin,
+		MaxBackoff: r.RetryMax,
+		Logger:     log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("[relay]: %w", err)

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"trivialtickets/mailgw/relaytest"
 	"trivialtickets/mailgw/outbound"
+	"trivialtickets/mailgw/relaytest"
 )
 
 // TestRealRelayTemporaryFailure delivers through a real SMTP server

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"trivialtickets/core"
+	"trivialtickets/mailgw/imappoll"
+)
+
+// Lease timing for jobs that one daemon of several does at a time: a
+// holder renews every leaseRenew; a daemon that died is replaced after at
+// most leaseTTL (plus one leaseRetry).
+const (
+	leaseTTL   = 15 * time.Second
+	leaseRenew = 5 * time.Second
+	leaseRetry = 2 * time.Second
+)
+
+// newDaemonID names one run of the daemon in leases: host, process and a
+// random part, so that two daemons never share an identity.
+func newDaemonID() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 6)
+	rand.Read(b)
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b))
+}
+
+// newPollers makes one IMAP poller per [[imap]] table.
+func newPollers(c Config, svc *core.Service, maxBytes int64, log *slog.Logger) ([]*imappoll.Poller, error) {
+	var ps []*imappoll.Poller
+	for i, a := range c.IMAP {
+		tc, err := clientTLS(a.Host, a.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("[[imap]] #%d: %w", i+1, err)
+		}
+		p, err := imappoll.New(imappoll.Config{
+			Account: imappoll.Account{Host: a.Host, Port: a.Port, TLS: a.TLS, TLSConfig: tc, Username: a.Username,
+				Password: a.Password, Mailbox: a.Mailbox, Processed: a.Processed, PollInterval: a.PollInterval},
+			Receiver:        svc,
+			MaxMessageBytes: maxBytes,
+			Logger:          log,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("[[imap]] #%d: %w", i+1, err)
+		}
+		ps = append(ps, p)
+	}
+	return ps, nil
+}
+
+// runLeased runs job while this daemon holds the named lease in the store,
+// so that of several daemons on one database one does it at a time. It
+// renews the lease while job runs, cancels job when a renewal fails, and
+// releases the lease when ctx ends. held reports whether this daemon holds
+// it now.
+func runLeased(ctx context.Context, svc *core.Service, name, daemonID string, log *slog.Logger, held func(bool), job func(context.Context)) {
+	for ctx.Err() == nil {
+		ok, err := svc.AcquireLease(ctx, name, daemonID, leaseTTL)
+		if err != nil && ctx.Err() == nil {
+			log.Warn("could not take lease", "lease", name, "err", err)
+		}
+		if !ok {
+			select {
+			case <-ctx.Done():
+			case <-time.After(leaseRetry):
+			}
+			continue
+		}
+		held(true)
+		log.Info("took lease", "lease", name, "owner", daemonID)
+		jctx, cancel := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		wg.Go(func() { job(jctx) })
+		renew := time.NewTicker(leaseRenew)
+	renewing:
+		for {
+			select {
+			case <-ctx.Done():
+				break renewing
+			case <-renew.C:
+				ok, err := svc.AcquireLease(ctx, name, daemonID, leaseTTL)
+				if !ok || err != nil {
+					if ctx.Err() == nil {
+						log.Warn("lost lease; stopping", "lease", name, "err", err)
+					}
+					break renewing
+				}
+			}
+		}
+		renew.Stop()
+		cancel()
+		wg.Wait()
+		held(false)
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		if err := svc.ReleaseLease(rctx, name, daemonID); err != nil {
+			log.Warn("could not release lease", "lease", name, "err", err)
+		}
+		rcancel()
+	}
+}
+
+// pollerStatus is the /healthz line of one IMAP account.
+func pollerStatus(p *imappoll.Poller, held bool) string {
+	s := p.Status()
+	if !held {
+		return fmt.Sprintf("imap %s: polled by another daemon", s.Account)
+	}
+	line := fmt.Sprintf("imap %s: ", s.Account)
+	switch {
+	case s.LastError != "" && !s.LastErrorAt.Before(s.LastSuccess):
+		line += fmt.Sprintf("FAILING since %s: %s", s.LastErrorAt.UTC().Format(time.RFC3339), s.LastError)
+	case s.Connected:
+		line += "ok"
+	default:
+		line += "connecting"
+	}
+	if !s.LastSuccess.IsZero() {
+		line += ", last successful check " + s.LastSuccess.UTC().Format(time.RFC3339)
+	}
+	return line + fmt.Sprintf(", %d ingested, %d rejected", s.Ingested, s.Rejected)
+}
+
+// addPoller exports one IMAP account's state.
+func (m *metrics) addPoller(p *imappoll.Poller) {
+	labels := prometheus.Labels{"account": p.Status().Account}
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ticketd_imap_connected", ConstLabels: labels,
+			Help: "1 while this daemon is logged in to the IMAP account with its mailbox selected."},
+			func() float64 {
+				if p.Status().Connected {
+					return 1
+				}
+				return 0
+			}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ticketd_imap_last_success_timestamp_seconds", ConstLabels: labels,
+			Help: "Unix time of the last successful check of the IMAP account's mailbox (0: none yet)."},
+			func() float64 {
+				if t := p.Status().LastSuccess; !t.IsZero() {
+					return float64(t.UnixNano()) / 1e9
+				}
+				return 0
+			}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "ticketd_imap_ingested_total", ConstLabels: labels,
+			Help: "Messages ingested from the IMAP account by this daemon."},
+			func() float64 { return float64(p.Status().Ingested) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "ticketd_imap_rejected_total", ConstLabels: labels,
+			Help: "Messages of the IMAP account flagged as unreadable or too large."},
+			func() float64 { return float64(p.Status().Rejected) }),
+	)
+}

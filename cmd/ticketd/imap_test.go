@@ -1,0 +1,150 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"trivialtickets/mailgw/dovecottest"
+	"trivialtickets/store/postgres/pgtest"
+	"trivialtickets/webui/mailapi/client"
+)
+
+// appendMail puts one customer mail into the Dovecot user's INBOX.
+func appendMail(t *testing.T, d *dovecottest.Server, from, subject, msgID string) {
+	t.Helper()
+	c, err := imapclient.DialInsecure(d.Addr(), nil)
+	if err != nil {
+		t.Fatalf("dial Dovecot: %v", err)
+	}
+	defer c.Close()
+	if err := c.Login(d.User, d.Password).Wait(); err != nil {
+		t.Fatalf("login: %v", err)
+	}
+	raw := fmt.Sprintf("From: %s\r\nTo: help@help.example\r\nSubject: %s\r\nMessage-ID: <%s>\r\n\r\nHello from IMAP.\r\n", from, subject, msgID)
+	cmd := c.Append("INBOX", int64(len(raw)), nil)
+	if _, err := cmd.Write([]byte(raw)); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cmd.Wait(); err != nil {
+		t.Fatalf("append: %v", err)
+	}
+}
+
+// processedCount is the number of messages in the Processed folder.
+func processedCount(t *testing.T, d *dovecottest.Server) uint32 {
+	c, err := imapclient.DialInsecure(d.Addr(), nil)
+	if err != nil {
+		t.Fatalf("dial Dovecot: %v", err)
+	}
+	defer c.Close()
+	if err := c.Login(d.User, d.Password).Wait(); err != nil {
+		t.Fatalf("login: %v", err)
+	}
+	data, err := c.Status("Processed", &imap.StatusOptions{NumMessages: true}).Wait()
+	if err != nil || data.NumMessages == nil {
+		return 0
+	}
+	return *data.NumMessages
+}
+
+func healthz(t *testing.T, url string) string {
+	resp, err := http.Get(url + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// TestIMAPTakeover runs two daemons on one PostgreSQL database that both
+// have the same Dovecot account: one polls it, and when that one stops the
+// other takes over within seconds. A mail APPENDed to the mailbox becomes a
+// ticket and is moved to Processed.
+func TestIMAPTakeover(t *testing.T) {
+	dove := dovecottest.Start(t)
+	db := pgtest.Start(t).NewDatabase(t)
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "ticketd.toml")
+	os.WriteFile(conf, fmt.Appendf(nil, `
+[[imap]]
+host = "127.0.0.1"
+port = %d
+tls = "none"
+username = %q
+password = %q
+poll_interval = "1h"
+`, dove.Port, dove.User, dove.Password), 0o600)
+	args := []string{"--config", conf, "--database", db, "--data", filepath.Join(dir, "data"), "--http", "127.0.0.1:0",
+		"--no-tls", "--smtp", "", "--support-address", "help@help.example"}
+	urlA, stopA := startDaemon(t, args...)
+	urlB, stopB := startDaemon(t, args...)
+	token, _ := os.ReadFile(filepath.Join(dir, "data", tokenFile))
+
+	// pending reports whether a confirmation to addr is in the outbox.
+	pending := func(url, addr string) bool {
+		ms, err := client.New(url, strings.TrimSpace(string(token)), &http.Client{Timeout: 5 * time.Second}).FetchMails(t.Context())
+		if err != nil {
+			return false
+		}
+		for _, m := range ms {
+			if m.To == addr {
+				return true
+			}
+		}
+		return false
+	}
+	waitUntil := func(what string, d time.Duration, cond func() bool) time.Duration {
+		t.Helper()
+		start := time.Now()
+		for !cond() {
+			if time.Since(start) > d {
+				t.Fatalf("%s: not within %s\nA: %s\nB: %s", what, d, healthz(t, urlA), healthz(t, urlB))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		return time.Since(start)
+	}
+
+	var otherURL string
+	var stopHolder func() int
+	waitUntil("one daemon polls the account", 20*time.Second, func() bool {
+		a, b := healthz(t, urlA), healthz(t, urlB)
+		switch {
+		case strings.Contains(a, ": ok") && strings.Contains(b, "polled by another daemon"):
+			otherURL, stopHolder = urlB, stopA
+		case strings.Contains(b, ": ok") && strings.Contains(a, "polled by another daemon"):
+			otherURL, stopHolder = urlA, stopB
+		default:
+			return false
+		}
+		return true
+	})
+
+	appendMail(t, dove, "first@example.org", "Printer", "imap-1@example.org")
+	took := waitUntil("the first mail is a ticket", 10*time.Second, func() bool { return pending(otherURL, "first@example.org") })
+	t.Logf("APPEND to ticket: %s (IDLE)", took)
+	waitUntil("the first mail is moved to Processed", 10*time.Second, func() bool { return processedCount(t, dove) == 1 })
+
+	if code := stopHolder(); code != 0 {
+		t.Fatalf("holder exited with %d", code)
+	}
+	appendMail(t, dove, "second@example.org", "Scanner", "imap-2@example.org")
+	took = waitUntil("the other daemon takes over", 30*time.Second, func() bool { return pending(otherURL, "second@example.org") })
+	t.Logf("takeover and ingest after the holder stopped: %s", took)
+	if h := healthz(t, otherURL); !strings.Contains(h, "1 ingested") {
+		t.Errorf("healthz of the new holder = %q", h)
+	}
+}
