@@ -146,7 +146,10 @@ func fillHeader(m *core.InboundMessage, h header) {
 		m.From, m.FromName = from[0].addr, from[0].name
 	}
 	seen := map[string]bool{}
-	for _, key := range []string{"To", "Cc"} {
+	// Delivered-To and X-Original-To name the mailbox the mail was
+	// delivered to (Postfix, Dovecot): the plus-address of a Bcc or a
+	// forward is only there.
+	for _, key := range []string{"To", "Cc", "Delivered-To", "X-Original-To"} {
 		for _, v := range h.values(key) {
 			for _, a := range parseAddressList(v) {
 				if k := strings.ToLower(a.addr); !seen[k] && len(m.Recipients) < maxRecipients {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -557,4 +558,19 @@ func TestHostileFoldedHeader(t *testing.T) {
 		}
 		checkInvariants(t, m)
 	})
+}
+
+// The mailbox a mail was delivered to counts as a recipient: a plus-address
+// in Bcc or behind a forward is only in Delivered-To or X-Original-To.
+func TestDeliveredToIsARecipient(t *testing.T) {
+	raw := "From: a@example.com\r\nTo: list@example.org\r\nDelivered-To: support+abcdefghijklmnop@help.example\r\n" +
+		"X-Original-To: Support@help.example\r\nSubject: x\r\n\r\nbody\r\n"
+	m, err := ParseBytes([]byte(raw), DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"list@example.org", "support+abcdefghijklmnop@help.example", "Support@help.example"}
+	if !slices.Equal(m.Recipients, want) {
+		t.Errorf("Recipients = %q, want %q", m.Recipients, want)
+	}
 }
