@@ -27,6 +27,7 @@ var errTxAborted = errors.New("transaction aborted by an earlier error")
 // goroutine that runs the transaction's function.
 type tx struct {
 	tx     pgx.Tx
+	write  bool        // an Update: rows read to be changed are locked
 	done   atomic.Bool // the function returned
 	failed error       // the first database error; the transaction is aborted
 	retry  bool        // failed is a serialization failure or a deadlock
@@ -205,7 +206,13 @@ func (t *tx) CreateTicket(ctx context.Context, tk core.Ticket) error {
 
 func (t *tx) Ticket(ctx context.Context, id string) (core.Ticket, error) {
 	var s ticketScan
-	if err := t.queryRow(ctx, "ticket "+id, s.dest(), `SELECT `+ticketColumns+` FROM tickets WHERE id = $1`, id); err != nil {
+	query := `SELECT ` + ticketColumns + ` FROM tickets WHERE id = $1`
+	if t.write {
+		// Core reads a ticket in Update to change it: hold it until the
+		// commit, so concurrent changes of one ticket take turns.
+		query += ` FOR UPDATE`
+	}
+	if err := t.queryRow(ctx, "ticket "+id, s.dest(), query, id); err != nil {
 		return core.Ticket{}, err
 	}
 	return s.ticket(), nil

@@ -57,6 +57,11 @@ import (
 // to use instead of a private one.
 const EnvURL = "TICKETD_TEST_POSTGRES"
 
+// EnvDurable names the environment variable that, when set, keeps fsync
+// and synchronous commits on in the private server, so that benchmarks
+// compare durable commits with durable commits.
+const EnvDurable = "PGTEST_DURABLE"
+
 // notInstalled is the message of a skipped (or, in CI, failed) test.
 const notInstalled = "PostgreSQL not installed (Debian package postgresql)"
 
@@ -366,16 +371,17 @@ func (c *Cluster) startServer(ctx context.Context, postgres, data string, cred *
 		return fmt.Errorf("server log: %w", err)
 	}
 	defer logFile.Close() // the server has its own descriptor
-	cmd := exec.Command(postgres, "-D", data,
+	args := []string{"-D", data,
 		"-p", strconv.Itoa(port),
 		"-c", "listen_addresses=127.0.0.1",
-		"-c", "unix_socket_directories="+c.dir,
-		"-c", "fsync=off",
-		"-c", "synchronous_commit=off",
-		"-c", "full_page_writes=off",
+		"-c", "unix_socket_directories=" + c.dir,
 		// Every parallel test has a pool of its own.
-		"-c", "max_connections="+strconv.Itoa(max(300, 20*runtime.GOMAXPROCS(0))),
-		"-c", "shared_buffers=64MB")
+		"-c", "max_connections=" + strconv.Itoa(max(300, 20*runtime.GOMAXPROCS(0))),
+		"-c", "shared_buffers=64MB"}
+	if os.Getenv(EnvDurable) == "" {
+		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
+	}
+	cmd := exec.Command(postgres, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
 	cmd.SysProcAttr = &syscall.SysProcAttr{
