@@ -420,6 +420,7 @@ Commands:
   user list                 list the agents
   user passwd NAME          set an agent's password (ends their sessions)
   user remove NAME          remove an agent (releases their tickets)
+  migrate-store --to URL    copy the SQLite data directory into an empty PostgreSQL database (stop the daemon first)
   version                   print the version
 
 Settings (flag, TICKETD_ variable, config file key; later sources win:

@@ -23,9 +23,10 @@ import (
 // run is the whole program behind main, callable from tests. It returns the
 // exit code: 0 for success, 1 for failure, 2 for bad usage.
 func run(ctx context.Context, args, env []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	var name string
+	var name, to string
 	c, cmd, err := loadConfig(args, env, stderr, func(fs *flag.FlagSet) {
 		fs.StringVar(&name, "name", "", "display name of the agent (user add)")
+		fs.StringVar(&to, "to", "", "PostgreSQL URL of the empty database to copy the data directory into (migrate-store)")
 	})
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -44,6 +45,8 @@ func run(ctx context.Context, args, env []string, stdin io.Reader, stdout, stder
 		fmt.Fprintf(stdout, "ticketd %s\n", version)
 	case cmd[0] == "user" && len(cmd) >= 2:
 		err = userCommand(ctx, c, cmd[1:], name, stdin, stdout, stderr)
+	case cmd[0] == "migrate-store" && len(cmd) == 1:
+		err = migrateStore(ctx, c, to, stdout)
 	default:
 		fmt.Fprintf(stderr, "ticketd: unknown command %q; see ticketd --help\n", strings.Join(cmd, " "))
 		return 2

@@ -1,0 +1,344 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// importTable is a table that holds a store's data, with the primary key
+// that orders its rows.
+type importTable struct {
+	name, key string
+}
+
+// importTables lists the tables with data in an order in which copying them
+// satisfies the foreign keys: agents before the tickets assigned to them and
+// their sessions, tickets before their entries and message ids, entries
+// before their attachments. Not listed: leases (held by running daemons
+// only) and schema_migrations (every database migrates itself).
+var importTables = []importTable{
+	{"agents", "username"},
+	{"tickets", "id"},
+	{"entries", "id"},
+	{"attachments", "id"},
+	{"message_ids", "message_id"},
+	{"outbox", "id"},
+	{"sessions", "token_hash"},
+}
+
+// Tables returns the names of the tables that hold a store's data, in an
+// order in which copying them satisfies the foreign keys: the tables that
+// Importer.Copy and Rows accept.
+func Tables() []string {
+	names := make([]string, len(importTables))
+	for i, t := range importTables {
+		names[i] = t.name
+	}
+	return names
+}
+
+// lookupTable returns the table named name.
+func lookupTable(name string) (importTable, error) {
+	i := slices.IndexFunc(importTables, func(t importTable) bool { return t.name == name })
+	if i < 0 {
+		return importTable{}, fmt.Errorf("postgres: %q is not a table with data (see Tables)", name)
+	}
+	return importTables[i], nil
+}
+
+// ErrNotEmpty is returned by Import when the database already holds data.
+var ErrNotEmpty = errors.New("the target database is not empty")
+
+// Import fills an empty database in one transaction: it locks the tables of
+// Tables against writers, fails with an error wrapping ErrNotEmpty when the
+// database holds tickets, agents or outbox mails (every other table refers
+// to a ticket or an agent), runs fn, sets each identity sequence past the
+// highest id in its table so that new rows get fresh ids, and commits. When
+// fn returns an error, nothing is written and Import returns that error as
+// it is. Unlike Update, Import never runs fn twice.
+//
+// Rows are given in a portable representation of the schema: integers as
+// int64, booleans as int64 0 or 1 (or bool), text as string, binary data as
+// []byte, NULL as nil.
+func (s *Store) Import(ctx context.Context, fn func(*Importer) error) error {
+	// READ COMMITTED: the emptiness check after LOCK TABLE sees what another
+	// import committed while this one waited for the lock.
+	pgxTx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: pgx.ReadWrite})
+	if err != nil {
+		return fmt.Errorf("postgres: import: begin: %w", err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			rollback(ctx, pgxTx)
+		}
+	}()
+	names := make([]string, len(importTables))
+	for i, t := range importTables {
+		names[i] = pgx.Identifier{t.name}.Sanitize()
+	}
+	// EXCLUSIVE: readers may go on, writers (a daemon started too early,
+	// another import) wait until this transaction ends.
+	if _, err := pgxTx.Exec(ctx, `LOCK TABLE `+strings.Join(names, ", ")+` IN EXCLUSIVE MODE`); err != nil {
+		return fmt.Errorf("postgres: import: lock the tables: %w", err)
+	}
+	var tickets, agents, mails int64
+	if err := pgxTx.QueryRow(ctx, `SELECT (SELECT count(*) FROM tickets), (SELECT count(*) FROM agents),
+		(SELECT count(*) FROM outbox)`).Scan(&tickets, &agents, &mails); err != nil {
+		return fmt.Errorf("postgres: import: count the rows present: %w", err)
+	}
+	if tickets+agents+mails > 0 {
+		return fmt.Errorf("%w (%s, %s, %s): migrate into an empty database", ErrNotEmpty,
+			plural(tickets, "ticket"), plural(agents, "agent"), plural(mails, "outbox row"))
+	}
+	if err := fn(&Importer{tx: pgxTx}); err != nil {
+		return err
+	}
+	if err := resetSequences(ctx, pgxTx); err != nil {
+		return err
+	}
+	if err := pgxTx.Commit(ctx); err != nil {
+		return fmt.Errorf("postgres: import: commit: %w", err)
+	}
+	committed = true
+	return nil
+}
+
+// plural is "1 ticket", "2 tickets".
+func plural(n int64, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// resetSequences sets the sequence of every identity column of the tables
+// with data to the highest id present, so that the next row gets the one
+// after it. Empty tables keep their sequence (max is NULL, and setval is
+// strict).
+func resetSequences(ctx context.Context, pgxTx pgx.Tx) error {
+	rows, err := pgxTx.Query(ctx, `SELECT table_name::text, column_name::text FROM information_schema.columns
+		WHERE table_schema = current_schema() AND is_identity = 'YES'`)
+	if err != nil {
+		return fmt.Errorf("postgres: import: find identity columns: %w", err)
+	}
+	type column struct{ table, name string }
+	cols, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (column, error) {
+		var c column
+		err := r.Scan(&c.table, &c.name)
+		return c, err
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: import: find identity columns: %w", err)
+	}
+	for _, c := range cols {
+		if _, err := lookupTable(c.table); err != nil {
+			continue
+		}
+		table := pgx.Identifier{c.table}.Sanitize()
+		if _, err := pgxTx.Exec(ctx, `SELECT setval(pg_get_serial_sequence($1, $2), max(`+
+			pgx.Identifier{c.name}.Sanitize()+`)) FROM `+table, table, c.name); err != nil {
+			return fmt.Errorf("postgres: import: set the sequence of %s.%s: %w", c.table, c.name, err)
+		}
+	}
+	return nil
+}
+
+// Importer copies rows into the tables of an empty database, inside the
+// transaction of Store.Import. Its methods must not be called
+// concurrently, nor after the function given to Import returned.
+type Importer struct {
+	tx pgx.Tx
+}
+
+// Copy copies the rows that rows yields into table (one of Tables) with
+// COPY, and returns how many it wrote. columns names the values of each
+// row, in order, and must be exactly the columns of the table, so that no
+// column is silently left to its default. Rows are taken one at a time
+// (a table of large attachments is never held in memory at once) and
+// converted to the columns' types: int64 0 or 1 to BOOLEAN, string to
+// BYTEA. An error that rows yields ends the copy and is returned, wrapped.
+// After an error the transaction may be aborted: the function given to
+// Import should return it.
+func (im *Importer) Copy(ctx context.Context, table string, columns []string, rows iter.Seq2[[]any, error]) (int64, error) {
+	if _, err := lookupTable(table); err != nil {
+		return 0, err
+	}
+	types, err := columnTypes(ctx, im.tx, table)
+	if err != nil {
+		return 0, err
+	}
+	convs := make([]func(any) (any, error), len(columns))
+	for i, c := range columns {
+		typ, ok := types[c]
+		if !ok {
+			return 0, fmt.Errorf("postgres: copy %s: the table has no column %s: the schemas differ", table, c)
+		}
+		delete(types, c)
+		convs[i] = converter(typ)
+	}
+	if len(types) > 0 {
+		return 0, fmt.Errorf("postgres: copy %s: no values for the columns %s: the schemas differ",
+			table, strings.Join(slices.Sorted(maps.Keys(types)), ", "))
+	}
+	next, stop := iter.Pull2(rows)
+	defer stop()
+	src := pgx.CopyFromFunc(func() ([]any, error) {
+		row, err, ok := next()
+		if !ok {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(row) != len(columns) {
+			return nil, fmt.Errorf("a row of %d values for %d columns", len(row), len(columns))
+		}
+		out := make([]any, len(row))
+		for i, v := range row {
+			if out[i], err = convs[i](v); err != nil {
+				return nil, fmt.Errorf("column %s: %w", columns[i], err)
+			}
+		}
+		return out, nil
+	})
+	n, err := im.tx.CopyFrom(ctx, pgx.Identifier{table}, columns, src)
+	if err != nil {
+		// PostgreSQL names the row (line n: the n-th row given) and the
+		// column it refused in the error's context.
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Where != "" {
+			return n, fmt.Errorf("postgres: copy %s (%s): %w", table, pe.Where, err)
+		}
+		return n, fmt.Errorf("postgres: copy %s: %w", table, err)
+	}
+	return n, nil
+}
+
+// columnTypes returns the data type (as information_schema spells it:
+// boolean, bytea, text, bigint …) of each column of table.
+func columnTypes(ctx context.Context, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, table string) (map[string]string, error) {
+	rows, err := q.Query(ctx, `SELECT column_name::text, data_type::text FROM information_schema.columns
+		WHERE table_schema = current_schema() AND table_name = $1`, table)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: columns of %s: %w", table, err)
+	}
+	types := map[string]string{}
+	var name, typ string
+	_, err = pgx.ForEachRow(rows, []any{&name, &typ}, func() error {
+		types[name] = typ
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: columns of %s: %w", table, err)
+	}
+	if len(types) == 0 {
+		return nil, fmt.Errorf("postgres: no table %s in the current schema", table)
+	}
+	return types, nil
+}
+
+// converter returns the conversion of a portable value into one that pgx
+// encodes as a column of the data type typ.
+func converter(typ string) func(any) (any, error) {
+	switch typ {
+	case "boolean":
+		return func(v any) (any, error) {
+			switch v := v.(type) {
+			case nil, bool:
+				return v, nil
+			case int64:
+				if v == 0 || v == 1 {
+					return v == 1, nil
+				}
+			}
+			return nil, fmt.Errorf("%v (%T) is not a boolean 0 or 1", v, v)
+		}
+	case "bytea":
+		return func(v any) (any, error) {
+			switch v := v.(type) {
+			case string:
+				return []byte(v), nil
+			case []byte:
+				return notNil(v), nil // pgx sends a nil slice as NULL
+			}
+			return v, nil
+		}
+	}
+	return func(v any) (any, error) { return v, nil }
+}
+
+// Rows returns the rows of table (one of Tables) in the order of its
+// primary key, each with the values of columns in that order, in the
+// portable representation that Import takes, booleans as int64 0 or 1:
+// read back this way, a table compares equal with its source. The query
+// runs while the sequence is iterated, one row at a time; each row is a new
+// slice. A failure ends the sequence with the error.
+func (s *Store) Rows(ctx context.Context, table string, columns []string) iter.Seq2[[]any, error] {
+	return func(yield func([]any, error) bool) {
+		t, err := lookupTable(table)
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		if len(columns) == 0 {
+			yield(nil, fmt.Errorf("postgres: read %s: no columns given", table))
+			return
+		}
+		quoted := make([]string, len(columns))
+		for i, c := range columns {
+			quoted[i] = pgx.Identifier{c}.Sanitize()
+		}
+		rows, err := s.pool.Query(ctx, `SELECT `+strings.Join(quoted, ", ")+` FROM `+
+			pgx.Identifier{t.name}.Sanitize()+` ORDER BY `+pgx.Identifier{t.key}.Sanitize())
+		if err != nil {
+			yield(nil, fmt.Errorf("postgres: read %s: %w", table, err))
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			row, err := rows.Values()
+			if err != nil {
+				yield(nil, fmt.Errorf("postgres: read %s: %w", table, err))
+				return
+			}
+			for i, v := range row {
+				row[i] = portable(v)
+			}
+			if !yield(row, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(nil, fmt.Errorf("postgres: read %s: %w", table, err))
+		}
+	}
+}
+
+// portable turns a value that pgx decoded into the portable representation.
+func portable(v any) any {
+	switch v := v.(type) {
+	case bool:
+		if v {
+			return int64(1)
+		}
+		return int64(0)
+	case int32:
+		return int64(v)
+	case int16:
+		return int64(v)
+	case []byte:
+		return notNil(v)
+	}
+	return v
+}
