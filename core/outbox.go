@@ -84,6 +84,23 @@ func (s *Service) MailDeferred(ctx context.Context, id int64, reason string, nex
 	return nil
 }
 
+// ReleaseMails gives up owner's leases of the mails ids, unsent and without
+// counting an attempt, for any dispatcher to claim again at once.
+func (s *Service) ReleaseMails(ctx context.Context, owner string, ids []int64) error {
+	err := s.store.Update(ctx, func(tx Tx) error {
+		for _, id := range ids {
+			if err := tx.ReleaseMail(ctx, id, owner); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("release mails: %w", err)
+	}
+	return nil
+}
+
 // MailFailed records that mail m cannot be delivered (a permanent refusal,
 // or temporary ones for too long) and tells the agents on its ticket with an
 // internal entry.

@@ -71,6 +71,9 @@ type Tx interface {
 	// RetryMail records a failed attempt of a pending mail: Attempts plus
 	// one, LastError, the next try, and the lease released.
 	RetryMail(ctx context.Context, id int64, nextTry time.Time, lastError string) error
+	// ReleaseMail gives up owner's lease of a pending mail without an
+	// attempt, so that any dispatcher may claim it at once.
+	ReleaseMail(ctx context.Context, id int64, owner string) error
 	// MarkMailFailed moves a pending or sent mail to state (MailFailed or
 	// MailBounced) with the reason; it reports false when no pending or
 	// sent mail has that id.

@@ -63,6 +63,7 @@ type Outbox interface {
 	MailDelivered(ctx context.Context, id int64) error
 	MailDeferred(ctx context.Context, id int64, reason string, next time.Time) error
 	MailFailed(ctx context.Context, m core.OutMail, reason string) error
+	ReleaseMails(ctx context.Context, owner string, ids []int64) error
 }
 
 // Config configures a Dispatcher. Zero values take the defaults.
@@ -80,11 +81,13 @@ type Config struct {
 	// Batch is the most mails claimed (and sent on one connection) at a
 	// time (20).
 	Batch int
-	// Lease is how long claimed mails stay ours (10 min); it must exceed
-	// the time one batch can take, which Timeout bounds.
+	// Lease is how long claimed mails stay ours (2 min, at least four
+	// times Timeout): a daemon that dies holding mails delays them this
+	// long. A batch starts no new mail once less than three Timeouts of
+	// the lease are left; it gives the rest back unsent.
 	Lease time.Duration
 	// Timeout bounds each SMTP command and the transfer of one message
-	// (1 min).
+	// (30 s).
 	Timeout time.Duration
 	// MinBackoff and MaxBackoff bound the wait before retrying a mail after
 	// a temporary failure (1 min, 1 h); it doubles with each attempt.
@@ -153,7 +156,7 @@ func New(cfg Config) (*Dispatcher, error) {
 		d   *time.Duration
 		def time.Duration
 	}{
-		{&cfg.Interval, time.Second}, {&cfg.Lease, 10 * time.Minute}, {&cfg.Timeout, time.Minute},
+		{&cfg.Interval, time.Second}, {&cfg.Lease, 2 * time.Minute}, {&cfg.Timeout, 30 * time.Second},
 		{&cfg.MinBackoff, time.Minute}, {&cfg.MaxBackoff, time.Hour}, {&cfg.MaxAge, 96 * time.Hour},
 	}
 	for _, d := range defaults {
@@ -161,6 +164,7 @@ func New(cfg Config) (*Dispatcher, error) {
 			*d.d = d.def
 		}
 	}
+	cfg.Lease = max(cfg.Lease, 4*cfg.Timeout)
 	if cfg.MaxBackoff < cfg.MinBackoff {
 		cfg.MaxBackoff = cfg.MinBackoff
 	}
@@ -219,10 +223,15 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 
 // round claims one batch and delivers it; it returns how many were claimed.
 func (d *Dispatcher) round(ctx context.Context) (int, error) {
+	claimed := time.Now()
 	ms, err := d.cfg.Outbox.ClaimMails(ctx, d.cfg.Owner, d.cfg.Lease, d.cfg.Batch)
 	if err != nil || len(ms) == 0 {
 		return 0, err
 	}
+	// No new mail once what is left of the lease might not cover it: the
+	// lease must never run out while a mail is in transfer, or another
+	// dispatcher could send it too.
+	budget := d.cfg.Lease - 3*d.cfg.Timeout
 	var c *smtp.Client
 	defer func() {
 		if c != nil {
@@ -231,8 +240,9 @@ func (d *Dispatcher) round(ctx context.Context) (int, error) {
 		}
 	}()
 	for i, m := range ms {
-		if ctx.Err() != nil {
-			return len(ms), nil // the leases run out; the mails are not lost
+		if ctx.Err() != nil || time.Since(claimed) > budget {
+			d.release(ms[i:])
+			return len(ms), nil
 		}
 		raw, err := compose.Build(m, d.cfg.Now(), d.cfg.LoopID)
 		if err != nil {
@@ -274,6 +284,20 @@ func (d *Dispatcher) round(ctx context.Context) (int, error) {
 		}
 	}
 	return len(ms), nil
+}
+
+// release gives mails back unsent, for the next round or another daemon.
+func (d *Dispatcher) release(ms []core.OutMail) {
+	ids := make([]int64, len(ms))
+	for i, m := range ms {
+		ids[i] = m.ID
+	}
+	// Not the run's context: a shutdown is when giving back matters.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := d.cfg.Outbox.ReleaseMails(ctx, d.cfg.Owner, ids); err != nil {
+		d.cfg.Logger.Warn("could not give back claimed mails; they wait for their lease to end", "mails", len(ids), "err", err)
+	}
 }
 
 // outcome of one delivery attempt: delivered when reason is empty.

@@ -40,7 +40,8 @@ type received struct {
 type relay struct {
 	mu       sync.Mutex
 	mails    []received
-	fail451  int // answer 451 to this many more DATA commands
+	fail451  int           // answer 451 to this many more DATA commands
+	delay    time.Duration // wait this long before answering DATA
 	authUser string
 	authed   bool
 	addr     string
@@ -94,6 +95,10 @@ func (s *relaySession) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
+	s.r.mu.Lock()
+	delay := s.r.delay
+	s.r.mu.Unlock()
+	time.Sleep(delay)
 	s.r.mu.Lock()
 	defer s.r.mu.Unlock()
 	if s.r.fail451 > 0 {
@@ -426,4 +431,35 @@ func testCert(t *testing.T) (tls.Certificate, *x509.CertPool) {
 	pool := x509.NewCertPool()
 	pool.AddCert(c)
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pool
+}
+
+// TestShutdownGivesMailsBack stops a dispatcher in the middle of a batch:
+// the mails it had not sent are claimable at once by another daemon, not
+// only when their lease ends.
+func TestShutdownGivesMailsBack(t *testing.T) {
+	svc := newService(t)
+	r := &relay{delay: 300 * time.Millisecond}
+	startRelay(t, r, "127.0.0.1:0", nil)
+	for i := range 10 {
+		receive(t, svc, fmt.Sprintf("c%d@example.com", i), "Hello", fmt.Sprintf("m%d@example.com", i))
+	}
+	d, err := outbound.New(outbound.Config{Outbox: svc, Owner: "first", Relay: outbound.Relay{Host: "127.0.0.1", Port: r.port(t), TLS: outbound.TLSNone},
+		Interval: 10 * time.Millisecond, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	waitFor(t, "the first delivery", func() bool { return len(r.got()) >= 1 })
+	cancel()
+	<-done
+	sent := len(r.got())
+	ms, err := svc.ClaimMails(context.Background(), "second", time.Minute, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sent+len(ms) != 10 || sent >= 10 {
+		t.Errorf("after the stop: %d sent, %d claimable at once; want all 10 accounted for", sent, len(ms))
+	}
 }

@@ -493,6 +493,12 @@ func (t *tx) RetryMail(ctx context.Context, id int64, nextTry time.Time, lastErr
 	return err
 }
 
+func (t *tx) ReleaseMail(ctx context.Context, id int64, owner string) error {
+	_, err := t.exec(ctx, fmt.Sprintf("release mail %d", id), `UPDATE outbox SET lease_owner = '', lease_until = 0
+		WHERE id = ? AND state = 'pending' AND lease_owner = ?`, id, owner)
+	return err
+}
+
 func (t *tx) MarkMailFailed(ctx context.Context, id int64, state core.MailState, reason string, at time.Time) (bool, error) {
 	n, err := t.exec(ctx, fmt.Sprintf("mark mail %d %s", id, state), `UPDATE outbox
 		SET state = ?, last_error = ?, sent_at = ?, lease_owner = '', lease_until = 0

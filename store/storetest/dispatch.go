@@ -81,6 +81,17 @@ func testDispatch(t *testing.T, st core.Store) {
 		return err
 	})
 
+	// Released by its owner (only): claimable again at once, no attempt.
+	update(t, st, func(tx core.Tx) error {
+		if err := tx.ReleaseMail(ctx, queued[5].ID, "a"); err != nil { // not a's
+			return err
+		}
+		return tx.ReleaseMail(ctx, queued[4].ID, "b")
+	})
+	if got := claim(t, st, "c", now.Add(31*time.Second), 10); len(got) != 1 || got[0].ID != queued[4].ID || got[0].Attempts != 0 {
+		t.Errorf("claim after release = %+v, want mail %d with no attempt", got, queued[4].ID)
+	}
+
 	// Sent, retried, failed.
 	update(t, st, func(tx core.Tx) error {
 		if ok, err := tx.MarkMailSent(ctx, queued[0].ID, now); !ok || err != nil {
