@@ -174,6 +174,7 @@ func runService(t *testing.T, open func(*testing.T) core.Store) {
 		{"Bounce", core.Config{}, svcBounce},
 		{"Dispatch", core.Config{RelayOutbound: true}, svcDispatch},
 		{"Leases", core.Config{}, svcLeases},
+		{"ConcurrentAssign", core.Config{}, svcConcurrentAssign},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

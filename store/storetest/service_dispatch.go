@@ -1,7 +1,10 @@
 package storetest
 
 import (
+	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"trivialtickets/core"
@@ -99,5 +102,51 @@ func svcLeases(e *env) {
 	e.must("release", e.svc.ReleaseLease(ctx, "imap:support", "b"))
 	if ok, err := e.svc.AcquireLease(ctx, "imap:support", "a", 10*time.Second); !ok || err != nil {
 		t.Errorf("acquire after release = %v, %v", ok, err)
+	}
+}
+
+// svcConcurrentAssign: two agents take the same ticket at once; exactly one
+// gets it, and the other is told it is taken. Two replies to one ticket at
+// once are both kept.
+func svcConcurrentAssign(e *env) {
+	t, ctx := e.t, e.t.Context()
+	e.agent("bob", false)
+	e.agent("carol", false)
+	for round := range 5 {
+		id := e.newTicket(fmt.Sprintf("Printer %d", round))
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i, who := range []string{"bob", "carol"} {
+			wg.Go(func() {
+				<-start
+				errs[i] = e.svc.Save(ctx, who, id, core.Change{Status: core.StatusInProgress})
+			})
+		}
+		close(start)
+		wg.Wait()
+		won := 0
+		for _, err := range errs {
+			if err == nil {
+				won++
+			} else if !errors.Is(err, core.ErrNotAssignee) && !errors.Is(err, core.ErrInvalid) {
+				t.Errorf("round %d: loser's error %v, want that the ticket is taken", round, err)
+			}
+		}
+		if tk := e.ticket(id); won != 1 || tk.Assignee == "" {
+			t.Errorf("round %d: %d winners, assignee %q; want exactly one (%v)", round, won, tk.Assignee, errs)
+		}
+	}
+	id := e.newTicket("Scanner")
+	var wg sync.WaitGroup
+	for i := range 2 {
+		wg.Go(func() {
+			m := mail(`Re: [Ticket "`+id+`"] Scanner`, fmt.Sprintf("reply %d", i))
+			e.receive(m)
+		})
+	}
+	wg.Wait()
+	if es := e.entries(id, true); len(es) != 3 {
+		t.Errorf("entries after two replies at once: %d, want 3", len(es))
 	}
 }
