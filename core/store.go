@@ -114,6 +114,7 @@ type Tx interface {
 }
 
 // TicketQuery selects tickets for lists. Merged tickets are never listed.
+// CountTickets ignores After and Limit.
 type TicketQuery struct {
 	Status     Status // empty: any status
 	Assignee   string // only tickets assigned to this agent
@@ -122,6 +123,9 @@ type TicketQuery struct {
 	Exclude    string // leave out this ticket id
 	After      *Cursor
 	Limit      int
+	// CountMax, when above 0, lets CountTickets stop counting there: a
+	// list's badge needs no exact count of a million tickets.
+	CountMax int
 }
 
 // Cursor marks a position in a ticket list for keyset paging.

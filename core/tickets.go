@@ -363,9 +363,14 @@ func (s *Service) SetVacation(ctx context.Context, actor string, on bool) error 
 // TicketList is one page of a ticket list.
 type TicketList struct {
 	Tickets []Ticket
-	Total   int     // matching tickets in all pages
+	Total   int     // matching tickets in all pages, at most MaxListCount
+	More    bool    // more than Total match (Total is MaxListCount)
 	Next    *Cursor // position after the last ticket; nil on the last page
 }
+
+// MaxListCount is where ListTickets stops counting the matching tickets:
+// counting all of a million would cost more than the page itself.
+const MaxListCount = 10_000
 
 // DefaultPageSize is the number of tickets on one list page.
 const DefaultPageSize = 50
@@ -389,7 +394,12 @@ func (s *Service) ListTickets(ctx context.Context, q TicketQuery) (TicketList, e
 			l.Next = &Cursor{CreatedAt: last.CreatedAt, ID: last.ID}
 		}
 		l.Tickets = ts
-		l.Total, err = tx.CountTickets(ctx, q)
+		cq := q
+		cq.CountMax = MaxListCount + 1
+		l.Total, err = tx.CountTickets(ctx, cq)
+		if l.Total > MaxListCount {
+			l.Total, l.More = MaxListCount, true
+		}
 		return err
 	})
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 type listPage struct {
 	Tickets []ticketRow
 	Total   int
+	More    bool   // more than Total tickets match
 	Next    string // URL of the next page; empty on the last
 	First   string // URL of the first page; empty on it
 	Back    string // URL of this page, where forms return to
@@ -103,7 +104,7 @@ func (h *handler) listPage(r *http.Request, path string, q core.TicketQuery) (li
 		}
 		return path
 	}
-	p := listPage{Total: l.Total, First: link(params), Back: link(params)}
+	p := listPage{Total: l.Total, More: l.More, First: link(params), Back: link(params)}
 	if q.After == nil {
 		p.First = ""
 	} else {

@@ -272,6 +272,9 @@ func listTicketsSQL(q core.TicketQuery) (string, []any) {
 func countTicketsSQL(q core.TicketQuery) (string, []any) {
 	var p params
 	where := ticketWhere(q, false, &p)
+	if q.CountMax > 0 {
+		return `SELECT COUNT(*) FROM (SELECT 1 FROM tickets` + where + ` LIMIT ` + p.add(q.CountMax) + `) AS capped`, p.args
+	}
 	return `SELECT COUNT(*) FROM tickets` + where, p.args
 }
 

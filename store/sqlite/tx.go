@@ -232,6 +232,9 @@ func listTicketsSQL(q core.TicketQuery) (string, []any) {
 // countTicketsSQL returns the query and arguments of CountTickets.
 func countTicketsSQL(q core.TicketQuery) (string, []any) {
 	where, args := ticketWhere(q, false)
+	if q.CountMax > 0 {
+		return `SELECT COUNT(*) FROM (SELECT 1 FROM tickets` + where + ` LIMIT ?)`, append(args, q.CountMax)
+	}
 	return `SELECT COUNT(*) FROM tickets` + where, args
 }
 

@@ -305,6 +305,11 @@ func testListTickets(t *testing.T, st core.Store) {
 			if n, err := tx.CountTickets(ctx, qc); err != nil || n != len(want) {
 				t.Errorf("%s: CountTickets with After and Limit = %d, %v; want %d", name, n, err, len(want))
 			}
+			capped := qc
+			capped.CountMax = 3
+			if n, err := tx.CountTickets(ctx, capped); err != nil || n != min(len(want), 3) {
+				t.Errorf("%s: CountTickets with CountMax 3 = %d, %v; want %d", name, n, err, min(len(want), 3))
+			}
 			return nil
 		})
 	}
