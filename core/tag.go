@@ -80,6 +80,9 @@ func CleanSubject(s string) string {
 			continue
 		}
 		if space && b.Len() > 0 {
+			if n+1 >= MaxSubjectLength {
+				break // no room for the space and a character after it
+			}
 			b.WriteByte(' ')
 			n++
 		}
