@@ -28,6 +28,7 @@ func (h *handler) fetchMails(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	bw := bufio.NewWriterSize(w, 32<<10)
+	enc := json.NewEncoder(bw) // straight into the buffer, no copy per mail
 	bw.WriteByte('{')
 	var last int64
 	n := 0
@@ -40,10 +41,6 @@ func (h *handler) fetchMails(w http.ResponseWriter, r *http.Request) {
 				continue
 			}
 			last, progress = m.ID, true
-			b, err := json.Marshal(mailFromOut(m))
-			if err != nil {
-				h.abort(r, "encode mail", err)
-			}
 			if n > 0 {
 				bw.WriteByte(',')
 			}
@@ -51,7 +48,9 @@ func (h *handler) fetchMails(w http.ResponseWriter, r *http.Request) {
 			bw.WriteString("\n\"")
 			bw.WriteString(strconv.FormatInt(m.ID, 10))
 			bw.WriteString("\": ")
-			bw.Write(b)
+			if err := enc.Encode(mailFromOut(m)); err != nil {
+				h.abort(r, "encode mail", err)
+			}
 		}
 		if err := bw.Flush(); err != nil {
 			return // the client went away
