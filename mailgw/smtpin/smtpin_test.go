@@ -24,7 +24,7 @@ import (
 )
 
 // gateway starts the gateway on a loopback port over a fresh store.
-func gateway(t *testing.T, maxBytes int64) (addr string, svc *core.Service) {
+func gateway(t testing.TB, maxBytes int64) (addr string, svc *core.Service) {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"))
 	if err != nil {

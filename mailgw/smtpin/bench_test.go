@@ -1,0 +1,36 @@
+package smtpin_test
+
+import (
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/emersion/go-smtp"
+)
+
+// BenchmarkGateway delivers mails over loopback SMTP to the gateway on a
+// real SQLite store, one connection per client (-cpu sets the clients),
+// each message a new ticket: go test ./mailgw/smtpin -run '^$' -bench Gateway -cpu 10
+func BenchmarkGateway(b *testing.B) {
+	addr, _ := gateway(b, 25<<20)
+	var n atomic.Int64
+	body := strings.Repeat("Some text of a customer's mail, long enough to matter.\r\n", 30)
+	b.RunParallel(func(pb *testing.PB) {
+		c, err := smtp.Dial(addr)
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		defer c.Close()
+		for pb.Next() {
+			i := n.Add(1)
+			msg := fmt.Sprintf("From: c%d@example.org\r\nTo: support@help.example\r\nSubject: Bench %d\r\nMessage-ID: <bench-%d@example.org>\r\n\r\n%s", i, i, i, body)
+			if err := c.SendMail(fmt.Sprintf("c%d@example.org", i), []string{"support@help.example"}, strings.NewReader(msg)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
