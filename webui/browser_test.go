@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
@@ -136,7 +135,6 @@ func (p *tab) createTicket(email, subject, message string) string {
 }
 
 func TestBrowser(t *testing.T) {
-	chromium := chromiumPath(t)
 	e := newEnv(t)
 	e.agent("alice", "Alice Agent")
 	e.agent("bob", "Bob Builder")
@@ -146,24 +144,8 @@ func TestBrowser(t *testing.T) {
 	srv := httptest.NewServer(e.h)
 	t.Cleanup(srv.Close)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromium),
-		chromedp.NoSandbox,
-		chromedp.Headless,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(filepath.Join(t.TempDir(), "profile")),
-		chromedp.WindowSize(1280, 900),
-	)
-	t.Cleanup(cancelAlloc)
-	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancelBrowser)
-	p := &tab{t: t, ctx: browserCtx, base: srv.URL}
+	p := newTab(t, srv.URL)
+	browserCtx := p.ctx
 
 	// 1. The customer creates a ticket, comments on it and creates another.
 	const (

@@ -13,7 +13,8 @@ import (
 	"trivialtickets/core"
 )
 
-// newTab starts a headless Chromium for base and returns a tab in it.
+// newTab starts a headless Chromium (skipping the test without one, failing
+// it on CI) for base and returns a tab in it.
 func newTab(t *testing.T, base string) *tab {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -28,6 +29,7 @@ func newTab(t *testing.T, base string) *tab {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(filepath.Join(t.TempDir(), "profile")),
+		chromedp.WindowSize(1280, 900),
 	)
 	t.Cleanup(cancelAlloc)
 	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)

@@ -93,19 +93,10 @@ poll_interval = "1h"
 	urlB, stopB := startDaemon(t, args...)
 	token, _ := os.ReadFile(filepath.Join(dir, "data", tokenFile))
 
-	// pending reports whether a confirmation to addr is in the outbox.
-	pending := func(url, addr string) bool {
-		ms, err := client.New(url, strings.TrimSpace(string(token)), &http.Client{Timeout: 5 * time.Second}).FetchMails(t.Context())
-		if err != nil {
-			return false
-		}
-		for _, m := range ms {
-			if m.To == addr {
-				return true
-			}
-		}
-		return false
+	api := func(url string) *client.Client {
+		return client.New(url, strings.TrimSpace(string(token)), &http.Client{Timeout: 5 * time.Second})
 	}
+	pending := func(url, addr string) bool { return hasMailTo(t, api(url), addr) }
 	waitUntil := func(what string, d time.Duration, cond func() bool) time.Duration {
 		t.Helper()
 		start := time.Now()
@@ -147,4 +138,19 @@ poll_interval = "1h"
 	if h := healthz(t, otherURL); !strings.Contains(h, "1 ingested") {
 		t.Errorf("healthz of the new holder = %q", h)
 	}
+}
+
+// hasMailTo reports whether a pending mail to addr is listed by the Mail
+// API of c.
+func hasMailTo(t *testing.T, c *client.Client, addr string) bool {
+	ms, err := c.FetchMails(t.Context())
+	if err != nil {
+		return false
+	}
+	for _, m := range ms {
+		if m.To == addr {
+			return true
+		}
+	}
+	return false
 }

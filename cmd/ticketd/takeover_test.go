@@ -51,18 +51,7 @@ func TestIMAPTakeoverAfterKill(t *testing.T) {
 		t.Fatalf("fetch through A after B verified: %+v, %v", ms, err)
 	}
 
-	pending := func(api *client.Client, addr string) bool {
-		ms, err := api.FetchMails(t.Context())
-		if err != nil {
-			return false
-		}
-		for _, m := range ms {
-			if m.To == addr {
-				return true
-			}
-		}
-		return false
-	}
+	pending := func(api *client.Client, addr string) bool { return hasMailTo(t, api, addr) }
 	wait := func(what string, d time.Duration, cond func() bool) time.Duration {
 		t.Helper()
 		start := time.Now()
