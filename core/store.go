@@ -83,6 +83,17 @@ type Tx interface {
 	// CountMails counts the outbox mails in a state.
 	CountMails(ctx context.Context, state MailState) (int, error)
 
+	// LoginThrottle returns the failed-login record of key; ErrNotFound
+	// when there is none.
+	LoginThrottle(ctx context.Context, key string) (LoginThrottle, error)
+	// PutLoginThrottle stores the record of key, replacing any.
+	PutLoginThrottle(ctx context.Context, key string, e LoginThrottle) error
+	// DeleteLoginThrottle removes the record of key, if any.
+	DeleteLoginThrottle(ctx context.Context, key string) error
+	// DeleteIdleLoginThrottles removes the records whose Last is before
+	// idleSince and whose lockout ended by now.
+	DeleteIdleLoginThrottles(ctx context.Context, idleSince, now time.Time) error
+
 	// AcquireLease takes or renews the named lease for owner until the
 	// given time; it reports false while another owner holds it beyond
 	// now. Leases make one daemon of several do a job, such as polling

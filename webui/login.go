@@ -20,14 +20,22 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	username := strings.TrimSpace(r.PostFormValue("username"))
 	password := r.PostFormValue("password")
 	keys := []string{accountKey(username), clientKey(r.RemoteAddr)}
-	if wait := h.throttle.wait(keys...); wait > 0 {
+	wait, err := h.svc.LoginWait(r.Context(), keys...)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if wait > 0 {
 		h.log.Warn("login throttled", "username", username, "client", keys[1])
 		h.startPage(w, r, http.StatusTooManyRequests, createForm{}, tooManyLogins(wait), username)
 		return
 	}
 	token, a, err := h.svc.Login(r.Context(), username, password, sessionToken(r))
 	if errors.Is(err, core.ErrBadCredentials) {
-		h.throttle.fail(keys...)
+		if err := h.svc.LoginFailed(r.Context(), keys...); err != nil {
+			h.fail(w, r, err)
+			return
+		}
 		h.log.Info("login failed", "username", username, "client", keys[1])
 		h.startPage(w, r, http.StatusUnauthorized, createForm{}, "Wrong username or password.", username)
 		return
@@ -36,7 +44,10 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.throttle.succeed(keys[0])
+	if err := h.svc.LoginSucceeded(r.Context(), keys[0]); err != nil {
+		// The login itself worked; old failures only linger.
+		h.log.Warn("could not clear failed logins", "username", a.Username, "err", err)
+	}
 	h.setSessionCookie(w, token)
 	h.log.Info("login", "username", a.Username)
 	http.Redirect(w, r, "/dashboard", http.StatusSeeOther)

@@ -44,13 +44,12 @@ type Config struct {
 // handler holds what the handlers need; one method per action, one action
 // per file.
 type handler struct {
-	svc      *core.Service
-	log      *slog.Logger
-	secure   bool
-	health   func(ctx context.Context) error
-	status   func() []string
-	tpl      templates
-	throttle *throttle
+	svc    *core.Service
+	log    *slog.Logger
+	secure bool
+	health func(ctx context.Context) error
+	status func() []string
+	tpl    templates
 }
 
 // New returns the web interface as one http.Handler. It fails when a
@@ -71,13 +70,12 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, err
 	}
 	h := &handler{
-		svc:      cfg.Service,
-		log:      cfg.Logger,
-		secure:   cfg.Secure,
-		health:   cfg.Health,
-		status:   cfg.Status,
-		tpl:      tpl,
-		throttle: newThrottle(time.Now),
+		svc:    cfg.Service,
+		log:    cfg.Logger,
+		secure: cfg.Secure,
+		health: cfg.Health,
+		status: cfg.Status,
+		tpl:    tpl,
 	}
 	return h.routes(cfg, static), nil
 }

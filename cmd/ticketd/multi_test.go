@@ -60,6 +60,20 @@ func TestTwoDaemonsOnePostgres(t *testing.T) {
 	}
 	resp.Body.Close()
 
+	// Failed logins count on every daemon: five on A lock the account on B.
+	for range 5 {
+		resp, err := hc.PostForm(urlA+"/login", url.Values{"username": {"mallory"}, "password": {"guess"}})
+		if err != nil || resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("wrong password on A: %v %v", resp, err)
+		}
+		resp.Body.Close()
+	}
+	resp, err = hc.PostForm(urlB+"/login", url.Values{"username": {"mallory"}, "password": {"guess"}})
+	if err != nil || resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("sixth try on B: %v %v, want 429", resp, err)
+	}
+	resp.Body.Close()
+
 	// 200 tickets through A's and B's Mail API: each confirmation reaches
 	// the relay once, whichever daemon's dispatcher sent it.
 	token, _ := os.ReadFile(filepath.Join(data, tokenFile))

@@ -540,6 +540,39 @@ func (t *tx) CountMails(ctx context.Context, state core.MailState) (int, error) 
 
 // Leases.
 
+// Login throttles.
+
+func (t *tx) LoginThrottle(ctx context.Context, key string) (core.LoginThrottle, error) {
+	var e core.LoginThrottle
+	var windowStart, lockedUntil, last int64
+	if err := t.queryRow(ctx, "login throttle "+key, []any{&e.Failures, &windowStart, &e.Lockouts, &lockedUntil, &last},
+		`SELECT failures, window_start, lockouts, locked_until, last FROM login_throttles WHERE key = $1`, key); err != nil {
+		return core.LoginThrottle{}, err
+	}
+	e.WindowStart, e.LockedUntil, e.Last = fromNanos(windowStart), fromNanos(lockedUntil), fromNanos(last)
+	return e, nil
+}
+
+func (t *tx) PutLoginThrottle(ctx context.Context, key string, e core.LoginThrottle) error {
+	_, err := t.exec(ctx, "store login throttle "+key, `INSERT INTO login_throttles
+		(key, failures, window_start, lockouts, locked_until, last) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, window_start = excluded.window_start,
+		lockouts = excluded.lockouts, locked_until = excluded.locked_until, last = excluded.last`,
+		key, e.Failures, nanos(e.WindowStart), e.Lockouts, nanos(e.LockedUntil), nanos(e.Last))
+	return err
+}
+
+func (t *tx) DeleteLoginThrottle(ctx context.Context, key string) error {
+	_, err := t.exec(ctx, "delete login throttle "+key, `DELETE FROM login_throttles WHERE key = $1`, key)
+	return err
+}
+
+func (t *tx) DeleteIdleLoginThrottles(ctx context.Context, idleSince, now time.Time) error {
+	_, err := t.exec(ctx, "delete idle login throttles", `DELETE FROM login_throttles
+		WHERE last < $1 AND locked_until <= $2`, nanos(idleSince), nanos(now))
+	return err
+}
+
 // AcquireLease inserts the lease, or takes it over when owner holds it
 // already or it has run out, in one statement.
 func (t *tx) AcquireLease(ctx context.Context, name, owner string, now, until time.Time) (bool, error) {

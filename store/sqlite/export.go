@@ -22,7 +22,8 @@ type exportTable struct {
 // satisfies the foreign keys: agents before the tickets assigned to them and
 // their sessions, tickets before their entries and message ids, entries
 // before their attachments. Not listed: leases (held by running daemons
-// only) and schema_migrations (every database migrates itself).
+// only), login_throttles (recent failed logins, which the move may forget)
+// and schema_migrations (every database migrates itself).
 var exportTables = []exportTable{
 	{"agents", "username"},
 	{"tickets", "id"},

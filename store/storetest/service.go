@@ -175,6 +175,7 @@ func runService(t *testing.T, open func(*testing.T) core.Store) {
 		{"Dispatch", core.Config{RelayOutbound: true}, svcDispatch},
 		{"Leases", core.Config{}, svcLeases},
 		{"ConcurrentAssign", core.Config{}, svcConcurrentAssign},
+		{"LoginThrottle", core.Config{}, svcLoginThrottle},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -150,3 +150,70 @@ func svcConcurrentAssign(e *env) {
 		t.Errorf("entries after two replies at once: %d, want 3", len(es))
 	}
 }
+
+// svcLoginThrottle: the failed-login rules on the store, so that every
+// daemon on it throttles together.
+func svcLoginThrottle(e *env) {
+	const (
+		user  = "user:alice"
+		other = "user:bob"
+		ip    = "ip:192.0.2.1"
+	)
+	type step struct {
+		advance  time.Duration // before the step
+		fail     int           // failures to record for user and ip
+		succeed  bool          // a successful login of user
+		key      string        // key to ask about
+		wantWait time.Duration // expected wait (to the second)
+	}
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"four failures are allowed", []step{{fail: 4, key: user}, {key: ip}}},
+		{"fifth failure locks account and address", []step{
+			{fail: 5, key: user, wantWait: 15 * time.Minute}, {key: ip, wantWait: 15 * time.Minute}, {key: other}}},
+		{"lockout runs out", []step{
+			{fail: 5, key: user, wantWait: 15 * time.Minute},
+			{advance: 10 * time.Minute, key: user, wantWait: 5 * time.Minute},
+			{advance: 5 * time.Minute, key: user}}},
+		{"second lockout is twice as long", []step{
+			{fail: 5}, {advance: 16 * time.Minute, fail: 5, key: user, wantWait: 30 * time.Minute}}},
+		{"third lockout four times", []step{
+			{fail: 5}, {advance: 16 * time.Minute, fail: 5},
+			{advance: 31 * time.Minute, fail: 5, key: user, wantWait: 60 * time.Minute}}},
+		{"failures outside the window do not add up", []step{
+			{fail: 4}, {advance: 16 * time.Minute, fail: 4, key: user}}},
+		{"success clears the account, not the address", []step{
+			{fail: 4}, {succeed: true, fail: 1, key: user}, {key: ip, wantWait: 15 * time.Minute}}},
+		{"lockouts are forgotten after a quiet day", []step{
+			{fail: 5}, {advance: 25 * time.Hour, fail: 5, key: user, wantWait: 15 * time.Minute}}},
+		{"lockout is capped", []step{
+			{fail: 5}, {advance: 16 * time.Minute, fail: 5}, {advance: 31 * time.Minute, fail: 5},
+			{advance: 61 * time.Minute, fail: 5}, {advance: 121 * time.Minute, fail: 5},
+			{advance: 241 * time.Minute, fail: 5}, {advance: 481 * time.Minute, fail: 5},
+			{advance: 961 * time.Minute, fail: 5, key: user, wantWait: 24 * time.Hour}}},
+	}
+	t, ctx := e.t, e.t.Context()
+	for n, tt := range tests {
+		// Keys of their own per case, and a day apart: cases do not meet.
+		e.clock.Advance(48 * time.Hour)
+		k := func(key string) string { return fmt.Sprintf("%s#%d", key, n) }
+		for i, s := range tt.steps {
+			e.clock.Advance(s.advance)
+			if s.succeed {
+				e.must("succeed", e.svc.LoginSucceeded(ctx, k(user)))
+			}
+			for range s.fail {
+				e.must("fail", e.svc.LoginFailed(ctx, k(user), k(ip)))
+			}
+			if s.key == "" {
+				continue
+			}
+			got, err := e.svc.LoginWait(ctx, k(s.key))
+			if err != nil || got > s.wantWait || got < s.wantWait-time.Second {
+				t.Errorf("%s, step %d: wait(%s) = %v, %v; want %v", tt.name, i, s.key, got, err, s.wantWait)
+			}
+		}
+	}
+}
