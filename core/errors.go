@@ -27,6 +27,7 @@ var (
 // InvalidError is an ErrInvalid with a message meant for the user.
 type InvalidError struct{ Msg string }
 
+// Error returns the message for the user.
 func (e *InvalidError) Error() string { return e.Msg }
 
 // Is reports that an InvalidError is an ErrInvalid.
