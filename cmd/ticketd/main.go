@@ -1,6 +1,8 @@
 // Command ticketd is the Trivial Tickets helpdesk daemon: the web interface
-// for customers and agents, the Mail API, and the agent administration
-// commands. With no command it serves.
+// for customers and agents, the Mail API, the SMTP and LMTP gateway, the
+// IMAP poller and the relay dispatcher, on SQLite or PostgreSQL; and the
+// commands to administer agents and to move a SQLite data directory into
+// PostgreSQL. With no command it serves.
 package main
 
 import (
