@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -159,5 +160,36 @@ func BenchmarkDovecotIngest1000(b *testing.B) {
 			b.Errorf("INBOX has %d messages, not all \\Seen", len(l))
 		}
 		d.Stop()
+	}
+}
+
+// BenchmarkDovecotIdleCPU measures the CPU the poller uses while the
+// mailbox is quiet (IDLE, nothing arriving), in milliseconds of this
+// process's CPU time per second; the budget is none to speak of:
+// go test ./mailgw/imappoll -run '^$' -bench IdleCPU -benchtime 1x
+func BenchmarkDovecotIdleCPU(b *testing.B) {
+	d := dovecottest.Start(b)
+	svc := newService(b)
+	p, err := imappoll.New(imappoll.Config{Account: dovecotAccount(d, d.Port, imappoll.TLSNone), Receiver: svc})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go p.Run(ctx)
+	for !p.Status().Connected || p.Status().LastSuccess.IsZero() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // settle into IDLE
+	cpu := func() time.Duration {
+		var ru syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	for range b.N {
+		before, start := cpu(), time.Now()
+		time.Sleep(5 * time.Second)
+		used, el := cpu()-before, time.Since(start)
+		b.ReportMetric(float64(used.Milliseconds())/el.Seconds(), "cpu-ms/s")
 	}
 }
