@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
 
 	"trivialtickets/core"
 )
@@ -90,5 +93,36 @@ func TestHostileMailAtTheDoor(t *testing.T) {
 	}
 	if accepted < 20 {
 		t.Errorf("only %d of the corpus accepted", accepted)
+	}
+}
+
+// A client that sends commands but never a message is cut off after
+// maxCommandsWithoutData of them with 421, and the connection closes.
+func TestCommandsWithoutData(t *testing.T) {
+	addr, _ := gateway(t, 1<<20)
+	c, err := smtp.Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var last error
+	for i := range 300 {
+		if last = c.Mail("a@example.org", nil); last != nil {
+			if smtpCode(last) != 421 || i != 200 {
+				t.Fatalf("MAIL #%d: %v, want 421 at #200", i, last)
+			}
+			break
+		}
+	}
+	if last == nil {
+		t.Fatal("300 MAIL commands without DATA were all accepted")
+	}
+	time.Sleep(300 * time.Millisecond)
+	if err := c.Noop(); err == nil {
+		t.Error("the connection is still open after 421")
+	}
+	// A well-behaved client on a new connection is served.
+	if err := send(addr, "alice@example.com", []string{"support@help.example"}, mail("ok@example.com", "Fine", "Hello")); err != nil {
+		t.Errorf("a normal delivery after the cut-off: %v", err)
 	}
 }

@@ -72,19 +72,40 @@ func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	default:
 		return nil, &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 2}, Message: "Too many connections, try again later"}
 	}
-	return &session{b: b, remote: c.Conn().RemoteAddr().String()}, nil
+	return &session{b: b, conn: c, remote: c.Conn().RemoteAddr().String()}, nil
 }
+
+// maxCommandsWithoutData bounds the MAIL, RCPT and RSET commands a
+// connection may send without delivering a message, so that a client
+// cannot hold a connection slot busy forever (go-smtp itself limits
+// erroneous commands).
+const maxCommandsWithoutData = 200
 
 type session struct {
 	b          *backend
+	conn       *smtp.Conn
 	remote     string
 	from       string
 	nullSender bool
 	rcpts      []string
+	commands   int // MAIL, RCPT and RSET since the last DATA
 }
 
 func (s *session) Reset() {
 	s.from, s.nullSender, s.rcpts = "", false, nil
+}
+
+// count counts a command without a message; past the limit it answers 421
+// and closes the connection.
+func (s *session) count() error {
+	s.commands++
+	if s.commands <= maxCommandsWithoutData {
+		return nil
+	}
+	s.b.cfg.Logger.Warn("closing a connection that sends commands but no message", "remote", s.remote)
+	// The 421 is written when this returns; then the connection closes.
+	time.AfterFunc(100*time.Millisecond, func() { s.conn.Close() })
+	return &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Too many commands without a message, closing the connection"}
 }
 
 func (s *session) Logout() error {
@@ -93,6 +114,9 @@ func (s *session) Logout() error {
 }
 
 func (s *session) Mail(from string, _ *smtp.MailOptions) error {
+	if err := s.count(); err != nil {
+		return err
+	}
 	s.Reset()
 	s.from = from
 	// RFC 5321 §4.5.5: MAIL FROM:<> marks a notification that must never
@@ -104,6 +128,9 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 // Rcpt accepts only the support addresses and their plus-addresses
 // (support+<ticket-id>@domain): the gateway is not an open relay.
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if err := s.count(); err != nil {
+		return err
+	}
 	if !s.b.cfg.Service.IsSupportRecipient(to) {
 		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such mailbox here: this server only takes mail for the helpdesk"}
 	}
@@ -114,6 +141,7 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 // Data reads the message, parses it and records it. The 250 that go-smtp
 // sends when Data returns nil comes after the commit.
 func (s *session) Data(r io.Reader) error {
+	s.commands = 0
 	raw, err := io.ReadAll(r)
 	if err != nil {
 		var se *smtp.SMTPError
