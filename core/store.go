@@ -62,11 +62,12 @@ type Tx interface {
 	// since the given time.
 	CountAutomaticMails(ctx context.Context, to string, since time.Time) (int, error)
 	// ClaimMails leases at most limit pending mails that are due (NextTry
-	// at or before now) and not leased beyond now, to owner until
-	// leaseUntil, and returns them in ID order. A leased mail is not
-	// claimed again before its lease ends, so with several daemons each
-	// mail has one dispatcher at a time, and a dispatcher that died gives
-	// its mails up when the lease runs out.
+	// at or before now) and not leased beyond now to anyone but owner, to
+	// owner until leaseUntil, and returns them in ID order. A leased mail
+	// is not claimed by another owner before its lease ends, so with
+	// several daemons each mail has one dispatcher at a time, and a
+	// dispatcher that died gives its mails up when the lease runs out (or
+	// at once to its successor under the same owner name).
 	ClaimMails(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]OutMail, error)
 	// RetryMail records a failed attempt of a pending mail: Attempts plus
 	// one, LastError, the next try, and the lease released.

@@ -177,7 +177,14 @@ func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 	defer workers.Wait()
 	defer stopWork()
 	if c.Outbound == "smtp" {
-		d, err := newDispatcher(c, svc, domain, id, log.With("part", "outbound"))
+		owner := id
+		if c.Database == "" {
+			// SQLite: this daemon is the only one, so its name stays the
+			// same across restarts, and after a crash it takes back at
+			// once the mails its predecessor had claimed.
+			owner = "local"
+		}
+		d, err := newDispatcher(c, svc, domain, owner, log.With("part", "outbound"))
 		if err != nil {
 			return err
 		}
@@ -195,10 +202,18 @@ func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 		met.addPoller(p)
 		var held atomic.Bool
 		status.add(func() string { return pollerStatus(p, held.Load()) })
-		lease := fmt.Sprintf("imap:%s:%s", c.IMAP[i].Host, p.Status().Account)
-		workers.Go(func() {
-			runLeased(work, svc, lease, id, log, held.Store, func(ctx context.Context) { p.Run(ctx) })
-		})
+		if c.Database == "" {
+			// SQLite: this daemon is the only one, so no lease; a restart
+			// after a crash polls at once instead of waiting for the
+			// dead daemon's lease to run out.
+			held.Store(true)
+			workers.Go(func() { p.Run(work) })
+		} else {
+			lease := fmt.Sprintf("imap:%s:%s", c.IMAP[i].Host, p.Status().Account)
+			workers.Go(func() {
+				runLeased(work, svc, lease, id, log, held.Store, func(ctx context.Context) { p.Run(ctx) })
+			})
+		}
 		fmt.Fprintf(stdout, "IMAP account:               %s\n", p.Status().Account)
 	}
 

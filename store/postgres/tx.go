@@ -487,7 +487,7 @@ func (t *tx) CountAutomaticMails(ctx context.Context, to string, since time.Time
 func (t *tx) ClaimMails(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]core.OutMail, error) {
 	ms, err := queryAll(ctx, t, "claim mails", scanMail, `UPDATE outbox SET lease_owner = $1, lease_until = $2
 		WHERE id IN (SELECT id FROM outbox
-			WHERE state = 'pending' AND next_try <= $3 AND lease_until <= $3
+			WHERE state = 'pending' AND next_try <= $3 AND (lease_until <= $3 OR lease_owner = $1)
 			ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)
 		RETURNING `+mailColumns, owner, nanos(leaseUntil), nanos(now), limit)
 	if err != nil {

@@ -472,8 +472,8 @@ func (t *tx) ClaimMails(ctx context.Context, owner string, now, leaseUntil time.
 	// One writer at a time (BEGIN IMMEDIATE): select and update cannot
 	// interleave with another claim.
 	ms, err := t.mails(ctx, "claim mails", `SELECT `+mailColumns+` FROM outbox
-		WHERE state = 'pending' AND next_try <= ? AND lease_until <= ? ORDER BY id LIMIT ?`,
-		nanos(now), nanos(now), limit)
+		WHERE state = 'pending' AND next_try <= ? AND (lease_until <= ? OR lease_owner = ?) ORDER BY id LIMIT ?`,
+		nanos(now), nanos(now), owner, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,104 @@
+//go:build linux
+
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"trivialtickets/mailgw/dovecottest"
+)
+
+// mailboxCounts returns how many messages INBOX and Processed hold.
+func mailboxCounts(t *testing.T, d *dovecottest.Server) (inbox, processed int) {
+	t.Helper()
+	c, err := imapclient.DialInsecure(d.Addr(), nil)
+	if err != nil {
+		t.Fatalf("dial Dovecot: %v", err)
+	}
+	defer c.Close()
+	if err := c.Login(d.User, d.Password).Wait(); err != nil {
+		t.Fatalf("login: %v", err)
+	}
+	for name, n := range map[string]*int{"INBOX": &inbox, "Processed": &processed} {
+		data, err := c.Status(name, &imap.StatusOptions{NumMessages: true}).Wait()
+		if err == nil && data.NumMessages != nil {
+			*n = int(*data.NumMessages)
+		}
+	}
+	return inbox, processed
+}
+
+// TestCrashIMAP puts N mails into a Dovecot mailbox and SIGKILLs the daemon
+// several times while it ingests them: afterwards every mail is exactly one
+// ticket, all are moved to Processed, and the SQLite file is intact after
+// every kill.
+func TestCrashIMAP(t *testing.T) {
+	dove := dovecottest.Start(t)
+	const n = 1000
+	c, err := imapclient.DialInsecure(dove.Addr(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Login(dove.User, dove.Password).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		raw := fmt.Sprintf("From: c%d@example.org\r\nTo: support@localhost\r\nSubject: IMAP crash %d\r\nMessage-ID: <crash-imap-%d@example.org>\r\n\r\nHello %d.\r\n", i, i, i, i)
+		cmd := c.Append("INBOX", int64(len(raw)), nil)
+		cmd.Write([]byte(raw))
+		cmd.Close()
+		if _, err := cmd.Wait(); err != nil {
+			t.Fatalf("append %d: %v", i, err)
+		}
+	}
+	c.Close()
+
+	conf := filepath.Join(t.TempDir(), "ticketd.toml")
+	os.WriteFile(conf, fmt.Appendf(nil, "[[imap]]\nhost = \"127.0.0.1\"\nport = %d\ntls = \"none\"\nusername = %q\npassword = %q\n",
+		dove.Port, dove.User, dove.Password), 0o600)
+	d := startCrashDaemon(t, "--config", conf)
+	rng := crashRand(t)
+	processed := func() int { _, p := mailboxCounts(t, dove); return p }
+	kills := 3 + rng.IntN(3)
+	var at []int // mails processed when each kill came
+	for range kills {
+		// At a random moment (50–300 ms after the start), often between a
+		// batch's commit and its move.
+		crashKillMoment(rng, nil, processed, n+1)
+		d.kill()
+		at = append(at, processed())
+		d.restart()
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		inbox, done := mailboxCounts(t, dove)
+		if inbox == 0 && done == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 60 s: %d in INBOX, %d in Processed; want 0 and %d", inbox, done, n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	d.stop()
+
+	db := openCrashDB(t, d.dbPath(), false)
+	defer db.Close()
+	if got := crashQueryInt(t, db, `SELECT COUNT(*) FROM tickets`); got != n {
+		t.Errorf("%d tickets, want %d", got, n)
+	}
+	if got := crashQueryInt(t, db, `SELECT COUNT(DISTINCT message_id) FROM entries WHERE message_id LIKE 'crash-imap-%'`); got != n {
+		t.Errorf("%d distinct Message-IDs among the entries, want %d", got, n)
+	}
+	if got := crashQueryInt(t, db, `SELECT COUNT(*) FROM entries WHERE message_id LIKE 'crash-imap-%'`); got != n {
+		t.Errorf("%d entries from the mails, want %d (each once)", got, n)
+	}
+	t.Logf("%d mails ingested exactly once across %d kills (%d starts); moved to Processed at the kills: %v", n, d.kills, d.starts, at)
+}
