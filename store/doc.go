@@ -1,5 +1,6 @@
-// Package store groups the persistence packages of Trivial Tickets. It holds
-// no code of its own.
+// Package store groups the persistence packages of Trivial Tickets. Its own
+// code is what every store shares: loading the numbered, embedded schema
+// migrations (LoadMigrations) and ErrSchemaTooNew.
 //
 // Each sub-package implements core.Store, the interface that package core
 // defines:
@@ -12,8 +13,9 @@
 //     covering each core.Tx method and core's rules end to end on top of the
 //     store.
 //
-// Store packages import core and nothing else of the project; they implement
-// no domain rules (those live in core) and must not be imported by core.
+// Store packages import core and this package, nothing else of the project;
+// they implement no domain rules (those live in core) and must not be
+// imported by core.
 //
 // Adding a migration: put the next numbered file (NNNN_what.sql) into both
 // store/sqlite/migrations and store/postgres/migrations, with the same number

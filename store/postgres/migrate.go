@@ -3,16 +3,13 @@ package postgres
 import (
 	"context"
 	"embed"
-	"errors"
 	"fmt"
-	"io/fs"
-	"path"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"trivialtickets/store"
 )
 
 // migrationFS holds the schema: numbered, append-only SQL files with the
@@ -25,7 +22,7 @@ var migrationFS embed.FS
 
 // ErrSchemaTooNew is returned by Open when the database was migrated by a
 // newer version of the program than this one.
-var ErrSchemaTooNew = errors.New("database schema is newer than this program")
+var ErrSchemaTooNew = store.ErrSchemaTooNew
 
 // migrationLockKey is the pg_advisory_xact_lock key that serialises
 // migrations of one database: "ticketd" in ASCII. Advisory locks are per
@@ -33,53 +30,14 @@ var ErrSchemaTooNew = errors.New("database schema is newer than this program")
 const migrationLockKey int64 = 0x7469636b657464
 
 // migration is one numbered schema change.
-type migration struct {
-	version int    // 1, 2, 3 … without gaps
-	name    string // the file name, for messages
-	sql     string
-}
+type migration = store.Migration
 
 // migrations is the full list this binary knows, in order. It is loaded once;
 // a malformed embedded file is a programming error.
-var migrations = mustLoadMigrations(migrationFS, "migrations")
+var migrations = store.MustLoadMigrations(migrationFS, "migrations")
 
-func mustLoadMigrations(fsys fs.FS, dir string) []migration {
-	ms, err := loadMigrations(fsys, dir)
-	if err != nil {
-		panic(err)
-	}
-	return ms
-}
-
-// loadMigrations reads the NNNN_name.sql files of dir. Their numbers must
-// run 1, 2, 3 … without gaps or repeats.
-func loadMigrations(fsys fs.FS, dir string) ([]migration, error) {
-	names, err := fs.Glob(fsys, path.Join(dir, "*.sql"))
-	if err != nil {
-		return nil, fmt.Errorf("list migrations: %w", err)
-	}
-	var ms []migration
-	for i, name := range names { // fs.Glob returns sorted names
-		base := path.Base(name)
-		num, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || len(num) != 4 {
-			return nil, fmt.Errorf("migration %s: name must be NNNN_what.sql", base)
-		}
-		if v != i+1 {
-			return nil, fmt.Errorf("migration %s: expected number %04d (numbers run 1, 2, 3 … without gaps)", base, i+1)
-		}
-		b, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			return nil, fmt.Errorf("read migration %s: %w", base, err)
-		}
-		ms = append(ms, migration{version: v, name: base, sql: string(b)})
-	}
-	if len(ms) == 0 {
-		return nil, errors.New("no migrations embedded")
-	}
-	return ms, nil
-}
+// loadMigrations reads the NNNN_name.sql files of dir.
+var loadMigrations = store.LoadMigrations
 
 // migrate brings the database up to the last of ms in one transaction:
 // either every missing migration is applied or none (PostgreSQL's DDL is
@@ -122,12 +80,12 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, ms []migration) (err error
 	for _, m := range ms[cur:] {
 		// Without arguments pgx uses the simple protocol, which runs a
 		// file of several statements.
-		if _, err := tx.Exec(ctx, m.sql); err != nil {
-			return fmt.Errorf("migrate: apply %s: %w", m.name, err)
+		if _, err := tx.Exec(ctx, m.SQL); err != nil {
+			return fmt.Errorf("migrate: apply %s: %w", m.Name, err)
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
-			m.version, m.name, now); err != nil {
-			return fmt.Errorf("migrate: record %s: %w", m.name, err)
+			m.Version, m.Name, now); err != nil {
+			return fmt.Errorf("migrate: record %s: %w", m.Name, err)
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {

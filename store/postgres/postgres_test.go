@@ -136,7 +136,7 @@ func TestOpenErrors(t *testing.T) {
 func testMigrations(t *testing.T) []migration {
 	fsys := fstest.MapFS{}
 	for _, m := range migrations {
-		fsys["m/"+m.name] = &fstest.MapFile{Data: []byte(m.sql)}
+		fsys["m/"+m.Name] = &fstest.MapFile{Data: []byte(m.SQL)}
 	}
 	next := len(migrations) + 1
 	fsys[fmt.Sprintf("m/%04d_future.sql", next)] = &fstest.MapFile{Data: []byte(`
@@ -222,8 +222,8 @@ func TestFailedMigrationRollsBack(t *testing.T) {
 	}
 	s.Close()
 	bad := append(append([]migration(nil), migrations...),
-		migration{version: len(migrations) + 1, name: "bad_1", sql: `CREATE TABLE half (x INTEGER)`},
-		migration{version: len(migrations) + 2, name: "bad_2", sql: `THIS IS NOT SQL`})
+		migration{Version: len(migrations) + 1, Name: "bad_1", SQL: `CREATE TABLE half (x INTEGER)`},
+		migration{Version: len(migrations) + 2, Name: "bad_2", SQL: `THIS IS NOT SQL`})
 	if _, err := open(ctx, url, bad); err == nil || !strings.Contains(err.Error(), "bad_2") {
 		t.Fatalf("open with a broken migration: %v", err)
 	}

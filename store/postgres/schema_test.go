@@ -23,7 +23,7 @@ func TestMigrationsMatchSQLite(t *testing.T) {
 		want = append(want, filepath.Base(f))
 	}
 	for _, m := range migrations {
-		got = append(got, m.name)
+		got = append(got, m.Name)
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("migrations %v, store/sqlite has %v", got, want)
