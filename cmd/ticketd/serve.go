@@ -170,21 +170,20 @@ func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 	}
 
 	// Background workers stop when work is cancelled, before the store
-	// closes. id names this daemon in leases.
+	// closes. id names this daemon in leases (outbox claims, IMAP
+	// accounts). On SQLite this daemon is the only one, so its name stays
+	// the same across restarts: after a crash it takes back at once what
+	// its predecessor held instead of waiting for the leases to run out.
 	id := newDaemonID()
+	if c.Database == "" {
+		id = "local"
+	}
 	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var workers sync.WaitGroup
 	defer workers.Wait()
 	defer stopWork()
 	if c.Outbound == "smtp" {
-		owner := id
-		if c.Database == "" {
-			// SQLite: this daemon is the only one, so its name stays the
-			// same across restarts, and after a crash it takes back at
-			// once the mails its predecessor had claimed.
-			owner = "local"
-		}
-		d, err := newDispatcher(c, svc, domain, owner, log.With("part", "outbound"))
+		d, err := newDispatcher(c, svc, domain, id, log.With("part", "outbound"))
 		if err != nil {
 			return err
 		}
@@ -202,18 +201,10 @@ func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 		met.addPoller(p)
 		var held atomic.Bool
 		status.add(func() string { return pollerStatus(p, held.Load()) })
-		if c.Database == "" {
-			// SQLite: this daemon is the only one, so no lease; a restart
-			// after a crash polls at once instead of waiting for the
-			// dead daemon's lease to run out.
-			held.Store(true)
-			workers.Go(func() { p.Run(work) })
-		} else {
-			lease := fmt.Sprintf("imap:%s:%s", c.IMAP[i].Host, p.Status().Account)
-			workers.Go(func() {
-				runLeased(work, svc, lease, id, log, held.Store, func(ctx context.Context) { p.Run(ctx) })
-			})
-		}
+		lease := fmt.Sprintf("imap:%s:%s", c.IMAP[i].Host, p.Status().Account)
+		workers.Go(func() {
+			runLeased(work, svc, lease, id, log, held.Store, func(ctx context.Context) { p.Run(ctx) })
+		})
 		fmt.Fprintf(stdout, "IMAP account:               %s\n", p.Status().Account)
 	}
 

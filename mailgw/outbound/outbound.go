@@ -250,17 +250,13 @@ func (d *Dispatcher) round(ctx context.Context) (int, error) {
 			d.finish(ctx, m, permanent("cannot build the mail: "+err.Error()))
 			continue
 		}
+		if c != nil && c.Reset() != nil {
+			c.Close() // the session broke; open a new one
+			c = nil
+		}
 		if c == nil {
 			if c, err = d.connect(); err != nil {
 				// The relay is unreachable: every mail of the batch waits.
-				for _, rest := range ms[i:] {
-					d.finish(ctx, rest, temporary(err.Error()))
-				}
-				return len(ms), nil
-			}
-		} else if err := c.Reset(); err != nil {
-			c.Close()
-			if c, err = d.connect(); err != nil {
 				for _, rest := range ms[i:] {
 					d.finish(ctx, rest, temporary(err.Error()))
 				}

@@ -43,18 +43,27 @@ func (t *tx) check() error {
 	return nil
 }
 
-// exec runs one statement and returns the rows it changed.
-func (t *tx) exec(ctx context.Context, what, query string, args ...any) (int64, error) {
+// run runs one statement that changes rows.
+func (t *tx) run(ctx context.Context, what, query string, args ...any) (sql.Result, error) {
 	if err := t.check(); err != nil {
-		return 0, err
+		return nil, err
 	}
 	st, err := t.stmt(ctx, query)
 	if err != nil {
-		return 0, dbErr(what, err)
+		return nil, dbErr(what, err)
 	}
 	res, err := st.ExecContext(ctx, args...)
 	if err != nil {
-		return 0, dbErr(what, err)
+		return nil, dbErr(what, err)
+	}
+	return res, nil
+}
+
+// exec runs one statement and returns the rows it changed.
+func (t *tx) exec(ctx context.Context, what, query string, args ...any) (int64, error) {
+	res, err := t.run(ctx, what, query, args...)
+	if err != nil {
+		return 0, err
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
@@ -65,16 +74,9 @@ func (t *tx) exec(ctx context.Context, what, query string, args ...any) (int64, 
 
 // insert runs one INSERT and returns the new row's id.
 func (t *tx) insert(ctx context.Context, what, query string, args ...any) (int64, error) {
-	if err := t.check(); err != nil {
+	res, err := t.run(ctx, what, query, args...)
+	if err != nil {
 		return 0, err
-	}
-	st, err := t.stmt(ctx, query)
-	if err != nil {
-		return 0, dbErr(what, err)
-	}
-	res, err := st.ExecContext(ctx, args...)
-	if err != nil {
-		return 0, dbErr(what, err)
 	}
 	id, err := res.LastInsertId()
 	if err != nil {
