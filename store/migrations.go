@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -58,4 +59,43 @@ func MustLoadMigrations(fsys fs.FS, dir string) []Migration {
 		panic(err)
 	}
 	return ms
+}
+
+// DataTable is a table that holds a store's data, with its primary key
+// column.
+type DataTable struct{ Name, Key string }
+
+// DataTables lists the tables with data, the same in every store, in an
+// order in which copying them satisfies the foreign keys: agents before the
+// tickets assigned to them and their sessions, tickets before their entries
+// and message ids, entries before their attachments. Not listed: leases
+// (held by running daemons only), login_throttles (recent failed logins,
+// which a move may forget) and schema_migrations (every database migrates
+// itself).
+var DataTables = []DataTable{
+	{"agents", "username"},
+	{"tickets", "id"},
+	{"entries", "id"},
+	{"attachments", "id"},
+	{"message_ids", "message_id"},
+	{"outbox", "id"},
+	{"sessions", "token_hash"},
+}
+
+// DataTableNames returns the names of DataTables, in their order.
+func DataTableNames() []string {
+	names := make([]string, len(DataTables))
+	for i, t := range DataTables {
+		names[i] = t.Name
+	}
+	return names
+}
+
+// LookupDataTable returns the data table named name.
+func LookupDataTable(name string) (DataTable, bool) {
+	i := slices.IndexFunc(DataTables, func(t DataTable) bool { return t.Name == name })
+	if i < 0 {
+		return DataTable{}, false
+	}
+	return DataTables[i], true
 }

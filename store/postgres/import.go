@@ -11,48 +11,22 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"trivialtickets/store"
 )
-
-// importTable is a table that holds a store's data, with the primary key
-// that orders its rows.
-type importTable struct {
-	name, key string
-}
-
-// importTables lists the tables with data in an order in which copying them
-// satisfies the foreign keys: agents before the tickets assigned to them and
-// their sessions, tickets before their entries and message ids, entries
-// before their attachments. Not listed: leases (held by running daemons
-// only), login_throttles (recent failed logins, which the move may forget)
-// and schema_migrations (every database migrates itself).
-var importTables = []importTable{
-	{"agents", "username"},
-	{"tickets", "id"},
-	{"entries", "id"},
-	{"attachments", "id"},
-	{"message_ids", "message_id"},
-	{"outbox", "id"},
-	{"sessions", "token_hash"},
-}
 
 // Tables returns the names of the tables that hold a store's data, in an
 // order in which copying them satisfies the foreign keys: the tables that
 // Importer.Copy and Rows accept.
-func Tables() []string {
-	names := make([]string, len(importTables))
-	for i, t := range importTables {
-		names[i] = t.name
-	}
-	return names
-}
+func Tables() []string { return store.DataTableNames() }
 
 // lookupTable returns the table named name.
-func lookupTable(name string) (importTable, error) {
-	i := slices.IndexFunc(importTables, func(t importTable) bool { return t.name == name })
-	if i < 0 {
-		return importTable{}, fmt.Errorf("postgres: %q is not a table with data (see Tables)", name)
+func lookupTable(name string) (store.DataTable, error) {
+	t, ok := store.LookupDataTable(name)
+	if !ok {
+		return store.DataTable{}, fmt.Errorf("postgres: %q is not a table with data (see Tables)", name)
 	}
-	return importTables[i], nil
+	return t, nil
 }
 
 // ErrNotEmpty is returned by Import when the database already holds data.
@@ -82,9 +56,9 @@ func (s *Store) Import(ctx context.Context, fn func(*Importer) error) error {
 			rollback(ctx, pgxTx)
 		}
 	}()
-	names := make([]string, len(importTables))
-	for i, t := range importTables {
-		names[i] = pgx.Identifier{t.name}.Sanitize()
+	names := make([]string, len(store.DataTables))
+	for i, t := range store.DataTables {
+		names[i] = pgx.Identifier{t.Name}.Sanitize()
 	}
 	// EXCLUSIVE: readers may go on, writers (a daemon started too early,
 	// another import) wait until this transaction ends.
@@ -301,7 +275,7 @@ func (s *Store) Rows(ctx context.Context, table string, columns []string) iter.S
 			quoted[i] = pgx.Identifier{c}.Sanitize()
 		}
 		rows, err := s.pool.Query(ctx, `SELECT `+strings.Join(quoted, ", ")+` FROM `+
-			pgx.Identifier{t.name}.Sanitize()+` ORDER BY `+pgx.Identifier{t.key}.Sanitize())
+			pgx.Identifier{t.Name}.Sanitize()+` ORDER BY `+pgx.Identifier{t.Key}.Sanitize())
 		if err != nil {
 			yield(nil, fmt.Errorf("postgres: read %s: %w", table, err))
 			return

@@ -10,40 +10,14 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"trivialtickets/store"
 )
-
-// exportTable is a table that holds a store's data, with the primary key
-// that orders its rows for export.
-type exportTable struct {
-	name, key string
-}
-
-// exportTables lists the tables with data in an order in which copying them
-// satisfies the foreign keys: agents before the tickets assigned to them and
-// their sessions, tickets before their entries and message ids, entries
-// before their attachments. Not listed: leases (held by running daemons
-// only), login_throttles (recent failed logins, which the move may forget)
-// and schema_migrations (every database migrates itself).
-var exportTables = []exportTable{
-	{"agents", "username"},
-	{"tickets", "id"},
-	{"entries", "id"},
-	{"attachments", "id"},
-	{"message_ids", "message_id"},
-	{"outbox", "id"},
-	{"sessions", "token_hash"},
-}
 
 // Tables returns the names of the tables that hold a store's data, in an
 // order in which copying them satisfies the foreign keys (ticketd
 // migrate-store copies them in this order).
-func Tables() []string {
-	names := make([]string, len(exportTables))
-	for i, t := range exportTables {
-		names[i] = t.name
-	}
-	return names
-}
+func Tables() []string { return store.DataTableNames() }
 
 // Snapshot is a SQLite file opened read-only, for copying its rows into
 // another database: one read transaction, so every table is read from the
@@ -131,13 +105,13 @@ func (s *Snapshot) Close() error {
 	return nil
 }
 
-// lookupTable returns the export table named name.
-func lookupTable(name string) (exportTable, error) {
-	i := slices.IndexFunc(exportTables, func(t exportTable) bool { return t.name == name })
-	if i < 0 {
-		return exportTable{}, fmt.Errorf("sqlite: %q is not a table with data (see Tables)", name)
+// lookupTable returns the table named name.
+func lookupTable(name string) (store.DataTable, error) {
+	t, ok := store.LookupDataTable(name)
+	if !ok {
+		return store.DataTable{}, fmt.Errorf("sqlite: %q is not a table with data (see Tables)", name)
 	}
-	return exportTables[i], nil
+	return t, nil
 }
 
 // quoteIdent quotes an SQL identifier.
@@ -152,7 +126,7 @@ func (s *Snapshot) Columns(ctx context.Context, table string) ([]string, error) 
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.tx.QueryContext(ctx, `SELECT name FROM pragma_table_info(?) ORDER BY cid`, t.name)
+	rows, err := s.tx.QueryContext(ctx, `SELECT name FROM pragma_table_info(?) ORDER BY cid`, t.Name)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: columns of %s: %w", table, err)
 	}
@@ -207,7 +181,7 @@ func (s *Snapshot) Rows(ctx context.Context, table string, columns []string) ite
 			quoted[i] = quoteIdent(c)
 		}
 		rows, err := s.tx.QueryContext(ctx, `SELECT `+strings.Join(quoted, ", ")+
-			` FROM `+quoteIdent(t.name)+` ORDER BY `+quoteIdent(t.key))
+			` FROM `+quoteIdent(t.Name)+` ORDER BY `+quoteIdent(t.Key))
 		if err != nil {
 			yield(nil, fmt.Errorf("sqlite: read %s: %w", table, err))
 			return
