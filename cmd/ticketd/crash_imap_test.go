@@ -9,31 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
-
 	"trivialtickets/mailgw/dovecottest"
 )
-
-// mailboxCounts returns how many messages INBOX and Processed hold.
-func mailboxCounts(t *testing.T, d *dovecottest.Server) (inbox, processed int) {
-	t.Helper()
-	c, err := imapclient.DialInsecure(d.Addr(), nil)
-	if err != nil {
-		t.Fatalf("dial Dovecot: %v", err)
-	}
-	defer c.Close()
-	if err := c.Login(d.User, d.Password).Wait(); err != nil {
-		t.Fatalf("login: %v", err)
-	}
-	for name, n := range map[string]*int{"INBOX": &inbox, "Processed": &processed} {
-		data, err := c.Status(name, &imap.StatusOptions{NumMessages: true}).Wait()
-		if err == nil && data.NumMessages != nil {
-			*n = int(*data.NumMessages)
-		}
-	}
-	return inbox, processed
-}
 
 // TestCrashIMAP puts N mails into a Dovecot mailbox and SIGKILLs the daemon
 // several times while it ingests them: afterwards every mail is exactly one
@@ -42,21 +19,9 @@ func mailboxCounts(t *testing.T, d *dovecottest.Server) (inbox, processed int) {
 func TestCrashIMAP(t *testing.T) {
 	dove := dovecottest.Start(t)
 	const n = 1000
-	c, err := imapclient.DialInsecure(dove.Addr(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Login(dove.User, dove.Password).Wait(); err != nil {
-		t.Fatal(err)
-	}
+	c := dialDovecot(t, dove)
 	for i := range n {
-		raw := fmt.Sprintf("From: c%d@example.org\r\nTo: support@localhost\r\nSubject: IMAP crash %d\r\nMessage-ID: <crash-imap-%d@example.org>\r\n\r\nHello %d.\r\n", i, i, i, i)
-		cmd := c.Append("INBOX", int64(len(raw)), nil)
-		cmd.Write([]byte(raw))
-		cmd.Close()
-		if _, err := cmd.Wait(); err != nil {
-			t.Fatalf("append %d: %v", i, err)
-		}
+		appendRaw(t, c, fmt.Sprintf("From: c%d@example.org\r\nTo: support@localhost\r\nSubject: IMAP crash %d\r\nMessage-ID: <crash-imap-%d@example.org>\r\n\r\nHello %d.\r\n", i, i, i, i))
 	}
 	c.Close()
 

@@ -18,18 +18,24 @@ import (
 	"trivialtickets/webui/mailapi/client"
 )
 
-// appendMail puts one customer mail into the Dovecot user's INBOX.
-func appendMail(t *testing.T, d *dovecottest.Server, from, subject, msgID string) {
+// dialDovecot logs in to the Dovecot user's mailbox; the test closes the
+// connection at its end.
+func dialDovecot(t *testing.T, d *dovecottest.Server) *imapclient.Client {
 	t.Helper()
 	c, err := imapclient.DialInsecure(d.Addr(), nil)
 	if err != nil {
 		t.Fatalf("dial Dovecot: %v", err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
 	if err := c.Login(d.User, d.Password).Wait(); err != nil {
 		t.Fatalf("login: %v", err)
 	}
-	raw := fmt.Sprintf("From: %s\r\nTo: help@help.example\r\nSubject: %s\r\nMessage-ID: <%s>\r\n\r\nHello from IMAP.\r\n", from, subject, msgID)
+	return c
+}
+
+// appendRaw puts one raw mail into INBOX over c.
+func appendRaw(t *testing.T, c *imapclient.Client, raw string) {
+	t.Helper()
 	cmd := c.Append("INBOX", int64(len(raw)), nil)
 	if _, err := cmd.Write([]byte(raw)); err != nil {
 		t.Fatal(err)
@@ -42,21 +48,40 @@ func appendMail(t *testing.T, d *dovecottest.Server, from, subject, msgID string
 	}
 }
 
-// processedCount is the number of messages in the Processed folder.
-func processedCount(t *testing.T, d *dovecottest.Server) uint32 {
-	c, err := imapclient.DialInsecure(d.Addr(), nil)
-	if err != nil {
-		t.Fatalf("dial Dovecot: %v", err)
-	}
+// appendMail puts one customer mail into the Dovecot user's INBOX.
+func appendMail(t *testing.T, d *dovecottest.Server, from, subject, msgID string) {
+	t.Helper()
+	c := dialDovecot(t, d)
+	appendRaw(t, c, fmt.Sprintf("From: %s\r\nTo: help@help.example\r\nSubject: %s\r\nMessage-ID: <%s>\r\n\r\nHello from IMAP.\r\n", from, subject, msgID))
+	c.Close()
+}
+
+// mailboxCounts returns how many messages INBOX and Processed hold.
+func mailboxCounts(t *testing.T, d *dovecottest.Server) (inbox, processed int) {
+	t.Helper()
+	c := dialDovecot(t, d)
 	defer c.Close()
-	if err := c.Login(d.User, d.Password).Wait(); err != nil {
-		t.Fatalf("login: %v", err)
+	for name, n := range map[string]*int{"INBOX": &inbox, "Processed": &processed} {
+		data, err := c.Status(name, &imap.StatusOptions{NumMessages: true}).Wait()
+		if err == nil && data.NumMessages != nil {
+			*n = int(*data.NumMessages)
+		}
 	}
-	data, err := c.Status("Processed", &imap.StatusOptions{NumMessages: true}).Wait()
-	if err != nil || data.NumMessages == nil {
+	return inbox, processed
+}
+
+// whoPolls reads the two daemons' /healthz: 0 when the first polls the
+// IMAP account and the second waits, 1 the other way round, -1 while
+// neither or both say so.
+func whoPolls(t *testing.T, urlA, urlB string) int {
+	a, b := healthz(t, urlA), healthz(t, urlB)
+	switch {
+	case strings.Contains(a, ": ok") && strings.Contains(b, "polled by another daemon"):
 		return 0
+	case strings.Contains(b, ": ok") && strings.Contains(a, "polled by another daemon"):
+		return 1
 	}
-	return *data.NumMessages
+	return -1
 }
 
 func healthz(t *testing.T, url string) string {
@@ -112,11 +137,10 @@ poll_interval = "1h"
 	var otherURL string
 	var stopHolder func() int
 	waitUntil("one daemon polls the account", 20*time.Second, func() bool {
-		a, b := healthz(t, urlA), healthz(t, urlB)
-		switch {
-		case strings.Contains(a, ": ok") && strings.Contains(b, "polled by another daemon"):
+		switch whoPolls(t, urlA, urlB) {
+		case 0:
 			otherURL, stopHolder = urlB, stopA
-		case strings.Contains(b, ": ok") && strings.Contains(a, "polled by another daemon"):
+		case 1:
 			otherURL, stopHolder = urlA, stopB
 		default:
 			return false
@@ -127,7 +151,7 @@ poll_interval = "1h"
 	appendMail(t, dove, "first@example.org", "Printer", "imap-1@example.org")
 	took := waitUntil("the first mail is a ticket", 10*time.Second, func() bool { return pending(otherURL, "first@example.org") })
 	t.Logf("APPEND to ticket: %s (IDLE)", took)
-	waitUntil("the first mail is moved to Processed", 10*time.Second, func() bool { return processedCount(t, dove) == 1 })
+	waitUntil("the first mail is moved to Processed", 10*time.Second, func() bool { _, p := mailboxCounts(t, dove); return p == 1 })
 
 	if code := stopHolder(); code != 0 {
 		t.Fatalf("holder exited with %d", code)
