@@ -39,12 +39,12 @@ func TestRenderPages(t *testing.T) {
 		want  []string
 	}{
 		{pageStart, nil, page{Data: createForm{Email: "x@y"}, Alert: "bad"}, []string{"Create ticket", `value="x@y"`, "bad"}},
-		{pageTicket, nil, page{Data: ticketPage{TicketView: core.TicketView{Ticket: tk, Entries: entries[:1]}, Statuses: core.Statuses}}, []string{"Add comment", "a.png", "2.0 KiB", "/ticket/attachment?id=abcdefghijklmnop&amp;att=7"}},
-		{pageTicket, alice, page{Data: ticketPage{TicketView: core.TicketView{Ticket: tk, Entries: entries, CanEdit: true, Assignee: alice,
-			MergeCandidates: []core.Ticket{{ID: "dddddddddddddddd", Subject: "Other", CreatedAt: now}}}, Agent: true, Mine: true, Statuses: core.Statuses, Form: saveForm{Status: "in_progress"}}},
+		{pageTicket, nil, page{Data: ticketPage{Ticket: tk, Entries: entries[:1], Statuses: core.Statuses}}, []string{"Add comment", "a.png", "2.0 KiB", "/ticket/attachment?id=abcdefghijklmnop&amp;att=7"}},
+		{pageTicket, alice, page{Data: ticketPage{Ticket: tk, Entries: entries, CanEdit: true, Assignee: alice,
+			MergeCandidates: []core.Ticket{{ID: "dddddddddddddddd", Subject: "Other", CreatedAt: now}}, Agent: true, Mine: true, Statuses: core.Statuses, Form: saveForm{Status: "in_progress"}}},
 			[]string{"Save", "Release ticket", "entry internal system", "dddddddddddddddd", "2026-03-04 05:06", "Subject &lt;b&gt;"}},
-		{pageTicket, alice, page{Data: ticketPage{TicketView: core.TicketView{Ticket: tk, Entries: entries, Assignee: &core.Agent{Username: "bob"}}, Agent: true, Statuses: core.Statuses}}, []string{"Assigned to bob: read-only."}},
-		{pageTicket, nil, page{Data: ticketPage{TicketView: core.TicketView{Ticket: merged, Entries: entries[:1]}, MergeTarget: core.Ticket{ID: "bbbbbbbbbbbbbbbb", Subject: "Target"}}}, []string{"This ticket was merged into", "Target"}},
+		{pageTicket, alice, page{Data: ticketPage{Ticket: tk, Entries: entries, Assignee: &core.Agent{Username: "bob"}, Agent: true, Statuses: core.Statuses}}, []string{"Assigned to bob: read-only."}},
+		{pageTicket, nil, page{Data: ticketPage{Ticket: merged, Entries: entries[:1], MergeTarget: core.Ticket{ID: "bbbbbbbbbbbbbbbb", Subject: "Target"}}}, []string{"This ticket was merged into", "Target"}},
 		{pageDashboard, alice, page{Data: dashboardPage{listPage: list, Vacation: true}}, []string{"Deactivate vacation mode", "Release ticket", "Next page"}},
 		{pageTickets, alice, page{Data: ticketsPage{listPage: list, Agents: []core.Agent{*alice}, Filters: []filterOption{{Label: "All", URL: "/tickets", Active: true}}}}, []string{"Assign", "First page", `<option value="alice">Alice</option>`}},
 		{pageNotFound, nil, page{}, []string{"No such ticket"}},

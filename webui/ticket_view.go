@@ -15,9 +15,16 @@ type saveForm struct {
 	Merge   string
 }
 
-// ticketPage is the data of the ticket page.
+// ticketPage is the data of the ticket page. It repeats the fields of
+// core.TicketView rather than embedding it: the templates look fields up by
+// name, and a promoted field costs reflect a search through the embedded
+// structs on every lookup.
 type ticketPage struct {
-	core.TicketView
+	Ticket          core.Ticket
+	Entries         []core.Entry
+	CanEdit         bool
+	MergeCandidates []core.Ticket
+	Assignee        *core.Agent
 	// Agent is set for logged-in agents, who see every entry.
 	Agent bool
 	// Mine: the ticket is assigned to the viewing agent.
@@ -46,7 +53,8 @@ func (h *handler) renderTicket(w http.ResponseWriter, r *http.Request, status in
 		h.fail(w, r, err)
 		return
 	}
-	p := ticketPage{TicketView: v, Agent: me != nil, Statuses: core.Statuses}
+	p := ticketPage{Ticket: v.Ticket, Entries: v.Entries, CanEdit: v.CanEdit, MergeCandidates: v.MergeCandidates,
+		Assignee: v.Assignee, Agent: me != nil, Statuses: core.Statuses}
 	if v.MergedInto != nil {
 		p.MergeTarget = *v.MergedInto
 	} else if v.Ticket.Merged() {
