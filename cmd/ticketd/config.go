@@ -38,6 +38,7 @@ type Config struct {
 	LogLevel         string
 	LogFormat        string
 	ShutdownTimeout  time.Duration
+	DebugListen      string // address of the pprof server; empty = off
 	Outbound         string // "api" or "smtp"
 	LMTP             string // LMTP listen address: host:port or unix:/path; empty = off
 	Relay            RelayConfig
@@ -143,6 +144,8 @@ var settings = []setting{
 			}
 			return nil
 		}},
+	{name: "debug-listen", help: "listen address of a debug server with Go's profiles under /debug/pprof/, such as 127.0.0.1:6060; keep it on loopback, it has no login; empty: off",
+		set: func(c *Config, v string) error { c.DebugListen = v; return nil }},
 }
 
 // settingValue adapts a setting to flag.Value: it records what was given,

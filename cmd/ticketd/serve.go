@@ -220,6 +220,16 @@ func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "First agent:                user %q, password %q\n", user, password)
 		fmt.Fprintf(stdout, "                            (shown once; change it with: ticketd user passwd %s)\n", user)
 	}
+	if c.DebugListen != "" {
+		dln, err := net.Listen("tcp", c.DebugListen)
+		if err != nil {
+			return fmt.Errorf("setting debug-listen: listen on %s: %w", c.DebugListen, err)
+		}
+		dsrv := &http.Server{Handler: debugHandler(), ReadHeaderTimeout: 10 * time.Second}
+		go dsrv.Serve(dln)
+		defer dsrv.Close()
+		fmt.Fprintf(stdout, "Debug profiles:             http://%s/debug/pprof/\n", dln.Addr())
+	}
 	log.Info("serving", "listen", ln.Addr().String(), "public_url", publicURL, "tls", !c.NoTLS)
 
 	errc := make(chan error, 1)
