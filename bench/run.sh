@@ -1,17 +1,42 @@
 #!/usr/bin/env bash
 # The performance budget of the embedded default (SQLite) on this machine,
-# in one run: start-up time and memory with 0 and with many tickets,
-# POST /api/receive with wrk at concurrency 1, 8 and 64, fetchMails with the
-# confirmations that left pending, and the pages with many tickets.
+# in one run, in the order of the budget:
+#  1. SMTP ingest with Postfix's smtp-source beside smtp-sink (bench/smtp.sh);
+#  2. IMAP ingest of 1,000 mails from Dovecot, APPEND-to-ticket time with
+#     IDLE and CPU while idle (Go benchmarks against a private Dovecot);
+#  3. POST /api/receive with wrk at concurrency 1, 8 and 64, and fetchMails
+#     with the confirmations that left pending;
+#  4. the ticket page, All Tickets and the dashboard with many tickets;
+#  5. start-up time and resident memory with 0 and with many tickets.
 # Figures are medians of RUNS runs where a run is short.
 #
-# Needs: Go, curl, Debian's wrk. Usage: bench/run.sh [TICKETS] [RUNS]
-# (TICKETS defaults to 1000000; generating them takes about a minute).
+# Needs: Go, curl, Debian's wrk, postfix (smtp-source, smtp-sink) and
+# dovecot-imapd. Usage: bench/run.sh [TICKETS] [RUNS]
+# (TICKETS defaults to 1000000; generating them takes about two minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tickets=${1:-1000000}
 runs=${2:-3}
-for p in wrk curl; do command -v "$p" >/dev/null || { echo "$p not installed (Debian package $p)" >&2; exit 1; }; done
+for p in wrk:wrk curl:curl smtp-source:postfix smtp-sink:postfix; do
+  command -v "${p%%:*}" >/dev/null || { echo "${p%%:*} not installed (Debian package ${p#*:})" >&2; exit 1; }
+done
+[ -x /usr/sbin/dovecot ] || { echo "dovecot not installed (Debian package dovecot-imapd)" >&2; exit 1; }
+
+echo "== 1. SMTP ingest, durable, $runs runs of 2000 messages each"
+bench/smtp.sh "$runs" 2000
+
+# gobench METRIC ARGS…: the median of METRIC over the runs of one go test
+# benchmark invocation.
+gobench() {
+  local metric=$1
+  shift
+  go test "$@" | awk -v m="$metric" '{for (i = 2; i <= NF; i++) if ($i == m) print $(i-1)}' |
+    sort -g | awk '{a[NR]=$1} END {if (NR == 0) {print "no result"; exit 1}; print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'
+}
+echo "== 2. IMAP from Dovecot, medians of $runs runs"
+echo "   1,000 mails to tickets: $(gobench msgs/s ./mailgw/imappoll -run '^$' -bench 'DovecotIngest1000$' -benchtime 1x -count "$runs") mails/s"
+echo "   APPEND to ticket with IDLE: $(gobench ms/ticket ./mailgw/imappoll -run '^$' -bench 'AppendToTicket$' -benchtime 5x -count "$runs") ms"
+echo "   CPU while idle: $(gobench cpu-ms/s ./mailgw/imappoll -run '^$' -bench 'IdleCPU$' -benchtime 1x -count "$runs") ms per second"
 
 work=$(mktemp -d)
 pid=
@@ -56,30 +81,31 @@ wrkline() {
 }
 
 startup "$work/empty" >"$work/s0"
-echo "== start-up with 0 tickets: $(cat "$work/s0")"
+echo "== 5. start-up with 0 tickets: $(cat "$work/s0")"
 
 start "$work/empty"
 for c in 1 8 64; do
-  echo "== POST /api/receive, concurrency $c (10 s): $(wrkline -t "$(( c < 2 ? 1 : 2 ))" -c "$c" -d 10s -s bench/receive.lua "$url")"
+  echo "== 3. POST /api/receive, concurrency $c (10 s): $(wrkline -t "$(( c < 2 ? 1 : 2 ))" -c "$c" -d 10s -s bench/receive.lua "$url")"
 done
 pending=$(curl -fs "$url/api/fetchMails" | grep -o '"id"' | wc -l)
 ms=()
 for _ in $(seq "$runs"); do
   t0=$(date +%s%N); curl -fs "$url/api/fetchMails" -o /dev/null; t1=$(date +%s%N); ms+=($(( (t1 - t0) / 1000000 )))
 done
-echo "== GET /api/fetchMails with $pending pending: $(printf '%s\n' "${ms[@]}" | median) ms, daemon resident $(rss) MiB after"
+echo "== 3. GET /api/fetchMails with $pending pending: $(printf '%s\n' "${ms[@]}" | median) ms, daemon resident $(rss) MiB after"
 stop
 
 echo "== generating $tickets tickets …"
 "$work/gendb" -data "$work/big" -tickets "$tickets"
 startup "$work/big" >"$work/s1"
-echo "== start-up with $tickets tickets: $(cat "$work/s1")"
+echo "== 5. start-up with $tickets tickets: $(cat "$work/s1")"
 
 start "$work/big"
 cookie=$(curl -fs -o /dev/null -c - -d 'username=bench&password=bench-password' "$url/login" | awk '$6 == "tt_session" {print $7}')
 ticket=$(curl -fs -b "tt_session=$cookie" "$url/dashboard" | grep -o '/ticket?id=[a-z2-7]*' | head -1)
+echo "== 4. GET $ticket as the customer (no session) with $tickets tickets, 1 connection (10 s): $(wrkline -t 1 -c 1 -d 10s "$url$ticket")"
 for page in "$ticket" /tickets /dashboard; do
-  echo "== GET $page with $tickets tickets, 1 connection (10 s): $(wrkline -t 1 -c 1 -d 10s -H "Cookie: tt_session=$cookie" "$url$page")"
+  echo "== 4. GET $page as an agent with $tickets tickets, 1 connection (10 s): $(wrkline -t 1 -c 1 -d 10s -H "Cookie: tt_session=$cookie" "$url$page")"
 done
 echo "== daemon resident after the page runs: $(rss) MiB"
 stop

@@ -163,6 +163,40 @@ func BenchmarkDovecotIngest1000(b *testing.B) {
 	}
 }
 
+// BenchmarkDovecotAppendToTicket measures, with the poller in IDLE at
+// default settings, the time from a client's APPEND of one mail until it is
+// a ticket (budget: under 1 s). Dovecot itself waits about half a second
+// before it tells IDLE clients of new mail:
+// go test ./mailgw/imappoll -run '^$' -bench AppendToTicket -benchtime 5x
+func BenchmarkDovecotAppendToTicket(b *testing.B) {
+	d := dovecottest.Start(b)
+	mc := dialMail(b, d.Addr(), d.User, d.Password)
+	svc := newService(b)
+	p, err := imappoll.New(imappoll.Config{Account: dovecotAccount(d, d.Port, imappoll.TLSNone), Receiver: svc})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go p.Run(ctx)
+	for !p.Status().Connected || p.Status().LastSuccess.IsZero() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // settle into IDLE
+	b.ResetTimer()
+	for i := range b.N {
+		start := time.Now()
+		mc.append("INBOX", mail(fmt.Sprintf("latency-%d@example.com", i), fmt.Sprintf("Latency %d", i), "x"))
+		for ticketCount(b, svc) < i+1 {
+			if time.Since(start) > time.Minute {
+				b.Fatalf("mail %d is no ticket after a minute", i)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/ticket")
+}
+
 // BenchmarkDovecotIdleCPU measures the CPU the poller uses while the
 // mailbox is quiet (IDLE, nothing arriving), in milliseconds of this
 // process's CPU time per second; the budget is none to speak of:
