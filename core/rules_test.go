@@ -3,6 +3,7 @@ package core
 import (
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -218,5 +219,32 @@ func TestIsSupportRecipient(t *testing.T) {
 		if got := s.IsSupportRecipient(tt.addr); got != tt.want {
 			t.Errorf("IsSupportRecipient(%q) = %v, want %v", tt.addr, got, tt.want)
 		}
+	}
+}
+
+// TestNewMessageIDOrder: the Message-IDs the daemon makes sort in the order
+// they were made (so that their index entries are appended), are unique
+// within one instant, and are recognised as the daemon's own.
+func TestNewMessageIDOrder(t *testing.T) {
+	now := time.Date(2026, 11, 27, 6, 0, 0, 0, time.UTC)
+	s := NewService(nil, Config{Now: func() time.Time { return now }, SupportAddresses: []string{"support@help.example"}})
+	seen := map[string]bool{}
+	prev := ""
+	for i := range 1000 {
+		if i%10 == 0 {
+			now = now.Add(time.Microsecond)
+		}
+		id := s.NewMessageID()
+		if !s.IsOwnMessageID(id) {
+			t.Fatalf("%q is not recognised as the daemon's own", id)
+		}
+		if seen[id] {
+			t.Fatalf("%q made twice", id)
+		}
+		seen[id] = true
+		if i%10 == 0 && id <= prev {
+			t.Fatalf("%q made later sorts before %q", id, prev)
+		}
+		prev = id
 	}
 }
