@@ -1,6 +1,7 @@
 package webui
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -53,6 +54,12 @@ func correctable(err error) bool {
 // fail answers a request that went wrong with the matching page: 404, 403,
 // 400, 401, or 500 with the cause logged and never shown.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
+		// The browser closed the connection before the answer, and the
+		// step that failed was not applied: not our fault, nobody to tell.
+		h.log.Info("client went away before the answer", "method", r.Method, "path", r.URL.Path, "err", err)
+		return
+	}
 	status, text, ok := userError(err)
 	if !ok {
 		h.internalError(w, r, err)

@@ -1,6 +1,7 @@
 package mailapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -34,8 +35,9 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 }
 
 // fail is the one place that maps errors from core to answers: invalid
-// input is the client's to fix and gets 400 with core's message; anything
-// else is ours, gets a bare 500 and is logged with its cause.
+// input is the client's to fix and gets 400 with core's message; a client
+// that went away gets nothing; anything else is ours, gets a bare 500 and
+// is logged with its cause.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var inv *core.InvalidError
 	switch {
@@ -43,6 +45,12 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusBadRequest, inv.Msg)
 	case errors.Is(err, core.ErrInvalid):
 		writeError(w, http.StatusBadRequest, err.Error())
+	case r.Context().Err() != nil && errors.Is(err, context.Canceled):
+		// The client closed the connection before the answer, and the
+		// step that failed was not applied (a message not stored, a
+		// mail not confirmed): not our fault, and nobody is left to tell.
+		h.log.InfoContext(r.Context(), "mail api client went away before the answer",
+			"method", r.Method, "path", r.URL.Path, "err", err)
 	default:
 		h.log.ErrorContext(r.Context(), "mail api request failed",
 			"method", r.Method, "path", r.URL.Path, "err", err)
