@@ -163,6 +163,24 @@ func BenchmarkDovecotIngest1000(b *testing.B) {
 	}
 }
 
+// idlePoller runs a poller on d's INBOX into a new service until b ends,
+// and returns once it waits in IDLE.
+func idlePoller(b *testing.B, d *dovecottest.Server) *core.Service {
+	svc := newService(b)
+	p, err := imappoll.New(imappoll.Config{Account: dovecotAccount(d, d.Port, imappoll.TLSNone), Receiver: svc})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	b.Cleanup(cancel)
+	go p.Run(ctx)
+	for !p.Status().Connected || p.Status().LastSuccess.IsZero() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // settle into IDLE
+	return svc
+}
+
 // BenchmarkDovecotAppendToTicket measures, with the poller in IDLE at
 // default settings, the time from a client's APPEND of one mail until it is
 // a ticket (budget: under 1 s). Dovecot itself waits about half a second
@@ -171,18 +189,7 @@ func BenchmarkDovecotIngest1000(b *testing.B) {
 func BenchmarkDovecotAppendToTicket(b *testing.B) {
 	d := dovecottest.Start(b)
 	mc := dialMail(b, d.Addr(), d.User, d.Password)
-	svc := newService(b)
-	p, err := imappoll.New(imappoll.Config{Account: dovecotAccount(d, d.Port, imappoll.TLSNone), Receiver: svc})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go p.Run(ctx)
-	for !p.Status().Connected || p.Status().LastSuccess.IsZero() {
-		time.Sleep(10 * time.Millisecond)
-	}
-	time.Sleep(500 * time.Millisecond) // settle into IDLE
+	svc := idlePoller(b, d)
 	b.ResetTimer()
 	for i := range b.N {
 		start := time.Now()
@@ -202,19 +209,7 @@ func BenchmarkDovecotAppendToTicket(b *testing.B) {
 // process's CPU time per second; the budget is none to speak of:
 // go test ./mailgw/imappoll -run '^$' -bench IdleCPU -benchtime 1x
 func BenchmarkDovecotIdleCPU(b *testing.B) {
-	d := dovecottest.Start(b)
-	svc := newService(b)
-	p, err := imappoll.New(imappoll.Config{Account: dovecotAccount(d, d.Port, imappoll.TLSNone), Receiver: svc})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go p.Run(ctx)
-	for !p.Status().Connected || p.Status().LastSuccess.IsZero() {
-		time.Sleep(10 * time.Millisecond)
-	}
-	time.Sleep(500 * time.Millisecond) // settle into IDLE
+	idlePoller(b, dovecottest.Start(b))
 	cpu := func() time.Duration {
 		var ru syscall.Rusage
 		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
