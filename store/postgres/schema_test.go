@@ -52,19 +52,7 @@ func TestSchemaMatchesSQLite(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer rows.Close()
-		var out []string
-		for rows.Next() {
-			var s string
-			if err := rows.Scan(&s); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, s)
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-		slices.Sort(out)
-		return out
+		return sortedStrings(t, rows)
 	}
 	st := openTemp(t).(*Store)
 	pg := func(query string) []string {
@@ -73,19 +61,7 @@ func TestSchemaMatchesSQLite(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer rows.Close()
-		var out []string
-		for rows.Next() {
-			var s string
-			if err := rows.Scan(&s); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, s)
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-		slices.Sort(out)
-		return out
+		return sortedStrings(t, rows)
 	}
 	for _, c := range []struct {
 		what       string
@@ -106,4 +82,29 @@ func TestSchemaMatchesSQLite(t *testing.T) {
 			t.Errorf("%s:\n postgres %v\n sqlite   %v", c.what, got, want)
 		}
 	}
+}
+
+// rowScanner is what database/sql's and pgx's rows have in common.
+type rowScanner interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// sortedStrings reads the one text column of rows, sorted.
+func sortedStrings(t *testing.T, rows rowScanner) []string {
+	t.Helper()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(out)
+	return out
 }
