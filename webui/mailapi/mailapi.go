@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"trivialtickets/core"
+	"trivialtickets/webui/mailapi/wire"
 )
 
 // DefaultMaxBodyBytes is the body limit of POST /api/receive when
@@ -86,23 +87,23 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch r.URL.Path {
-	case PathReceive:
+	case wire.PathReceive:
 		if !allow(w, r, http.MethodPost) {
 			return
 		}
 		h.receive(w, r)
-	case PathFetchMails:
+	case wire.PathFetchMails:
 		if !allow(w, r, http.MethodGet, http.MethodHead) {
 			return
 		}
 		h.fetchMails(w, r)
-	case PathVerifyMail:
+	case wire.PathVerifyMail:
 		if !allow(w, r, http.MethodPost) {
 			return
 		}
 		h.verifyMail(w, r)
 	default:
-		writeError(w, http.StatusNotFound, "no such Mail API call: use "+PathReceive+", "+PathFetchMails+" or "+PathVerifyMail)
+		writeError(w, http.StatusNotFound, "no such Mail API call: use "+wire.PathReceive+", "+wire.PathFetchMails+" or "+wire.PathVerifyMail)
 	}
 }
 
