@@ -81,9 +81,14 @@ func TestMethodNotAllowed(t *testing.T) {
 		{http.MethodPost, wire.PathFetchMails, "GET, HEAD"},
 		{http.MethodDelete, wire.PathFetchMails, "GET, HEAD"},
 		{http.MethodGet, wire.PathVerifyMail, "POST"},
+		{http.MethodHead, wire.PathVerifyMail, "POST"},
+		{"get", wire.PathFetchMails, "GET, HEAD"},
 	} {
 		rec := request(t, h, tc.method, tc.path, "application/json", validBody, testToken)
-		wantError(t, rec, http.StatusMethodNotAllowed, "")
+		wantError(t, rec, http.StatusMethodNotAllowed, "method "+tc.method+" not allowed: use "+tc.allow)
+		if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+			t.Errorf("%s %s: Content-Type %q", tc.method, tc.path, ct)
+		}
 		if got := rec.Header().Get("Allow"); got != tc.allow {
 			t.Errorf("%s %s: Allow %q, want %q", tc.method, tc.path, got, tc.allow)
 		}
@@ -92,9 +97,14 @@ func TestMethodNotAllowed(t *testing.T) {
 
 func TestNotFound(t *testing.T) {
 	h, _, _ := newAPI(t, nil)
-	for _, path := range []string{"/api/", "/api/receive/", "/api/Receive", "/api/fetchmails", "/elsewhere"} {
+	for _, path := range []string{"/api/", "/api/receive/", "/api/Receive", "/api/fetchmails", "/elsewhere",
+		// Not clean: a 404 like any other unknown path, never a redirect.
+		"/api//fetchMails", "/api/./fetchMails", "/api/x/../fetchMails", "//api/fetchMails"} {
 		rec := request(t, h, http.MethodGet, path, "", "", testToken)
 		wantError(t, rec, http.StatusNotFound, "")
+		if loc := rec.Header().Get("Location"); loc != "" {
+			t.Errorf("%s: redirected to %s", path, loc)
+		}
 	}
 }
 
