@@ -169,6 +169,9 @@ func validMsgID(id string) bool {
 
 // encodeSubject cleans s to one line and encodes it as RFC 2047 encoded
 // words when it is not plain ASCII (or could be mistaken for encoded words).
+// Not mime.BEncoding: it leaves ASCII with a literal "=?" as it is, and its
+// 75-character words, beside "Subject: ", break §2's 76-character line and
+// keep the header writer from folding (lines of up to 998 characters).
 func encodeSubject(s string) string {
 	s = core.CleanSubject(s)
 	ascii := true
