@@ -123,6 +123,7 @@ func (h *handler) noRoute(w http.ResponseWriter, r *http.Request) {
 	writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed: use "+allowed)
 }
 
+// notFound answers a path that names no call, saying which ones there are.
 func (h *handler) notFound(w http.ResponseWriter) {
 	writeError(w, http.StatusNotFound, "no such Mail API call: use "+wire.PathReceive+", "+wire.PathFetchMails+" or "+wire.PathVerifyMail)
 }
