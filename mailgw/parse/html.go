@@ -26,8 +26,10 @@ func htmlToText(s string) string {
 		if skip != "" {
 			// Raw text elements come as one text token; the others are
 			// dropped up to their first end tag (no nesting).
-			if name, _ := z.TagName(); tt == html.EndTagToken && string(name) == skip {
-				skip = ""
+			if tt == html.EndTagToken {
+				if name, _ := z.TagName(); string(name) == skip {
+					skip = ""
+				}
 			}
 			continue
 		}
