@@ -12,6 +12,12 @@ const (
 	DoorIMAP = "imap"
 )
 
+// LoopHeader is the header field the daemon puts into every mail it sends,
+// naming its own domain. A mail that comes back with it is the daemon's own
+// (InboundMessage.LoopMarker) and is never answered (loop protection).
+// mailgw/compose writes it and mailgw/parse reads it.
+const LoopHeader = "X-Trivial-Tickets-Loop"
+
 // InboundMessage is a customer message as every door hands it to
 // Service.Receive. The mail doors fill it from the parsed MIME message; the
 // web form and the JSON Mail API fill From, Subject and Text only.
@@ -42,8 +48,8 @@ type InboundMessage struct {
 	XAutorespond         string
 	ListID               string
 	ListUnsubscribe      string
-	// LoopMarker is our own loop header (X-Trivial-Tickets-Loop) naming
-	// this daemon's domain: the mail is our own, come back.
+	// LoopMarker is our own loop header (LoopHeader) naming this
+	// daemon's domain: the mail is our own, come back.
 	LoopMarker bool
 	// Bounce is set for delivery status notifications (multipart/report;
 	// report-type=delivery-status).

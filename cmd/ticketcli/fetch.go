@@ -6,7 +6,7 @@ import (
 	"strings"
 	"unicode"
 
-	"trivialtickets/webui/mailapi"
+	"trivialtickets/webui/mailapi/wire"
 )
 
 // separator is printed before every mail.
@@ -68,7 +68,7 @@ func (a *app) fetch(ctx context.Context, verify bool) error {
 // printMail writes one mail readably. Everything in it may come from a
 // customer, so control characters that could steer a terminal are shown
 // as U+FFFD.
-func (a *app) printMail(m mailapi.Mail) {
+func (a *app) printMail(m wire.Mail) {
 	fmt.Fprintln(a.stdout, separator)
 	fmt.Fprintf(a.stdout, "Mail %s\n", clean(m.ID, false))
 	fmt.Fprintf(a.stdout, "From:    %s\n", clean(m.From, false))

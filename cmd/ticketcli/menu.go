@@ -8,7 +8,7 @@ import (
 	"io"
 	"strings"
 
-	"trivialtickets/webui/mailapi"
+	"trivialtickets/webui/mailapi/wire"
 )
 
 // errReported marks a failure whose message was printed already; the
@@ -105,7 +105,7 @@ func (a *app) menuSubmit(ctx context.Context, in *bufio.Reader) error {
 			return err
 		}
 	}
-	return a.submit(ctx, mailapi.ReceiveRequest{From: strings.TrimSpace(from), Subject: subject, Message: text.String()})
+	return a.submit(ctx, wire.ReceiveRequest{From: strings.TrimSpace(from), Subject: subject, Message: text.String()})
 }
 
 // readLine returns the next line without its line break; io.EOF only when

@@ -9,8 +9,7 @@ import (
 	"os"
 	"strings"
 
-	"trivialtickets/core"
-	"trivialtickets/webui/mailapi"
+	"trivialtickets/webui/mailapi/wire"
 )
 
 // submitCommand runs "ticketcli submit".
@@ -60,12 +59,12 @@ func (a *app) submitCommand(ctx context.Context, args []string) error {
 		message = string(b)
 	}
 	return a.connectThen(func() error {
-		return a.submit(ctx, mailapi.ReceiveRequest{From: from, Subject: subject, Message: message})
+		return a.submit(ctx, wire.ReceiveRequest{From: from, Subject: subject, Message: message})
 	})
 }
 
 // submit sends one JSON message and prints what became of it.
-func (a *app) submit(ctx context.Context, req mailapi.ReceiveRequest) error {
+func (a *app) submit(ctx context.Context, req wire.ReceiveRequest) error {
 	resp, err := a.api.Receive(ctx, req)
 	if err != nil {
 		return err
@@ -93,7 +92,7 @@ func (a *app) submitRaw(ctx context.Context, file string) error {
 	return nil
 }
 
-func (a *app) printReceived(r mailapi.ReceiveResponse) {
+func (a *app) printReceived(r wire.ReceiveResponse) {
 	switch {
 	case r.Duplicate:
 		fmt.Fprintf(a.stdout, "Already received: ticket %s (nothing changed)\n", r.TicketID)
@@ -115,11 +114,11 @@ func withTag(subject, ticket string) (string, error) {
 		id = u.Query().Get("id")
 	}
 	id = strings.ToLower(id)
-	if !core.ValidTicketID(id) {
+	if !wire.ValidTicketID(id) {
 		return "", fmt.Errorf("%q is not a ticket id (16 characters a-z and 2-7, as in the ticket's link)", ticket)
 	}
-	if have, ok := core.ParseTag(subject); ok && have == id {
+	if have, ok := wire.ParseTag(subject); ok && have == id {
 		return subject, nil
 	}
-	return core.Tag(id) + " " + subject, nil
+	return wire.Tag(id) + " " + subject, nil
 }

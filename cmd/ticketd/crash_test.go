@@ -40,8 +40,8 @@ import (
 	"trivialtickets/core"
 	"trivialtickets/mailgw/relaytest"
 	"trivialtickets/store/sqlite"
-	"trivialtickets/webui/mailapi"
 	"trivialtickets/webui/mailapi/client"
+	"trivialtickets/webui/mailapi/wire"
 )
 
 const (
@@ -782,7 +782,7 @@ func TestCrashMailAPI(t *testing.T) {
 func crashReceiveAPI(ctx context.Context, api *client.Client, i int, attempts *atomic.Int64) (crashAck, int, error) {
 	for try := 0; ; try++ {
 		attempts.Add(1)
-		req := mailapi.ReceiveRequest{
+		req := wire.ReceiveRequest{
 			From:    fmt.Sprintf("c%d.%d@example.org", i, try),
 			Subject: fmt.Sprintf("API crash test %d", i),
 			Message: fmt.Sprintf("Message %d, attempt %d: %x", i, try, rand.Uint64()),

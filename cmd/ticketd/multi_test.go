@@ -14,8 +14,8 @@ import (
 
 	"trivialtickets/mailgw/relaytest"
 	"trivialtickets/store/postgres/pgtest"
-	"trivialtickets/webui/mailapi"
 	"trivialtickets/webui/mailapi/client"
+	"trivialtickets/webui/mailapi/wire"
 )
 
 // TestMain stops the private PostgreSQL server after the tests.
@@ -87,7 +87,7 @@ func TestTwoDaemonsOnePostgres(t *testing.T) {
 		if i%2 == 1 {
 			u = urlB
 		}
-		res, err := api(u).Receive(t.Context(), mailapi.ReceiveRequest{From: fmt.Sprintf("c%d@example.org", i),
+		res, err := api(u).Receive(t.Context(), wire.ReceiveRequest{From: fmt.Sprintf("c%d@example.org", i),
 			Subject: fmt.Sprintf("Question %d", i), Message: "Hello"})
 		if err != nil || !res.Created {
 			t.Fatalf("receive %d: %+v, %v", i, res, err)

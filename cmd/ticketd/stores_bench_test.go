@@ -23,6 +23,7 @@ import (
 	"trivialtickets/store/sqlite"
 	"trivialtickets/webui"
 	"trivialtickets/webui/mailapi"
+	"trivialtickets/webui/mailapi/wire"
 )
 
 // BenchmarkStores measures the same work on SQLite and on PostgreSQL in one
@@ -149,7 +150,7 @@ func benchStore(b *testing.B, st core.Store, loaded func()) {
 			for pb.Next() {
 				i := k.Add(1)
 				body := fmt.Sprintf(`{"from":"bench%d@example.com","subject":"benchmark %d","message":"Hello."}`, i, i)
-				req, _ := http.NewRequest(http.MethodPost, srv.URL+mailapi.PathReceive, strings.NewReader(body))
+				req, _ := http.NewRequest(http.MethodPost, srv.URL+wire.PathReceive, strings.NewReader(body))
 				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set("Authorization", "Bearer bench-token")
 				resp, err := hc.Do(req)

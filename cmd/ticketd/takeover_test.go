@@ -13,8 +13,8 @@ import (
 
 	"trivialtickets/mailgw/dovecottest"
 	"trivialtickets/store/postgres/pgtest"
-	"trivialtickets/webui/mailapi"
 	"trivialtickets/webui/mailapi/client"
+	"trivialtickets/webui/mailapi/wire"
 )
 
 // TestIMAPTakeoverAfterKill runs two daemon processes on one PostgreSQL
@@ -36,7 +36,7 @@ func TestIMAPTakeoverAfterKill(t *testing.T) {
 	apiA, apiB := client.New(a.url(), "", hc), client.New(b.url(), "", hc)
 
 	// The Mail API across daemons.
-	res, err := apiA.Receive(t.Context(), mailapi.ReceiveRequest{From: "api@example.org", Subject: "Via A", Message: "Hello"})
+	res, err := apiA.Receive(t.Context(), wire.ReceiveRequest{From: "api@example.org", Subject: "Via A", Message: "Hello"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,8 +14,8 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"trivialtickets/webui/mailapi"
 	"trivialtickets/webui/mailapi/client"
+	"trivialtickets/webui/mailapi/wire"
 )
 
 func TestConfigPrecedence(t *testing.T) {
@@ -188,7 +188,7 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatalf("fetch without token: %v", err)
 	}
 	c := client.New(url, strings.TrimSpace(string(token)), hc)
-	res, err := c.Receive(ctx, mailapi.ReceiveRequest{From: "cust@example.org", Subject: "Broken", Message: "It broke."})
+	res, err := c.Receive(ctx, wire.ReceiveRequest{From: "cust@example.org", Subject: "Broken", Message: "It broke."})
 	if err != nil || !res.Created {
 		t.Fatalf("receive: %+v, %v", res, err)
 	}

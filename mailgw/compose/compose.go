@@ -22,11 +22,6 @@ import (
 	"trivialtickets/core"
 )
 
-// LoopHeader is the header field the daemon puts into every mail it sends,
-// naming its own domain. A mail that comes back with it is the daemon's own
-// and is never answered (loop protection).
-const LoopHeader = "X-Trivial-Tickets-Loop"
-
 // ErrInvalidAddress reports an address that cannot be written into a header
 // safely (empty, CR/LF, angle brackets, commas, or not an address at all).
 var ErrInvalidAddress = errors.New("invalid e-mail address")
@@ -38,7 +33,7 @@ var ErrInvalidMessageID = errors.New("invalid message id")
 // Build returns m as an RFC 5322 message: a single text/plain UTF-8 part in
 // quoted-printable with CRLF line ends, dated date, marked as sent by a
 // machine (RFC 3834 Auto-Submitted, X-Auto-Response-Suppress) and carrying
-// LoopHeader with loopID (the daemon's domain).
+// core.LoopHeader with loopID (the daemon's domain).
 //
 // From and To must be bare addresses and ReplyTo a bare address or empty;
 // MessageID and loopID must be set. In-Reply-To and References that are not
@@ -105,7 +100,7 @@ func Build(m core.OutMail, date time.Time, loopID string) ([]byte, error) {
 		// Microsoft's equivalent ([MS-OXCMAIL] §2.2.3.2.14): suppress all
 		// automatic responses (out-of-office, read receipts …).
 		[2]string{"X-Auto-Response-Suppress", "All"},
-		[2]string{LoopHeader, loopID},
+		[2]string{core.LoopHeader, loopID},
 		// RFC 2045 §4, §5, §6.7: UTF-8 text in quoted-printable keeps
 		// lines short and 7-bit clean.
 		[2]string{"MIME-Version", "1.0"},
@@ -174,6 +169,9 @@ func validMsgID(id string) bool {
 
 // encodeSubject cleans s to one line and encodes it as RFC 2047 encoded
 // words when it is not plain ASCII (or could be mistaken for encoded words).
+// Not mime.BEncoding: it leaves ASCII with a literal "=?" as it is, and its
+// 75-character words, beside "Subject: ", break §2's 76-character line and
+// keep the header writer from folding (lines of up to 998 characters).
 func encodeSubject(s string) string {
 	s = core.CleanSubject(s)
 	ascii := true

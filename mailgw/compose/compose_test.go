@@ -68,6 +68,20 @@ func checkHeader(t testing.TB, raw []byte) {
 	}
 }
 
+// checkEncodedLines holds the header to RFC 2047 §2: an encoded word is at
+// most 75 characters, and a line that holds one at most 76, the field name
+// included. (Go's mime.BEncoding makes words of 75 characters, which beside
+// "Subject: " break this and keep the header writer from folding the line.)
+func checkEncodedLines(t testing.TB, raw []byte) {
+	t.Helper()
+	head, _, _ := bytes.Cut(raw, []byte("\r\n\r\n"))
+	for _, line := range bytes.Split(head, []byte("\r\n")) {
+		if bytes.Contains(line, []byte("=?")) && len(line) > 76 {
+			t.Errorf("header line of %d characters with an encoded word: %q", len(line), line)
+		}
+	}
+}
+
 func TestBuildRoundTrip(t *testing.T) {
 	subjects := []string{
 		`[Ticket "abcdefghijklmnop"] Printer on fire`,
@@ -75,7 +89,10 @@ func TestBuildRoundTrip(t *testing.T) {
 		"Hi\r\nBcc: evil@x",
 		"Hi\nBcc: evil@x\r\n\r\nbody injection",
 		"=?utf-8?q?not_an_encoded_word?=",
+		"a subject that is long enough to need more than one encoded word =?x?b?eA==?=",
 		strings.Repeat("long words ", 40),
+		strings.Repeat("😀", 250),
+		`[Ticket "abcdefghijklmnop"] Grüße aus Köln`,
 		"",
 	}
 	for _, subj := range subjects {
@@ -87,6 +104,7 @@ func TestBuildRoundTrip(t *testing.T) {
 			t.Fatalf("Build(%q): %v", subj, err)
 		}
 		checkHeader(t, raw)
+		checkEncodedLines(t, raw)
 		if bytes.Contains(raw, []byte("\nBcc")) || bytes.Contains(raw, []byte("\r\n\r\nbody injection")) {
 			t.Fatalf("header injection:\n%s", raw)
 		}

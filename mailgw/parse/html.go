@@ -1,26 +1,114 @@
 package parse
 
 import (
-	"html"
 	"strings"
+
+	"golang.org/x/net/html"
 )
 
 // htmlToText extracts the readable text of an HTML document. It never
-// renders anything: it tokenises with a small state machine, drops
-// script, style and the like, turns block elements into line breaks, list
-// items into "- " lines, links into "text (url)", and decodes entities.
-// It runs in time linear in the input.
+// renders anything: golang.org/x/net/html's tokenizer (the HTML5 rules for
+// tags, attributes, comments and entities) reads it, script, style and the
+// like are dropped, block elements become line breaks, list items "- "
+// lines, links "text (url)". It runs in time linear in the input.
 func htmlToText(s string) string {
-	c := converter{in: s}
-	c.run()
-	return c.result()
+	var c converter
+	z := html.NewTokenizer(strings.NewReader(s))
+	z.AllowCDATA(true) // CDATA sections are text, as in XHTML mail
+	skip := ""         // the element whose content is being dropped
+	for {
+		tt := z.Next()
+		if tt == html.ErrorToken {
+			// io.EOF: the end; the tokenizer has no other error on a
+			// strings.Reader without a buffer limit.
+			return c.result()
+		}
+		if skip != "" {
+			// Raw text elements come as one text token; the others are
+			// dropped up to their first end tag (no nesting).
+			if tt == html.EndTagToken {
+				if name, _ := z.TagName(); string(name) == skip {
+					skip = ""
+				}
+			}
+			continue
+		}
+		switch tt {
+		case html.TextToken:
+			c.write(string(z.Text()))
+		case html.StartTagToken, html.SelfClosingTagToken, html.EndTagToken:
+			name, hasAttr := z.TagName()
+			n, known := knownTags[string(name)]
+			if !known {
+				continue // no effect on the text
+			}
+			if skipContent[n] && (tt == html.StartTagToken || tt == html.SelfClosingTagToken && rawText[n]) {
+				skip = n
+				continue
+			}
+			var a tagAttrs
+			if hasAttr && (n == "a" || n == "img") {
+				a = readAttrs(z)
+			}
+			c.tag(n, a, tt == html.EndTagToken)
+		}
+	}
 }
+
+// knownTags are the elements that change the text, by name (so that a
+// tag's name needs no new string).
+var knownTags = func() map[string]string {
+	m := map[string]string{"br": "br", "hr": "hr", "li": "li", "td": "td", "th": "th", "img": "img", "a": "a"}
+	for _, set := range []map[string]bool{skipContent, blockTags} {
+		for name := range set {
+			m[name] = name
+		}
+	}
+	return m
+}()
 
 // skipContent are elements whose content is not text for a reader.
 var skipContent = map[string]bool{
 	"script": true, "style": true, "head": true, "title": true,
 	"template": true, "noscript": true, "svg": true, "math": true,
 	"object": true, "iframe": true, "select": true,
+}
+
+// rawText are the elements of skipContent whose content the tokenizer reads
+// as text even when the start tag closes itself (<script/>), so that it
+// must be skipped then too.
+var rawText = map[string]bool{
+	"script": true, "style": true, "title": true, "noscript": true, "iframe": true,
+}
+
+// tagAttrs are the attributes that the text shows: a link's target and an
+// image's alternative text.
+type tagAttrs struct{ href, src, alt string }
+
+// readAttrs reads the attributes of the current tag that tagAttrs holds;
+// of two with one name the first counts, as in HTML.
+func readAttrs(z *html.Tokenizer) tagAttrs {
+	var a tagAttrs
+	var seen struct{ href, src, alt bool }
+	for more := true; more; {
+		var key, val []byte
+		key, val, more = z.TagAttr()
+		switch string(key) {
+		case "href":
+			if !seen.href {
+				a.href, seen.href = string(val), true
+			}
+		case "src":
+			if !seen.src {
+				a.src, seen.src = string(val), true
+			}
+		case "alt":
+			if !seen.alt {
+				a.alt, seen.alt = string(val), true
+			}
+		}
+	}
+	return a
 }
 
 // blockTags break the line before and after them.
@@ -40,8 +128,8 @@ var paragraphTags = map[string]bool{
 	"h6": true, "blockquote": true, "pre": true, "table": true, "ul": true, "ol": true,
 }
 
+// converter collects the text; its zero value is ready.
 type converter struct {
-	in      string
 	out     strings.Builder
 	space   bool // white space seen since the last word
 	pre     int  // depth of <pre>
@@ -100,72 +188,8 @@ func (c *converter) breakLine(n int) {
 	c.space = false
 }
 
-func (c *converter) run() {
-	s := c.in
-	for i := 0; i < len(s); {
-		if s[i] != '<' {
-			j := strings.IndexByte(s[i:], '<')
-			if j < 0 {
-				j = len(s) - i
-			}
-			text := s[i : i+j]
-			c.write(html.UnescapeString(text))
-			i += j
-			continue
-		}
-		rest := s[i:]
-		switch {
-		case strings.HasPrefix(rest, "<!--"):
-			end := strings.Index(rest[4:], "-->")
-			if end < 0 {
-				return
-			}
-			i += 4 + end + 3
-			continue
-		case strings.HasPrefix(rest, "<![CDATA["):
-			end := strings.Index(rest, "]]>")
-			if end < 0 {
-				c.write(rest[9:])
-				return
-			}
-			c.write(rest[9:end])
-			i += end + 3
-			continue
-		case len(rest) > 1 && (rest[1] == '!' || rest[1] == '?'):
-			end := strings.IndexByte(rest, '>')
-			if end < 0 {
-				return
-			}
-			i += end + 1
-			continue
-		case len(rest) > 1 && (isLetter(rest[1]) || rest[1] == '/' && len(rest) > 2 && isLetter(rest[2])):
-		default:
-			c.write("<")
-			i++
-			continue
-		}
-		name, attrs, closing, n := readTag(rest)
-		i += n
-		if !closing && skipContent[name] {
-			// Skip to the matching end tag (raw text elements: no nesting).
-			j := indexFold(s[i:], "</"+name)
-			if j < 0 {
-				return
-			}
-			i += j
-			if k := strings.IndexByte(s[i:], '>'); k >= 0 {
-				i += k + 1
-			} else {
-				return
-			}
-			continue
-		}
-		c.tag(name, attrs, closing)
-	}
-}
-
 // tag applies the effect of one start or end tag.
-func (c *converter) tag(name, attrs string, closing bool) {
+func (c *converter) tag(name string, attrs tagAttrs, closing bool) {
 	switch name {
 	case "br":
 		c.out.WriteByte('\n')
@@ -193,15 +217,14 @@ func (c *converter) tag(name, attrs string, closing bool) {
 		}
 		return
 	case "img":
-		src := attr(attrs, "src")
-		if alt := strings.TrimSpace(attr(attrs, "alt")); alt != "" && !strings.HasPrefix(strings.ToLower(src), "cid:") {
+		if alt := strings.TrimSpace(attrs.alt); alt != "" && !strings.HasPrefix(strings.ToLower(attrs.src), "cid:") {
 			c.write("[" + alt + "]")
 		}
 		return
 	case "a":
 		if !closing {
 			c.endLink()
-			c.link = strings.TrimSpace(attr(attrs, "href"))
+			c.link = strings.TrimSpace(attrs.href)
 			c.linkAt = c.out.Len()
 		} else {
 			c.endLink()
@@ -258,116 +281,4 @@ func (c *converter) endLink() {
 	}
 	c.out.WriteString(" (" + href + ")")
 	c.newline, c.space = 0, false
-}
-
-func isLetter(b byte) bool { return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' }
-
-// readTag reads "<name attrs>" or "</name>" at the start of s and returns
-// the lower-case name, the raw attributes, whether it is an end tag and the
-// bytes consumed. Quoted attribute values may contain ">".
-func readTag(s string) (name, attrs string, closing bool, n int) {
-	i := 1
-	if s[i] == '/' {
-		closing = true
-		i++
-	}
-	start := i
-	for i < len(s) && (isLetter(s[i]) || s[i] >= '0' && s[i] <= '9' || s[i] == '-' || s[i] == ':') {
-		i++
-	}
-	name = asciiLower(s[start:i])
-	astart := i
-	var quote byte
-	for ; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
-		case c == '"' || c == '\'':
-			quote = c
-		case c == '>':
-			return name, s[astart:i], closing, i + 1
-		}
-	}
-	return name, s[astart:], closing, len(s)
-}
-
-// attr returns the decoded value of the attribute key in raw attributes.
-func attr(attrs, key string) string {
-	for i := 0; i < len(attrs); {
-		for i < len(attrs) && (isHTMLSpace(rune(attrs[i])) || attrs[i] == '/') {
-			i++
-		}
-		start := i
-		for i < len(attrs) && attrs[i] != '=' && !isHTMLSpace(rune(attrs[i])) && attrs[i] != '/' {
-			i++
-		}
-		name := asciiLower(attrs[start:i])
-		for i < len(attrs) && isHTMLSpace(rune(attrs[i])) {
-			i++
-		}
-		val := ""
-		if i < len(attrs) && attrs[i] == '=' {
-			i++
-			for i < len(attrs) && isHTMLSpace(rune(attrs[i])) {
-				i++
-			}
-			if i < len(attrs) && (attrs[i] == '"' || attrs[i] == '\'') {
-				q := attrs[i]
-				i++
-				end := strings.IndexByte(attrs[i:], q)
-				if end < 0 {
-					end = len(attrs) - i
-				}
-				val = attrs[i : i+end]
-				i += end + 1
-			} else {
-				vs := i
-				for i < len(attrs) && !isHTMLSpace(rune(attrs[i])) {
-					i++
-				}
-				val = attrs[vs:i]
-			}
-		}
-		if name == key {
-			return html.UnescapeString(val)
-		}
-		if i == start {
-			i++ // no progress: skip a stray character
-		}
-	}
-	return ""
-}
-
-func asciiLower(s string) string {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 'A' && s[i] <= 'Z' {
-			b := []byte(s)
-			for j := i; j < len(b); j++ {
-				if b[j] >= 'A' && b[j] <= 'Z' {
-					b[j] += 'a' - 'A'
-				}
-			}
-			return string(b)
-		}
-	}
-	return s
-}
-
-// indexFold is strings.Index ignoring ASCII case of sub (lower case).
-func indexFold(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); {
-		j := strings.IndexByte(s[i:], '<')
-		if j < 0 {
-			return -1
-		}
-		i += j
-		if i+len(sub) <= len(s) && asciiLower(s[i:i+len(sub)]) == sub {
-			return i
-		}
-		i++
-	}
-	return -1
 }

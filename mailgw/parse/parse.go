@@ -24,7 +24,6 @@ import (
 	_ "github.com/emersion/go-message/charset"
 
 	"trivialtickets/core"
-	"trivialtickets/mailgw/compose"
 )
 
 // ErrTooLarge is returned (wrapped) for a message larger than Limits.MaxSize.
@@ -186,7 +185,7 @@ func fillHeader(m *core.InboundMessage, h header) {
 	m.XAutorespond = oneLine(h.get("X-Autorespond"), maxField)
 	m.ListID = oneLine(decodeText(h.get("List-Id")), maxField)       // RFC 2919
 	m.ListUnsubscribe = oneLine(h.get("List-Unsubscribe"), maxField) // RFC 2369
-	m.LoopMarker = h.has(compose.LoopHeader)
+	m.LoopMarker = h.has(core.LoopHeader)
 }
 
 const (

@@ -454,6 +454,17 @@ func TestHTMLToText(t *testing.T) {
 		{`<!-- unclosed comment`, ""},
 		{`<img src="https://x.example/a.png" alt="logo">`, "[logo]"},
 		{"many     spaces\n\n and\tlines", "many spaces and lines"},
+		// The HTML5 tokenizer's rules where the old hand-written one
+		// guessed: a textarea holds text, a self-closing svg has no
+		// content, "</" before a digit starts a bogus comment, and an
+		// entity without ";" before "=" stays as written in an attribute.
+		{`<textarea>a<b>c</textarea>`, "a<b>c"},
+		{`<svg/>after`, "after"},
+		{`<script/>code()</script>after`, "after"},
+		{`x</3>y`, "xy"},
+		{`<a href="https://x.example/?a=1&copy=2">t</a>`, "t (https://x.example/?a=1&copy=2)"},
+		{`<![CDATA[x<y]]>`, "x<y"},
+		{`<div><b>unclosed <i>tags</div>after`, "unclosed tags\nafter"},
 	}
 	for _, tt := range tests {
 		if got := htmlToText(tt.in); got != tt.want {

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"trivialtickets/core"
-	"trivialtickets/webui/mailapi"
+	"trivialtickets/webui/mailapi/wire"
 )
 
 // BenchmarkReceive measures POST /api/receive over HTTP, in parallel, on a
@@ -31,7 +31,7 @@ func BenchmarkReceive(b *testing.B) {
 			// confirmations out of the measurement.
 			i := n.Add(1)
 			body := fmt.Sprintf(`{"from":"bench%d@example.com","subject":"benchmark %d","message":"Hello from the benchmark."}`, i, i)
-			req, _ := http.NewRequest(http.MethodPost, srv.URL+mailapi.PathReceive, strings.NewReader(body))
+			req, _ := http.NewRequest(http.MethodPost, srv.URL+wire.PathReceive, strings.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("Authorization", "Bearer "+testToken)
 			resp, err := hc.Do(req)
@@ -76,7 +76,7 @@ func BenchmarkFetch20k(b *testing.B) {
 	}
 	b.ResetTimer()
 	for b.Loop() {
-		req := httptest.NewRequest(http.MethodGet, mailapi.PathFetchMails, nil)
+		req := httptest.NewRequest(http.MethodGet, wire.PathFetchMails, nil)
 		req.Header.Set("Authorization", "Bearer "+testToken)
 		w := &countingWriter{header: http.Header{}}
 		h.ServeHTTP(w, req)

@@ -3,10 +3,9 @@
 // customer message, GET /api/fetchMails lists the outgoing mails waiting to
 // be sent and POST /api/verifyMail confirms one of them as sent.
 //
-// The request and response types in this package are shared by the server
-// (New), the Go client in package mailapi/client, the ticketcli binary and
-// the integration tests. Their JSON names are part of the contract: fields
-// may be added, never renamed or removed.
+// The request and response types, paths and content types are in the leaf
+// package mailapi/wire, which the server (New) and the Go client in package
+// mailapi/client both import, so that a client needs nothing of the server.
 //
 // The handler only translates HTTP to core calls and core errors to JSON
 // answers. Every rule about tickets lives in core; this package never writes

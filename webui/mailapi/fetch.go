@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"trivialtickets/core"
+	"trivialtickets/webui/mailapi/wire"
 )
 
 // fetchMails serves GET /api/fetchMails: one JSON object holding every
@@ -79,8 +80,8 @@ func (h *handler) abort(r *http.Request, what string, err error) {
 }
 
 // mailFromOut is the API view of an outbox mail.
-func mailFromOut(m core.OutMail) Mail {
-	return Mail{
+func mailFromOut(m core.OutMail) wire.Mail {
+	return wire.Mail{
 		ID:         strconv.FormatInt(m.ID, 10),
 		From:       m.From,
 		To:         m.To,

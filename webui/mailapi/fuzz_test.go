@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"trivialtickets/core"
-	"trivialtickets/webui/mailapi"
+	"trivialtickets/webui/mailapi/wire"
 )
 
 // FuzzReceiveJSON feeds arbitrary bodies to POST /api/receive: the handler
@@ -31,7 +31,7 @@ func FuzzReceiveJSON(f *testing.F) {
 	}
 	h, _, _ := newAPI(f, nil)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		req := httptest.NewRequest(http.MethodPost, mailapi.PathReceive, strings.NewReader(string(body)))
+		req := httptest.NewRequest(http.MethodPost, wire.PathReceive, strings.NewReader(string(body)))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", "Bearer "+testToken)
 		rec := httptest.NewRecorder()

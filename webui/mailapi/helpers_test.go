@@ -16,6 +16,7 @@ import (
 	"trivialtickets/core"
 	"trivialtickets/store/sqlite"
 	"trivialtickets/webui/mailapi"
+	"trivialtickets/webui/mailapi/wire"
 )
 
 const testToken = "test-token-0123456789abcdef"
@@ -105,14 +106,14 @@ func post(tb testing.TB, h http.Handler, path, body string) *httptest.ResponseRe
 }
 
 // receive posts a valid JSON message and returns the answer.
-func receive(tb testing.TB, h http.Handler, from, subject, message string) mailapi.ReceiveResponse {
+func receive(tb testing.TB, h http.Handler, from, subject, message string) wire.ReceiveResponse {
 	tb.Helper()
-	b, _ := json.Marshal(mailapi.ReceiveRequest{From: from, Subject: subject, Message: message})
-	rec := post(tb, h, mailapi.PathReceive, string(b))
+	b, _ := json.Marshal(wire.ReceiveRequest{From: from, Subject: subject, Message: message})
+	rec := post(tb, h, wire.PathReceive, string(b))
 	if rec.Code != http.StatusOK {
 		tb.Fatalf("receive: %d %s", rec.Code, rec.Body)
 	}
-	var resp mailapi.ReceiveResponse
+	var resp wire.ReceiveResponse
 	decode(tb, rec, &resp)
 	return resp
 }
@@ -134,7 +135,7 @@ func wantError(tb testing.TB, rec *httptest.ResponseRecorder, status int, messag
 	if rec.Code != status {
 		tb.Fatalf("status %d, want %d (body %s)", rec.Code, status, rec.Body)
 	}
-	var e mailapi.ErrorResponse
+	var e wire.ErrorResponse
 	decode(tb, rec, &e)
 	if e.Status != status {
 		tb.Errorf("status property %d, want %d", e.Status, status)
@@ -145,9 +146,9 @@ func wantError(tb testing.TB, rec *httptest.ResponseRecorder, status int, messag
 }
 
 // fetch returns the pending mails in the order of the answer.
-func fetch(tb testing.TB, h http.Handler) []mailapi.Mail {
+func fetch(tb testing.TB, h http.Handler) []wire.Mail {
 	tb.Helper()
-	rec := request(tb, h, http.MethodGet, mailapi.PathFetchMails, "", "", testToken)
+	rec := request(tb, h, http.MethodGet, wire.PathFetchMails, "", "", testToken)
 	if rec.Code != http.StatusOK {
 		tb.Fatalf("fetch: %d %s", rec.Code, rec.Body)
 	}
@@ -158,13 +159,13 @@ func fetch(tb testing.TB, h http.Handler) []mailapi.Mail {
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		tb.Fatalf("fetch answer does not start an object: %v %v", tok, err)
 	}
-	var mails []mailapi.Mail
+	var mails []wire.Mail
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
 			tb.Fatal(err)
 		}
-		var m mailapi.Mail
+		var m wire.Mail
 		if err := dec.Decode(&m); err != nil {
 			tb.Fatal(err)
 		}
@@ -183,14 +184,14 @@ func fetch(tb testing.TB, h http.Handler) []mailapi.Mail {
 }
 
 // verify confirms one mail and returns the answer.
-func verify(tb testing.TB, h http.Handler, id string) mailapi.VerifyResponse {
+func verify(tb testing.TB, h http.Handler, id string) wire.VerifyResponse {
 	tb.Helper()
-	b, _ := json.Marshal(mailapi.VerifyRequest{ID: id})
-	rec := post(tb, h, mailapi.PathVerifyMail, string(b))
+	b, _ := json.Marshal(wire.VerifyRequest{ID: id})
+	rec := post(tb, h, wire.PathVerifyMail, string(b))
 	if rec.Code != http.StatusOK {
 		tb.Fatalf("verify: %d %s", rec.Code, rec.Body)
 	}
-	var resp mailapi.VerifyResponse
+	var resp wire.VerifyResponse
 	decode(tb, rec, &resp)
 	return resp
 }

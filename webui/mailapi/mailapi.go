@@ -6,9 +6,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"path"
 	"strings"
 
 	"trivialtickets/core"
+	"trivialtickets/webui/mailapi/wire"
 )
 
 // DefaultMaxBodyBytes is the body limit of POST /api/receive when
@@ -47,6 +49,7 @@ type handler struct {
 	maxBody   int64
 	parseRaw  func(r io.Reader) (core.InboundMessage, error)
 	log       *slog.Logger
+	routes    *http.ServeMux
 }
 
 // New returns the Mail API as an http.Handler. It serves exactly
@@ -73,6 +76,13 @@ func New(cfg Config) http.Handler {
 	if h.log == nil {
 		h.log = slog.Default()
 	}
+	// The routes, one per call. A GET pattern also serves HEAD; a request
+	// with another method gets 405 with an Allow header from the mux, which
+	// ServeHTTP turns into the contract's JSON error.
+	h.routes = http.NewServeMux()
+	h.routes.HandleFunc("POST "+wire.PathReceive, h.receive)
+	h.routes.HandleFunc("GET "+wire.PathFetchMails, h.fetchMails)
+	h.routes.HandleFunc("POST "+wire.PathVerifyMail, h.verifyMail)
 	return h
 }
 
@@ -85,26 +95,49 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "missing or wrong bearer token")
 		return
 	}
-	switch r.URL.Path {
-	case PathReceive:
-		if !allow(w, r, http.MethodPost) {
-			return
-		}
-		h.receive(w, r)
-	case PathFetchMails:
-		if !allow(w, r, http.MethodGet, http.MethodHead) {
-			return
-		}
-		h.fetchMails(w, r)
-	case PathVerifyMail:
-		if !allow(w, r, http.MethodPost) {
-			return
-		}
-		h.verifyMail(w, r)
-	default:
-		writeError(w, http.StatusNotFound, "no such Mail API call: use "+PathReceive+", "+PathFetchMails+" or "+PathVerifyMail)
+	// A path that is not clean names no call; the mux would redirect it to
+	// the clean one, but a mail service must use the paths as they are.
+	if r.URL.Path != path.Clean(r.URL.Path) {
+		h.notFound(w)
+		return
 	}
+	if _, pattern := h.routes.Handler(r); pattern == "" {
+		h.noRoute(w, r)
+		return
+	}
+	h.routes.ServeHTTP(w, r)
 }
+
+// noRoute answers a request that no route takes: 405 with the mux's Allow
+// header when the path is a call's but the method is not, else 404; both
+// with the JSON error body that the contract requires of every error.
+func (h *handler) noRoute(w http.ResponseWriter, r *http.Request) {
+	probe := &statusProbe{header: http.Header{}}
+	h.routes.ServeHTTP(probe, r)
+	if probe.status != http.StatusMethodNotAllowed {
+		h.notFound(w)
+		return
+	}
+	allowed := probe.header.Get("Allow")
+	w.Header().Set("Allow", allowed)
+	writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed: use "+allowed)
+}
+
+// notFound answers a path that names no call, saying which ones there are.
+func (h *handler) notFound(w http.ResponseWriter) {
+	writeError(w, http.StatusNotFound, "no such Mail API call: use "+wire.PathReceive+", "+wire.PathFetchMails+" or "+wire.PathVerifyMail)
+}
+
+// statusProbe is a ResponseWriter that keeps the header and status of the
+// mux's own plain-text answer and drops its body.
+type statusProbe struct {
+	header http.Header
+	status int
+}
+
+func (p *statusProbe) Header() http.Header         { return p.header }
+func (p *statusProbe) Write(b []byte) (int, error) { return len(b), nil }
+func (p *statusProbe) WriteHeader(status int)      { p.status = status }
 
 // authorized reports whether r carries the configured bearer token. Both
 // sides are hashed first so that the constant-time comparison also hides
@@ -119,17 +152,4 @@ func (h *handler) authorized(r *http.Request) bool {
 	}
 	got := sha256.Sum256([]byte(strings.TrimSpace(token)))
 	return subtle.ConstantTimeCompare(got[:], h.tokenHash[:]) == 1
-}
-
-// allow answers 405 with an Allow header unless r uses one of methods.
-func allow(w http.ResponseWriter, r *http.Request, methods ...string) bool {
-	for _, m := range methods {
-		if r.Method == m {
-			return true
-		}
-	}
-	list := strings.Join(methods, ", ")
-	w.Header().Set("Allow", list)
-	writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed: use "+list)
-	return false
 }

@@ -14,6 +14,7 @@ import (
 	"trivialtickets/core"
 	"trivialtickets/webui/mailapi"
 	"trivialtickets/webui/mailapi/client"
+	"trivialtickets/webui/mailapi/wire"
 )
 
 const validBody = `{"from":"alice@example.com","subject":"Printer on fire","message":"Please help."}`
@@ -31,7 +32,7 @@ func TestAuth(t *testing.T) {
 		{"no scheme", testToken},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, path := range []string{mailapi.PathReceive, mailapi.PathFetchMails, mailapi.PathVerifyMail, "/api/nothing"} {
+			for _, path := range []string{wire.PathReceive, wire.PathFetchMails, wire.PathVerifyMail, "/api/nothing"} {
 				req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(validBody))
 				if tc.auth != "" {
 					req.Header.Set("Authorization", tc.auth)
@@ -53,9 +54,9 @@ func TestAuth(t *testing.T) {
 		t.Fatalf("%d mails after unauthorized requests", len(ms))
 	}
 	// The scheme is case-insensitive (RFC 9110 §11.1).
-	rec := request(t, h, http.MethodGet, mailapi.PathFetchMails, "", "", "none")
+	rec := request(t, h, http.MethodGet, wire.PathFetchMails, "", "", "none")
 	wantError(t, rec, http.StatusUnauthorized, "")
-	req := httptest.NewRequest(http.MethodGet, mailapi.PathFetchMails, nil)
+	req := httptest.NewRequest(http.MethodGet, wire.PathFetchMails, nil)
 	req.Header.Set("Authorization", "bearer "+testToken)
 	rec = httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
@@ -66,7 +67,7 @@ func TestAuth(t *testing.T) {
 
 func TestAuthSwitchedOff(t *testing.T) {
 	h, _, _ := newAPI(t, func(c *mailapi.Config) { c.Token = "" })
-	rec := request(t, h, http.MethodPost, mailapi.PathReceive, "application/json", validBody, "none")
+	rec := request(t, h, http.MethodPost, wire.PathReceive, "application/json", validBody, "none")
 	if rec.Code != http.StatusOK {
 		t.Fatalf("without token check: %d %s", rec.Code, rec.Body)
 	}
@@ -75,14 +76,19 @@ func TestAuthSwitchedOff(t *testing.T) {
 func TestMethodNotAllowed(t *testing.T) {
 	h, _, _ := newAPI(t, nil)
 	for _, tc := range []struct{ method, path, allow string }{
-		{http.MethodGet, mailapi.PathReceive, "POST"},
-		{http.MethodPut, mailapi.PathReceive, "POST"},
-		{http.MethodPost, mailapi.PathFetchMails, "GET, HEAD"},
-		{http.MethodDelete, mailapi.PathFetchMails, "GET, HEAD"},
-		{http.MethodGet, mailapi.PathVerifyMail, "POST"},
+		{http.MethodGet, wire.PathReceive, "POST"},
+		{http.MethodPut, wire.PathReceive, "POST"},
+		{http.MethodPost, wire.PathFetchMails, "GET, HEAD"},
+		{http.MethodDelete, wire.PathFetchMails, "GET, HEAD"},
+		{http.MethodGet, wire.PathVerifyMail, "POST"},
+		{http.MethodHead, wire.PathVerifyMail, "POST"},
+		{"get", wire.PathFetchMails, "GET, HEAD"},
 	} {
 		rec := request(t, h, tc.method, tc.path, "application/json", validBody, testToken)
-		wantError(t, rec, http.StatusMethodNotAllowed, "")
+		wantError(t, rec, http.StatusMethodNotAllowed, "method "+tc.method+" not allowed: use "+tc.allow)
+		if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+			t.Errorf("%s %s: Content-Type %q", tc.method, tc.path, ct)
+		}
 		if got := rec.Header().Get("Allow"); got != tc.allow {
 			t.Errorf("%s %s: Allow %q, want %q", tc.method, tc.path, got, tc.allow)
 		}
@@ -91,9 +97,14 @@ func TestMethodNotAllowed(t *testing.T) {
 
 func TestNotFound(t *testing.T) {
 	h, _, _ := newAPI(t, nil)
-	for _, path := range []string{"/api/", "/api/receive/", "/api/Receive", "/api/fetchmails", "/elsewhere"} {
+	for _, path := range []string{"/api/", "/api/receive/", "/api/Receive", "/api/fetchmails", "/elsewhere",
+		// Not clean: a 404 like any other unknown path, never a redirect.
+		"/api//fetchMails", "/api/./fetchMails", "/api/x/../fetchMails", "//api/fetchMails"} {
 		rec := request(t, h, http.MethodGet, path, "", "", testToken)
 		wantError(t, rec, http.StatusNotFound, "")
+		if loc := rec.Header().Get("Location"); loc != "" {
+			t.Errorf("%s: redirected to %s", path, loc)
+		}
 	}
 }
 
@@ -137,11 +148,11 @@ func TestReceiveValidation(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ct := tc.contentType
-			rec := request(t, h, http.MethodPost, mailapi.PathReceive, ct, tc.body, testToken)
+			rec := request(t, h, http.MethodPost, wire.PathReceive, ct, tc.body, testToken)
 			if rec.Code != tc.status {
 				t.Fatalf("status %d, want %d (%s)", rec.Code, tc.status, rec.Body)
 			}
-			var e mailapi.ErrorResponse
+			var e wire.ErrorResponse
 			decode(t, rec, &e)
 			if e.Status != tc.status {
 				t.Errorf("status property %d", e.Status)
@@ -249,13 +260,13 @@ func TestReceiveReply(t *testing.T) {
 func TestReceiveTooLarge(t *testing.T) {
 	h, _, _ := newAPI(t, func(c *mailapi.Config) { c.MaxBodyBytes = 200 })
 	big := fmt.Sprintf(`{"from":"a@example.com","subject":"s","message":%q}`, strings.Repeat("x", 300))
-	rec := post(t, h, mailapi.PathReceive, big)
+	rec := post(t, h, wire.PathReceive, big)
 	wantError(t, rec, http.StatusRequestEntityTooLarge, "")
 	raw := "From: a@example.com\r\nSubject: s\r\n\r\n" + strings.Repeat("x", 300)
-	rec = request(t, h, http.MethodPost, mailapi.PathReceive, "message/rfc822", raw, testToken)
+	rec = request(t, h, http.MethodPost, wire.PathReceive, "message/rfc822", raw, testToken)
 	wantError(t, rec, http.StatusRequestEntityTooLarge, "")
 	// Just under the limit is fine.
-	rec = post(t, h, mailapi.PathReceive, validBody)
+	rec = post(t, h, wire.PathReceive, validBody)
 	if rec.Code != http.StatusOK {
 		t.Fatalf("small body: %d %s", rec.Code, rec.Body)
 	}
@@ -273,13 +284,13 @@ func TestReceiveRFC822(t *testing.T) {
 		"\r\n" +
 		"Where is my invoice?\r\n"
 	postRaw := func(raw string) *httptest.ResponseRecorder {
-		return request(t, h, http.MethodPost, mailapi.PathReceive, "message/rfc822", raw, testToken)
+		return request(t, h, http.MethodPost, wire.PathReceive, "message/rfc822", raw, testToken)
 	}
 	rec := postRaw(raw)
 	if rec.Code != http.StatusOK {
 		t.Fatalf("raw message: %d %s", rec.Code, rec.Body)
 	}
-	var first mailapi.ReceiveResponse
+	var first wire.ReceiveResponse
 	decode(t, rec, &first)
 	if !first.Created {
 		t.Fatalf("answer %+v", first)
@@ -294,7 +305,7 @@ func TestReceiveRFC822(t *testing.T) {
 
 	// The same Message-ID again is a duplicate: acknowledged, nothing new.
 	rec = postRaw(raw)
-	var dup mailapi.ReceiveResponse
+	var dup wire.ReceiveResponse
 	decode(t, rec, &dup)
 	if rec.Code != http.StatusOK || dup.Created || !dup.Duplicate || dup.TicketID != first.TicketID {
 		t.Errorf("duplicate: %d %+v", rec.Code, dup)
@@ -308,7 +319,7 @@ func TestReceiveRFC822(t *testing.T) {
 	reply := "From: carol@example.com\r\nSubject: Re: your request\r\nMessage-ID: <def456@mail.example.com>\r\n" +
 		"In-Reply-To: <" + ms[0].MessageID + ">\r\n\r\nThanks.\r\n"
 	rec = postRaw(reply)
-	var rr mailapi.ReceiveResponse
+	var rr wire.ReceiveResponse
 	decode(t, rec, &rr)
 	if rec.Code != http.StatusOK || rr.Created || rr.TicketID != first.TicketID {
 		t.Errorf("threaded reply: %d %+v", rec.Code, rr)
@@ -321,13 +332,13 @@ func TestReceiveRFC822(t *testing.T) {
 
 	// Without a parser, raw messages are refused.
 	h2, _, _ := newAPI(t, func(c *mailapi.Config) { c.ParseRaw = nil })
-	wantError(t, request(t, h2, http.MethodPost, mailapi.PathReceive, "message/rfc822", raw, testToken), http.StatusUnsupportedMediaType, "")
+	wantError(t, request(t, h2, http.MethodPost, wire.PathReceive, "message/rfc822", raw, testToken), http.StatusUnsupportedMediaType, "")
 }
 
 func TestFetchAndVerify(t *testing.T) {
 	h, _, _ := newAPI(t, nil)
 	// Nothing pending: {}.
-	rec := request(t, h, http.MethodGet, mailapi.PathFetchMails, "", "", testToken)
+	rec := request(t, h, http.MethodGet, wire.PathFetchMails, "", "", testToken)
 	if rec.Code != 200 || strings.TrimSpace(rec.Body.String()) != "{}" {
 		t.Fatalf("empty fetch: %d %q", rec.Code, rec.Body)
 	}
@@ -342,7 +353,7 @@ func TestFetchAndVerify(t *testing.T) {
 		t.Fatalf("second fetch: %d mails", len(again))
 	}
 	// HEAD answers like GET without a body.
-	rec = request(t, h, http.MethodHead, mailapi.PathFetchMails, "", "", testToken)
+	rec = request(t, h, http.MethodHead, wire.PathFetchMails, "", "", testToken)
 	if rec.Code != 200 || rec.Body.Len() != 0 {
 		t.Errorf("HEAD: %d %q", rec.Code, rec.Body)
 	}
@@ -373,9 +384,9 @@ func TestFetchAndVerify(t *testing.T) {
 		{`{"id":""}`, `property "id" must not be empty`},
 		{`{"id":`, ""},
 	} {
-		wantError(t, post(t, h, mailapi.PathVerifyMail, tc.body), http.StatusBadRequest, tc.message)
+		wantError(t, post(t, h, wire.PathVerifyMail, tc.body), http.StatusBadRequest, tc.message)
 	}
-	wantError(t, request(t, h, http.MethodPost, mailapi.PathVerifyMail, "text/plain", `{"id":"1"}`, testToken), http.StatusUnsupportedMediaType, "")
+	wantError(t, request(t, h, http.MethodPost, wire.PathVerifyMail, "text/plain", `{"id":"1"}`, testToken), http.StatusUnsupportedMediaType, "")
 }
 
 func TestFetchMany(t *testing.T) {
@@ -426,9 +437,9 @@ func TestFetchMany(t *testing.T) {
 func TestStoreFailure(t *testing.T) {
 	h, _, st := newAPI(t, nil)
 	st.Close()
-	wantError(t, post(t, h, mailapi.PathReceive, validBody), http.StatusInternalServerError, "internal error")
-	wantError(t, request(t, h, http.MethodGet, mailapi.PathFetchMails, "", "", testToken), http.StatusInternalServerError, "internal error")
-	wantError(t, post(t, h, mailapi.PathVerifyMail, `{"id":"1"}`), http.StatusInternalServerError, "internal error")
+	wantError(t, post(t, h, wire.PathReceive, validBody), http.StatusInternalServerError, "internal error")
+	wantError(t, request(t, h, http.MethodGet, wire.PathFetchMails, "", "", testToken), http.StatusInternalServerError, "internal error")
+	wantError(t, post(t, h, wire.PathVerifyMail, `{"id":"1"}`), http.StatusInternalServerError, "internal error")
 }
 
 // TestClient runs the Go client against the handler over HTTP.
@@ -441,7 +452,7 @@ func TestClient(t *testing.T) {
 
 	var ids []string
 	for i := range 12 { // ids 1..12: numeric order differs from string order
-		r, err := c.Receive(ctx, mailapi.ReceiveRequest{From: fmt.Sprintf("c%d@example.com", i), Subject: "s", Message: "m"})
+		r, err := c.Receive(ctx, wire.ReceiveRequest{From: fmt.Sprintf("c%d@example.com", i), Subject: "s", Message: "m"})
 		if err != nil || !r.Created {
 			t.Fatalf("receive: %+v %v", r, err)
 		}
@@ -469,7 +480,7 @@ func TestClient(t *testing.T) {
 		t.Fatalf("verify twice: %v %v", ok, err)
 	}
 
-	_, err = c.Receive(ctx, mailapi.ReceiveRequest{From: "x@", Subject: "s", Message: "m"})
+	_, err = c.Receive(ctx, wire.ReceiveRequest{From: "x@", Subject: "s", Message: "m"})
 	var apiErr *client.APIError
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || apiErr.Error() != `server answered 400: "x@" is not a valid e-mail address` {
 		t.Fatalf("error %v", err)

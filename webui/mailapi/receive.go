@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"trivialtickets/core"
+	"trivialtickets/webui/mailapi/wire"
 )
 
 // receive serves POST /api/receive: a customer message as JSON or as a raw
@@ -25,7 +26,7 @@ func (h *handler) receive(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	resp := ReceiveResponse{
+	resp := wire.ReceiveResponse{
 		Status:    http.StatusOK,
 		Message:   "OK",
 		TicketID:  res.TicketID,
@@ -59,20 +60,20 @@ func (h *handler) inbound(w http.ResponseWriter, r *http.Request) (core.InboundM
 	}
 	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil {
-		return core.InboundMessage{}, unsupported(fmt.Sprintf("invalid Content-Type %q: use %s or %s", ct, ContentTypeJSON, ContentTypeRFC822))
+		return core.InboundMessage{}, unsupported(fmt.Sprintf("invalid Content-Type %q: use %s or %s", ct, wire.ContentTypeJSON, wire.ContentTypeRFC822))
 	}
 	switch mt {
-	case ContentTypeJSON:
+	case wire.ContentTypeJSON:
 		// RFC 8259 §8.1: JSON is UTF-8; a charset parameter is tolerated
 		// when it says so.
 		if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "us-ascii") {
 			return core.InboundMessage{}, unsupported(fmt.Sprintf("unsupported charset %q: JSON must be UTF-8", cs))
 		}
 		return h.inboundJSON(w, r)
-	case ContentTypeRFC822:
+	case wire.ContentTypeRFC822:
 		return h.inboundRaw(w, r)
 	}
-	return core.InboundMessage{}, unsupported(fmt.Sprintf("unsupported Content-Type %q: use %s or %s", mt, ContentTypeJSON, ContentTypeRFC822))
+	return core.InboundMessage{}, unsupported(fmt.Sprintf("unsupported Content-Type %q: use %s or %s", mt, wire.ContentTypeJSON, wire.ContentTypeRFC822))
 }
 
 func unsupported(msg string) error {
@@ -89,7 +90,7 @@ func (h *handler) inboundJSON(w http.ResponseWriter, r *http.Request) (core.Inbo
 	if err != nil {
 		return core.InboundMessage{}, err
 	}
-	req := ReceiveRequest{From: v["from"], Subject: v["subject"], Message: v["message"]}
+	req := wire.ReceiveRequest{From: v["from"], Subject: v["subject"], Message: v["message"]}
 	for _, p := range []struct{ name, value string }{{"from", req.From}, {"subject", req.Subject}, {"message", req.Message}} {
 		if strings.TrimSpace(p.value) == "" {
 			return core.InboundMessage{}, badRequest(fmt.Sprintf("property %q must not be empty", p.name))
@@ -106,7 +107,7 @@ func (h *handler) inboundJSON(w http.ResponseWriter, r *http.Request) (core.Inbo
 // the same one the SMTP gateway uses.
 func (h *handler) inboundRaw(w http.ResponseWriter, r *http.Request) (core.InboundMessage, error) {
 	if h.parseRaw == nil {
-		return core.InboundMessage{}, unsupported("this server does not accept " + ContentTypeRFC822 + " bodies: send " + ContentTypeJSON)
+		return core.InboundMessage{}, unsupported("this server does not accept " + wire.ContentTypeRFC822 + " bodies: send " + wire.ContentTypeJSON)
 	}
 	body := &errReader{r: http.MaxBytesReader(w, r.Body, h.maxBody)}
 	m, err := h.parseRaw(body)

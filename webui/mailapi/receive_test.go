@@ -10,6 +10,7 @@ import (
 
 	"trivialtickets/core"
 	"trivialtickets/webui/mailapi"
+	"trivialtickets/webui/mailapi/wire"
 )
 
 // TestReceiveClientGone: a client that closes the connection before the
@@ -22,7 +23,7 @@ func TestReceiveClientGone(t *testing.T) {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	req := httptest.NewRequest(http.MethodPost, mailapi.PathReceive,
+	req := httptest.NewRequest(http.MethodPost, wire.PathReceive,
 		strings.NewReader(`{"from":"gone@example.com","subject":"Gone","message":"Hello"}`)).WithContext(ctx)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+testToken)

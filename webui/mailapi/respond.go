@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"trivialtickets/core"
+	"trivialtickets/webui/mailapi/wire"
 )
 
 // writeJSON answers with status and v as JSON.
@@ -24,14 +25,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func setJSONHeaders(w http.ResponseWriter) {
 	h := w.Header()
-	h.Set("Content-Type", ContentTypeJSON)
+	h.Set("Content-Type", wire.ContentTypeJSON)
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 }
 
 // writeError answers with the JSON error {"status":status,"message":msg}.
 func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, ErrorResponse{Status: status, Message: msg})
+	writeJSON(w, status, wire.ErrorResponse{Status: status, Message: msg})
 }
 
 // fail is the one place that maps errors from core to answers: invalid

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"trivialtickets/webui/mailapi/wire"
 )
 
 // verifyMail serves POST /api/verifyMail: the mail service confirms that it
@@ -14,8 +16,8 @@ import (
 // answered with 200 and "verified": false.
 func (h *handler) verifyMail(w http.ResponseWriter, r *http.Request) {
 	if ct := r.Header.Get("Content-Type"); strings.TrimSpace(ct) != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != ContentTypeJSON {
-			writeError(w, http.StatusUnsupportedMediaType, fmt.Sprintf("unsupported Content-Type %q: use %s", ct, ContentTypeJSON))
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != wire.ContentTypeJSON {
+			writeError(w, http.StatusUnsupportedMediaType, fmt.Sprintf("unsupported Content-Type %q: use %s", ct, wire.ContentTypeJSON))
 			return
 		}
 	}
@@ -34,7 +36,7 @@ func (h *handler) verifyMail(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, `property "id" must not be empty`)
 		return
 	}
-	notPending := VerifyResponse{Status: http.StatusOK, Message: fmt.Sprintf("no pending mail with id %q", id)}
+	notPending := wire.VerifyResponse{Status: http.StatusOK, Message: fmt.Sprintf("no pending mail with id %q", id)}
 	n, ok := parseMailID(id)
 	if !ok {
 		writeJSON(w, http.StatusOK, notPending)
@@ -49,7 +51,7 @@ func (h *handler) verifyMail(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, notPending)
 		return
 	}
-	writeJSON(w, http.StatusOK, VerifyResponse{Status: http.StatusOK, Message: "mail " + strconv.FormatInt(n, 10) + " marked as sent", Verified: true})
+	writeJSON(w, http.StatusOK, wire.VerifyResponse{Status: http.StatusOK, Message: "mail " + strconv.FormatInt(n, 10) + " marked as sent", Verified: true})
 }
 
 // parseMailID accepts the decimal form of a positive outbox id, digits

@@ -1,6 +1,7 @@
 // Package client is the Go client of the Trivial Tickets Mail API
 // (shared/spec/mail-api.md). ticketcli and the integration tests use it; it
-// speaks only through the request and response types of package mailapi.
+// speaks only through the request and response types of package
+// mailapi/wire and imports nothing of the server.
 package client
 
 import (
@@ -20,7 +21,7 @@ import (
 	"strings"
 	"time"
 
-	"trivialtickets/webui/mailapi"
+	"trivialtickets/webui/mailapi/wire"
 )
 
 // Client calls the Mail API of one daemon. It is safe for concurrent use.
@@ -52,33 +53,33 @@ func (e *APIError) Error() string {
 }
 
 // Receive hands a customer message to the daemon as JSON.
-func (c *Client) Receive(ctx context.Context, req mailapi.ReceiveRequest) (mailapi.ReceiveResponse, error) {
+func (c *Client) Receive(ctx context.Context, req wire.ReceiveRequest) (wire.ReceiveResponse, error) {
 	body, err := json.Marshal(req)
 	if err != nil {
-		return mailapi.ReceiveResponse{}, fmt.Errorf("receive: %w", err)
+		return wire.ReceiveResponse{}, fmt.Errorf("receive: %w", err)
 	}
-	var resp mailapi.ReceiveResponse
-	if err := c.call(ctx, http.MethodPost, mailapi.PathReceive, mailapi.ContentTypeJSON, bytes.NewReader(body), &resp); err != nil {
-		return mailapi.ReceiveResponse{}, fmt.Errorf("receive: %w", err)
+	var resp wire.ReceiveResponse
+	if err := c.call(ctx, http.MethodPost, wire.PathReceive, wire.ContentTypeJSON, bytes.NewReader(body), &resp); err != nil {
+		return wire.ReceiveResponse{}, fmt.Errorf("receive: %w", err)
 	}
 	return resp, nil
 }
 
 // ReceiveRaw hands a whole RFC 5322 message to the daemon
 // (Content-Type message/rfc822).
-func (c *Client) ReceiveRaw(ctx context.Context, msg io.Reader) (mailapi.ReceiveResponse, error) {
-	var resp mailapi.ReceiveResponse
-	if err := c.call(ctx, http.MethodPost, mailapi.PathReceive, mailapi.ContentTypeRFC822, msg, &resp); err != nil {
-		return mailapi.ReceiveResponse{}, fmt.Errorf("receive raw message: %w", err)
+func (c *Client) ReceiveRaw(ctx context.Context, msg io.Reader) (wire.ReceiveResponse, error) {
+	var resp wire.ReceiveResponse
+	if err := c.call(ctx, http.MethodPost, wire.PathReceive, wire.ContentTypeRFC822, msg, &resp); err != nil {
+		return wire.ReceiveResponse{}, fmt.Errorf("receive raw message: %w", err)
 	}
 	return resp, nil
 }
 
 // FetchMails returns every pending outgoing mail, sorted by numeric id.
 // Fetching changes nothing on the server.
-func (c *Client) FetchMails(ctx context.Context) ([]mailapi.Mail, error) {
-	var mails []mailapi.Mail
-	err := c.do(ctx, http.MethodGet, mailapi.PathFetchMails, "", nil, func(body io.Reader) error {
+func (c *Client) FetchMails(ctx context.Context) ([]wire.Mail, error) {
+	var mails []wire.Mail
+	err := c.do(ctx, http.MethodGet, wire.PathFetchMails, "", nil, func(body io.Reader) error {
 		var err error
 		mails, err = decodeMails(body)
 		return err
@@ -86,7 +87,7 @@ func (c *Client) FetchMails(ctx context.Context) ([]mailapi.Mail, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fetch mails: %w", err)
 	}
-	slices.SortStableFunc(mails, func(a, b mailapi.Mail) int {
+	slices.SortStableFunc(mails, func(a, b wire.Mail) int {
 		x, _ := strconv.ParseInt(a.ID, 10, 64)
 		y, _ := strconv.ParseInt(b.ID, 10, 64)
 		return cmp.Compare(x, y)
@@ -96,7 +97,7 @@ func (c *Client) FetchMails(ctx context.Context) ([]mailapi.Mail, error) {
 
 // decodeMails reads the fetchMails object one mail at a time, never holding
 // more than the resulting slice.
-func decodeMails(r io.Reader) ([]mailapi.Mail, error) {
+func decodeMails(r io.Reader) ([]wire.Mail, error) {
 	dec := json.NewDecoder(r)
 	tok, err := dec.Token()
 	if err != nil {
@@ -105,14 +106,14 @@ func decodeMails(r io.Reader) ([]mailapi.Mail, error) {
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
 		return nil, errors.New("decode answer: not a JSON object")
 	}
-	var mails []mailapi.Mail
+	var mails []wire.Mail
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
 			return nil, fmt.Errorf("decode answer: %w", err)
 		}
 		key, _ := tok.(string)
-		var m mailapi.Mail
+		var m wire.Mail
 		if err := dec.Decode(&m); err != nil {
 			return nil, fmt.Errorf("decode mail %q: %w", key, err)
 		}
@@ -130,12 +131,12 @@ func decodeMails(r io.Reader) ([]mailapi.Mail, error) {
 // VerifyMail confirms the mail with id as sent. It reports false when the
 // server has no pending mail with that id (unknown or confirmed already).
 func (c *Client) VerifyMail(ctx context.Context, id string) (bool, error) {
-	body, err := json.Marshal(mailapi.VerifyRequest{ID: id})
+	body, err := json.Marshal(wire.VerifyRequest{ID: id})
 	if err != nil {
 		return false, fmt.Errorf("verify mail %s: %w", id, err)
 	}
-	var resp mailapi.VerifyResponse
-	if err := c.call(ctx, http.MethodPost, mailapi.PathVerifyMail, mailapi.ContentTypeJSON, bytes.NewReader(body), &resp); err != nil {
+	var resp wire.VerifyResponse
+	if err := c.call(ctx, http.MethodPost, wire.PathVerifyMail, wire.ContentTypeJSON, bytes.NewReader(body), &resp); err != nil {
 		return false, fmt.Errorf("verify mail %s: %w", id, err)
 	}
 	return resp.Verified, nil
@@ -164,7 +165,7 @@ func (c *Client) do(ctx context.Context, method, path, contentType string, body 
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	req.Header.Set("Accept", mailapi.ContentTypeJSON)
+	req.Header.Set("Accept", wire.ContentTypeJSON)
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
@@ -185,7 +186,7 @@ func (c *Client) do(ctx context.Context, method, path, contentType string, body 
 func apiError(resp *http.Response) error {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	e := &APIError{StatusCode: resp.StatusCode}
-	var er mailapi.ErrorResponse
+	var er wire.ErrorResponse
 	if json.Unmarshal(b, &er) == nil && er.Message != "" {
 		e.Message = er.Message
 		return e

@@ -1,4 +1,13 @@
-package mailapi
+// Package wire holds the Mail API's contract (shared/spec/mail-api.md) as Go
+// values: the paths of the three calls, the content types, the JSON request
+// and response types, and the reply tag a subject carries.
+//
+// Both sides import it: the server (package mailapi) and the client
+// (mailapi/client, used by ticketcli and the integration tests). It is a leaf:
+// it imports nothing of the project, so a client pulls in neither core nor the
+// stores. The JSON names are part of the contract: fields may be added, never
+// renamed or removed.
+package wire
 
 import "time"
 
