@@ -279,3 +279,81 @@ func TestPostgresDumpRestore(t *testing.T) {
 		t.Errorf("a new ticket on the restored database: %+v, %v", res, err)
 	}
 }
+
+func TestParseRetention(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"", 0, true},
+		{"0", 0, true},
+		{"730d", 730 * 24 * time.Hour, true},
+		{"17520h", 17520 * time.Hour, true},
+		{" 30d ", 30 * 24 * time.Hour, true},
+		{"90m", 90 * time.Minute, true},
+		{"-5d", 0, false},
+		{"0d", 0, false},
+		{"-1h", 0, false},
+		{"2 years", 0, false},
+		{"1y", 0, false},
+		{"99999999d", 0, false},
+	} {
+		got, err := parseRetention(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("parseRetention(%q) = %v, %v; want %v (ok %v)", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+	if got := retentionEvery(730 * 24 * time.Hour); got != time.Hour {
+		t.Errorf("retentionEvery(730d) = %v", got)
+	}
+	if got := retentionEvery(2 * time.Second); got != time.Second {
+		t.Errorf("retentionEvery(2s) = %v", got)
+	}
+}
+
+// TestRetentionInDaemon: with retention set, the daemon deletes a ticket
+// closed for longer than that, keeps an open one, and counts it in
+// /metrics.
+func TestRetentionInDaemon(t *testing.T) {
+	ctx := t.Context()
+	data := t.TempDir()
+	base, _ := startDaemon(t, "--data", data, "--http", "127.0.0.1:0", "--no-tls", "--smtp", "", "--no-api-token", "--retention", "2s")
+	hc := &http.Client{Timeout: 10 * time.Second}
+	api := client.New(base, "", hc)
+	st, err := sqlite.Open(ctx, filepath.Join(data, dbFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	svc := core.NewService(st, core.Config{})
+	closed, err := api.Receive(ctx, mailapi.ReceiveRequest{From: "old@example.org", Subject: "Done", Message: "Done."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	open, err := api.Receive(ctx, mailapi.ReceiveRequest{From: "new@example.org", Subject: "Open", Message: "Open."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Save(ctx, "admin", closed.TicketID, core.Change{Status: core.StatusClosed}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		code, _ := getPage(t, hc, base+"/ticket?id="+closed.TicketID)
+		if code == http.StatusNotFound {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the closed ticket still answers %d after 15s with retention 2s", code)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if code, _ := getPage(t, hc, base+"/ticket?id="+open.TicketID); code != http.StatusOK {
+		t.Errorf("the open ticket answers %d", code)
+	}
+	_, metrics := getPage(t, hc, base+"/metrics")
+	if !strings.Contains(metrics, `ticketd_retention_deleted_total{kind="tickets"} 1`) {
+		t.Errorf("metrics lack the deleted ticket:\n%s", metrics)
+	}
+}
