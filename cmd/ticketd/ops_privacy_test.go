@@ -38,6 +38,19 @@ const aliceRaw = "From: " + aliceName + " <" + aliceAddr + ">\r\n" +
 	"--b1\r\nContent-Type: image/png\r\nContent-Disposition: attachment; filename=quokka.png\r\n\r\n" +
 	aliceFile + "\r\n--b1--\r\n"
 
+// sideService opens a second store on the SQLite file of a running
+// daemon, to play an agent's part; the store is closed when t ends (or
+// before, by the caller).
+func sideService(t *testing.T, data string) (*sqlite.Store, *core.Service) {
+	t.Helper()
+	st, err := sqlite.Open(t.Context(), filepath.Join(data, dbFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st, core.NewService(st, core.Config{})
+}
+
 // agentClient logs in as admin with a password set through a second store
 // on the daemon's file, and returns an HTTP client with the session.
 func agentClient(t *testing.T, base string, svc *core.Service) *http.Client {
@@ -72,13 +85,7 @@ func TestCustomerExportAndErase(t *testing.T) {
 	hc := &http.Client{Timeout: 10 * time.Second}
 	api := client.New(base, "", hc)
 
-	// A second store on the daemon's file plays the agent's part.
-	st, err := sqlite.Open(ctx, filepath.Join(data, dbFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	svc := core.NewService(st, core.Config{})
+	st, svc := sideService(t, data)
 
 	res, err := api.ReceiveRaw(ctx, strings.NewReader(aliceRaw))
 	if err != nil || !res.Created {

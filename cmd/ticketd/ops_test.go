@@ -321,12 +321,7 @@ func TestRetentionInDaemon(t *testing.T) {
 	base, _ := startDaemon(t, "--data", data, "--http", "127.0.0.1:0", "--no-tls", "--smtp", "", "--no-api-token", "--retention", "2s")
 	hc := &http.Client{Timeout: 10 * time.Second}
 	api := client.New(base, "", hc)
-	st, err := sqlite.Open(ctx, filepath.Join(data, dbFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	svc := core.NewService(st, core.Config{})
+	_, svc := sideService(t, data)
 	closed, err := api.Receive(ctx, mailapi.ReceiveRequest{From: "old@example.org", Subject: "Done", Message: "Done."})
 	if err != nil {
 		t.Fatal(err)

@@ -41,26 +41,37 @@ func (t *tx) ExpiredTickets(ctx context.Context, closedBefore time.Time, limit i
 func (t *tx) DeleteTickets(ctx context.Context, ids []string) (core.Deleted, error) {
 	var d core.Deleted
 	for _, id := range ids {
-		what := "delete ticket " + id
-		steps := []struct {
-			n     *int
-			query string
-		}{
+		err := t.deleteSteps(ctx, "delete ticket "+id, id, []deleteStep{
 			{&d.Attachments, `DELETE FROM attachments WHERE entry_id IN (SELECT id FROM entries WHERE ticket_id = ?)`},
 			{&d.Entries, `DELETE FROM entries WHERE ticket_id = ?`},
 			{&d.MessageIDs, `DELETE FROM message_ids WHERE ticket_id = ?`},
 			{&d.Mails, `DELETE FROM outbox WHERE ticket_id = ?`},
 			{&d.Tickets, `DELETE FROM tickets WHERE id = ?`},
-		}
-		for _, s := range steps {
-			n, err := t.exec(ctx, what, s.query, id)
-			if err != nil {
-				return d, err
-			}
-			*s.n += int(n)
+		})
+		if err != nil {
+			return d, err
 		}
 	}
 	return d, nil
+}
+
+// deleteStep is one DELETE statement and the counter of its rows.
+type deleteStep struct {
+	n     *int
+	query string
+}
+
+// deleteSteps runs each delete with arg and adds the rows it deleted to
+// its counter.
+func (t *tx) deleteSteps(ctx context.Context, what string, arg any, steps []deleteStep) error {
+	for _, s := range steps {
+		n, err := t.exec(ctx, what, s.query, arg)
+		if err != nil {
+			return err
+		}
+		*s.n += int(n)
+	}
+	return nil
 }
 
 func (t *tx) CustomerTickets(ctx context.Context, addr string) ([]core.Ticket, error) {
@@ -142,22 +153,14 @@ func (t *tx) entryAttachments(ctx context.Context, entryID int64) ([]core.Attach
 func (t *tx) DeleteEntries(ctx context.Context, ids []int64) (core.Deleted, error) {
 	var d core.Deleted
 	for _, id := range ids {
-		what := fmt.Sprintf("delete entry %d", id)
-		steps := []struct {
-			n     *int
-			query string
-		}{
+		err := t.deleteSteps(ctx, fmt.Sprintf("delete entry %d", id), id, []deleteStep{
 			{&d.Attachments, `DELETE FROM attachments WHERE entry_id = ?`},
 			{&d.MessageIDs, `DELETE FROM message_ids WHERE message_id =
 				(SELECT message_id FROM entries WHERE id = ? AND message_id <> '')`},
 			{&d.Entries, `DELETE FROM entries WHERE id = ?`},
-		}
-		for _, s := range steps {
-			n, err := t.exec(ctx, what, s.query, id)
-			if err != nil {
-				return d, err
-			}
-			*s.n += int(n)
+		})
+		if err != nil {
+			return d, err
 		}
 	}
 	return d, nil
