@@ -192,6 +192,13 @@ func TestBackupRestoreRefusals(t *testing.T) {
 		}
 	}
 
+	_, _, help := runCommand(t, "--help")
+	for _, want := range []string{"backup FILE", "restore FILE", "customer export ADDRESS", "customer erase ADDRESS", "--retention"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("ticketd --help does not mention %q", want)
+		}
+	}
+
 	// A data directory with only the kept files is fine; a newer schema
 	// is refused with the versions named.
 	fresh := t.TempDir()

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"errors"
 	"os"
@@ -194,6 +195,95 @@ func TestEraseLeavesNoBytes(t *testing.T) {
 		}
 		if name == "ticketd.db" && !bytes.Contains(b, []byte("keep2@example.com")) {
 			t.Errorf("%s lost the other customers", name)
+		}
+	}
+}
+
+// TestRestoreOlderSchema: a backup of an older schema is restored and
+// upgraded when it is opened.
+func TestRestoreOlderSchema(t *testing.T) {
+	ctx := t.Context()
+	old := filepath.Join(t.TempDir(), "old.db")
+	s, err := open(ctx, old, migrations[:1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	info, err := CheckBackup(ctx, old)
+	if err != nil || info.SchemaVersion != 1 {
+		t.Fatalf("CheckBackup of schema 1: %+v, %v", info, err)
+	}
+	dst := filepath.Join(t.TempDir(), "ticketd.db")
+	if _, err := RestoreFile(ctx, old, dst); err != nil {
+		t.Fatal(err)
+	}
+	st, err := Open(ctx, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if v := version(t, st); v != len(migrations) {
+		t.Errorf("restored schema 1 opened as version %d, want %d", v, len(migrations))
+	}
+}
+
+// BenchmarkRetentionBatch times one retention transaction: the deletion of
+// core.RetentionBatch closed tickets, each with three entries (one with an
+// attachment of 20 KB) and a mail. A mail arriving meanwhile waits at most
+// this long for the writer.
+func BenchmarkRetentionBatch(b *testing.B) {
+	ctx := context.Background()
+	st, err := Open(ctx, filepath.Join(b.TempDir(), "retention.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	old := time.Now().Add(-48 * time.Hour)
+	text := strings.Repeat("Words of a customer's mail. ", 70)
+	for b.Loop() {
+		b.StopTimer()
+		err := st.Update(ctx, func(tx core.Tx) error {
+			for range core.RetentionBatch {
+				tk := core.Ticket{ID: core.NewTicketID(), Subject: "Old", Customer: "c@example.com",
+					Status: core.StatusClosed, CreatedAt: old, UpdatedAt: old}
+				if err := tx.CreateTicket(ctx, tk); err != nil {
+					return err
+				}
+				for i := range 3 {
+					e := core.Entry{TicketID: tk.ID, CreatedAt: old, AuthorKind: core.AuthorCustomer, Text: text,
+						MessageID: core.NewTicketID() + "@mail.example"}
+					if i == 0 {
+						e.Attachments = []core.Attachment{{Filename: "a.bin", Data: bytes.Repeat([]byte{7}, 20_000)}}
+					}
+					if err := tx.AddEntry(ctx, &e); err != nil {
+						return err
+					}
+					if err := tx.RememberMessageID(ctx, e.MessageID, tk.ID, true); err != nil {
+						return err
+					}
+				}
+				m := core.OutMail{TicketID: tk.ID, From: "s@example.com", To: "c@example.com", Body: text, CreatedAt: old}
+				if err := tx.QueueMail(ctx, &m); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		var d core.Deleted
+		err = st.Update(ctx, func(tx core.Tx) error {
+			ids, err := tx.ExpiredTickets(ctx, time.Now().Add(-time.Hour), core.RetentionBatch)
+			if err != nil {
+				return err
+			}
+			d, err = tx.DeleteTickets(ctx, ids)
+			return err
+		})
+		if err != nil || d.Tickets != core.RetentionBatch {
+			b.Fatalf("deleted %v, %v", d, err)
 		}
 	}
 }
