@@ -123,6 +123,8 @@ type Tx interface {
 	// DeleteExpiredSessions removes sessions whose ExpiresAt is at or
 	// before now.
 	DeleteExpiredSessions(ctx context.Context, now time.Time) error
+
+	PrivacyTx
 }
 
 // TicketQuery selects tickets for lists. Merged tickets are never listed.
@@ -144,4 +146,39 @@ type TicketQuery struct {
 type Cursor struct {
 	CreatedAt time.Time
 	ID        string
+}
+
+// PrivacyTx is the part of Tx for retention and for a customer's data
+// (export and erasure). Deletes are plain row deletes, so that whatever
+// follows the rows (indexes, triggers) follows them.
+type PrivacyTx interface {
+	// ExpiredTickets returns at most limit ids of tickets closed and
+	// unchanged since before closedBefore (UpdatedAt), oldest first. A
+	// ticket merged into a ticket that is not expired itself is left out:
+	// mail that answers it still finds its target through it.
+	ExpiredTickets(ctx context.Context, closedBefore time.Time, limit int) ([]string, error)
+	// DeleteTickets deletes the tickets with their entries, attachments,
+	// Message-ID records and outbox mails, and counts what it deleted.
+	// Unknown ids are skipped.
+	DeleteTickets(ctx context.Context, ids []string) (Deleted, error)
+	// CustomerTickets returns every ticket (merged ones too) whose
+	// customer address equals addr without regard to case, oldest first.
+	CustomerTickets(ctx context.Context, addr string) ([]Ticket, error)
+	// AuthorEntries returns the customer entries written from addr
+	// (compared without regard to case) on any ticket, internal ones too,
+	// with attachment metadata, ordered by ticket, CreatedAt and ID.
+	AuthorEntries(ctx context.Context, addr string) ([]Entry, error)
+	// DeleteEntries deletes the entries with their attachments and the
+	// Message-ID records of the mails they came from.
+	DeleteEntries(ctx context.Context, ids []int64) (Deleted, error)
+	// MailsTo returns the outbox mails to addr (without regard to case),
+	// in ID order.
+	MailsTo(ctx context.Context, addr string) ([]OutMail, error)
+	// DeleteMailsTo deletes the outbox mails to addr (without regard to
+	// case) and returns how many.
+	DeleteMailsTo(ctx context.Context, addr string) (int, error)
+	// DeleteLoginThrottlesNaming deletes the login and rate-limit records
+	// whose key contains addr (without regard to case) and returns how
+	// many.
+	DeleteLoginThrottlesNaming(ctx context.Context, addr string) (int, error)
 }

@@ -43,6 +43,7 @@ type Config struct {
 	LMTP             string // LMTP listen address: host:port or unix:/path; empty = off
 	Relay            RelayConfig
 	IMAP             []IMAPConfig
+	Retention        time.Duration // delete tickets closed for longer; 0 = keep forever
 }
 
 // setting is one configuration value: its flag name (the TOML key is the
@@ -146,6 +147,8 @@ var settings = []setting{
 		}},
 	{name: "debug-listen", help: "listen address of a debug server with Go's profiles under /debug/pprof/, such as 127.0.0.1:6060; keep it on loopback, it has no login; empty: off",
 		set: func(c *Config, v string) error { c.DebugListen = v; return nil }},
+	{name: "retention", help: "delete tickets closed (and unchanged) for longer than this, with their entries, attachments and mails: days such as 730d, or a duration such as 17520h; empty or 0: keep forever",
+		set: func(c *Config, v string) (err error) { c.Retention, err = parseRetention(v); return }},
 }
 
 // settingValue adapts a setting to flag.Value: it records what was given,
@@ -424,6 +427,11 @@ Commands:
   user passwd NAME          set an agent's password (ends their sessions)
   user remove NAME          remove an agent (releases their tickets)
   migrate-store --to URL    copy the SQLite data directory into an empty PostgreSQL database (stop the daemon first)
+  backup FILE               copy the SQLite database to FILE, consistent and checked, while the daemon runs
+                            (PostgreSQL: use pg_dump; the command says how)
+  restore FILE              restore a backup into an empty data directory (--data); an older schema is upgraded
+  customer export ADDRESS   print everything stored about a customer address as one JSON document
+  customer erase ADDRESS    delete everything stored about a customer address, and say what was deleted
   version                   print the version
 
 Settings (flag, TICKETD_ variable, config file key; later sources win:

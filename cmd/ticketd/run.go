@@ -47,6 +47,12 @@ func run(ctx context.Context, args, env []string, stdin io.Reader, stdout, stder
 		err = userCommand(ctx, c, cmd[1:], name, stdin, stdout, stderr)
 	case cmd[0] == "migrate-store" && len(cmd) == 1:
 		err = migrateStore(ctx, c, to, stdout)
+	case cmd[0] == "backup":
+		err = backupCommand(ctx, c, cmd[1:], stdout)
+	case cmd[0] == "restore":
+		err = restoreCommand(ctx, c, cmd[1:], stdout)
+	case cmd[0] == "customer":
+		err = customerCommand(ctx, c, cmd[1:], stdout)
 	default:
 		fmt.Fprintf(stderr, "ticketd: unknown command %q; see ticketd --help\n", strings.Join(cmd, " "))
 		return 2

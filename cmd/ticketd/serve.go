@@ -208,6 +208,11 @@ func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "IMAP account:               %s\n", p.Status().Account)
 	}
 
+	if c.Retention > 0 {
+		startRetention(work, &workers, c, svc, met, id, log.With("part", "retention"))
+		fmt.Fprintf(stdout, "Retention:                  tickets closed for longer than %s are deleted\n", c.Retention)
+	}
+
 	fmt.Fprintf(stdout, "Trivial Tickets %s\n", version)
 	fmt.Fprintf(stdout, "Web interface and Mail API: %s/\n", publicURL)
 	if certPath != "" && c.TLSCert == "" {

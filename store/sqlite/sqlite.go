@@ -3,8 +3,8 @@
 // nothing to install).
 //
 // Every connection setting lives in dsn: WAL journal, foreign keys on, a busy
-// timeout, synchronous=FULL and immediate (write-locking) transactions for
-// writers. One committer goroutine writes, and updates that wait together are
+// timeout, synchronous=FULL, secure_delete and immediate (write-locking)
+// transactions for writers. One committer goroutine writes, and updates that wait together are
 // committed in one transaction, each in its own savepoint (group commit:
 // one sync to disk for many). Readers use a small pool of
 // query-only connections (View), so reads never wait for a write in progress.
@@ -61,8 +61,6 @@ var _ core.Store = (*Store)(nil)
 // transaction that reads and then writes can never fail halfway with
 // SQLITE_BUSY; readers are query_only so that View cannot write.
 func dsn(path string, writer bool) string {
-	// A SQLite URI filename: escape what would end the path.
-	p := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
 	q := url.Values{}
 	q.Set("_busy_timeout", fmt.Sprint(busyTimeoutMillis))
 	q.Set("_foreign_keys", "1")
@@ -73,9 +71,20 @@ func dsn(path string, writer bool) string {
 		// Savepoint journals (one per update of a group commit) in
 		// memory, not in temporary files.
 		q.Set("_pragma", "temp_store(memory)")
+		// Deleted rows are overwritten with zeros, in the file and in
+		// the log, so that an erased customer's words leave no trace
+		// in free space (ticketd customer erase).
+		q.Add("_pragma", "secure_delete(on)")
 	} else {
 		q.Set("_query_only", "1")
 	}
+	return fileURI(path, q)
+}
+
+// fileURI is the SQLite URI filename of path with the query q.
+func fileURI(path string, q url.Values) string {
+	// Escape what would end the path.
+	p := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
 	return "file:" + p + "?" + q.Encode()
 }
 

@@ -176,6 +176,9 @@ func runService(t *testing.T, open func(*testing.T) core.Store) {
 		{"Leases", core.Config{}, svcLeases},
 		{"ConcurrentAssign", core.Config{}, svcConcurrentAssign},
 		{"LoginThrottle", core.Config{}, svcLoginThrottle},
+		{"Retention", core.Config{}, svcRetention},
+		{"CustomerExport", core.Config{}, svcCustomerExport},
+		{"CustomerErase", core.Config{}, svcCustomerErase},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,113 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"trivialtickets/core"
+)
+
+// Retention and a customer's data. Every delete is a plain row delete per
+// table (children first), never a cascade alone, so that whatever follows
+// the rows of a table follows these deletes too.
+
+func (t *tx) ExpiredTickets(ctx context.Context, closedBefore time.Time, limit int) ([]string, error) {
+	return queryAll(ctx, t, "expired tickets", pgx.RowTo[string], `SELECT t.id FROM tickets t
+		WHERE t.status = 'closed' AND t.updated_at < $1
+		AND NOT EXISTS (SELECT 1 FROM tickets m WHERE m.id = t.merged_into
+			AND NOT (m.status = 'closed' AND m.updated_at < $1))
+		ORDER BY t.updated_at, t.id LIMIT $2`, nanos(closedBefore), limit)
+}
+
+// deleteSteps runs each delete with arg and adds the rows it deleted to
+// its counter.
+func (t *tx) deleteSteps(ctx context.Context, what string, arg any, steps []deleteStep) error {
+	for _, s := range steps {
+		n, err := t.exec(ctx, what, s.query, arg)
+		if err != nil {
+			return err
+		}
+		*s.n += int(n)
+	}
+	return nil
+}
+
+// deleteStep is one DELETE statement and the counter of its rows.
+type deleteStep struct {
+	n     *int
+	query string
+}
+
+func (t *tx) DeleteTickets(ctx context.Context, ids []string) (core.Deleted, error) {
+	var d core.Deleted
+	if len(ids) == 0 {
+		return d, nil
+	}
+	err := t.deleteSteps(ctx, fmt.Sprintf("delete %d tickets", len(ids)), ids, []deleteStep{
+		{&d.Attachments, `DELETE FROM attachments WHERE entry_id IN (SELECT id FROM entries WHERE ticket_id = ANY($1))`},
+		{&d.Entries, `DELETE FROM entries WHERE ticket_id = ANY($1)`},
+		{&d.MessageIDs, `DELETE FROM message_ids WHERE ticket_id = ANY($1)`},
+		{&d.Mails, `DELETE FROM outbox WHERE ticket_id = ANY($1)`},
+		{&d.Tickets, `DELETE FROM tickets WHERE id = ANY($1)`},
+	})
+	return d, err
+}
+
+func (t *tx) CustomerTickets(ctx context.Context, addr string) ([]core.Ticket, error) {
+	return queryAll(ctx, t, "tickets of "+addr, scanTicket, `SELECT `+ticketColumns+` FROM tickets
+		WHERE lower(customer) = lower($1) ORDER BY created_at, id`, addr)
+}
+
+func (t *tx) AuthorEntries(ctx context.Context, addr string) ([]core.Entry, error) {
+	what := "entries written by " + addr
+	es, err := queryAll(ctx, t, what, scanEntry, `SELECT `+entryColumns+` FROM entries e
+		WHERE e.author_kind = 'customer' AND lower(e.author) = lower($1)
+		ORDER BY e.ticket_id, e.created_at, e.id`, addr)
+	if err != nil {
+		return nil, err
+	}
+	for i := range es {
+		es[i].Attachments, err = queryAll(ctx, t, what+": attachments", func(row pgx.CollectableRow) (core.Attachment, error) {
+			var a core.Attachment
+			err := row.Scan(&a.ID, &a.Filename, &a.ContentType, &a.Size, &a.ContentID)
+			return a, err
+		}, `SELECT id, filename, content_type, size, content_id FROM attachments WHERE entry_id = $1 ORDER BY id`, es[i].ID)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return es, nil
+}
+
+func (t *tx) DeleteEntries(ctx context.Context, ids []int64) (core.Deleted, error) {
+	var d core.Deleted
+	if len(ids) == 0 {
+		return d, nil
+	}
+	err := t.deleteSteps(ctx, fmt.Sprintf("delete %d entries", len(ids)), ids, []deleteStep{
+		{&d.Attachments, `DELETE FROM attachments WHERE entry_id = ANY($1)`},
+		{&d.MessageIDs, `DELETE FROM message_ids WHERE message_id IN
+			(SELECT message_id FROM entries WHERE id = ANY($1) AND message_id <> '')`},
+		{&d.Entries, `DELETE FROM entries WHERE id = ANY($1)`},
+	})
+	return d, err
+}
+
+func (t *tx) MailsTo(ctx context.Context, addr string) ([]core.OutMail, error) {
+	return queryAll(ctx, t, "mails to "+addr, scanMail, `SELECT `+mailColumns+` FROM outbox
+		WHERE lower(to_addr) = lower($1) ORDER BY id`, addr)
+}
+
+func (t *tx) DeleteMailsTo(ctx context.Context, addr string) (int, error) {
+	n, err := t.exec(ctx, "delete mails to "+addr, `DELETE FROM outbox WHERE lower(to_addr) = lower($1)`, addr)
+	return int(n), err
+}
+
+func (t *tx) DeleteLoginThrottlesNaming(ctx context.Context, addr string) (int, error) {
+	n, err := t.exec(ctx, "delete login records naming "+addr,
+		`DELETE FROM login_throttles WHERE strpos(lower(key), lower($1)) > 0`, addr)
+	return int(n), err
+}
