@@ -16,8 +16,8 @@ import (
 
 	"trivialtickets/core"
 	"trivialtickets/store/sqlite"
-	"trivialtickets/webui/mailapi"
 	"trivialtickets/webui/mailapi/client"
+	"trivialtickets/webui/mailapi/wire"
 )
 
 // What identifies alice, the customer whose data is exported and erased.
@@ -98,17 +98,17 @@ func TestCustomerExportAndErase(t *testing.T) {
 	if err := svc.Save(ctx, "admin", alice, core.Change{Comment: "Dear " + aliceName + ", fixed.", External: true}); err != nil {
 		t.Fatal(err)
 	}
-	res, err = api.Receive(ctx, mailapi.ReceiveRequest{From: aliceAddr, Subject: "Second question", Message: "Also " + aliceWord + "."})
+	res, err = api.Receive(ctx, wire.ReceiveRequest{From: aliceAddr, Subject: "Second question", Message: "Also " + aliceWord + "."})
 	if err != nil {
 		t.Fatal(err)
 	}
 	alice2 := res.TicketID
-	res, err = api.Receive(ctx, mailapi.ReceiveRequest{From: "carol@example.net", Subject: "Carol's printer", Message: "Carol's own words."})
+	res, err = api.Receive(ctx, wire.ReceiveRequest{From: "carol@example.net", Subject: "Carol's printer", Message: "Carol's own words."})
 	if err != nil {
 		t.Fatal(err)
 	}
 	carol := res.TicketID
-	if _, err := api.Receive(ctx, mailapi.ReceiveRequest{From: aliceAddr, Subject: core.Tag(carol) + " Carol's printer",
+	if _, err := api.Receive(ctx, wire.ReceiveRequest{From: aliceAddr, Subject: core.Tag(carol) + " Carol's printer",
 		Message: "Alice on Carol's ticket: " + aliceWord + "."}); err != nil {
 		t.Fatal(err)
 	}

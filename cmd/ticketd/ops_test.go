@@ -22,8 +22,8 @@ import (
 	"trivialtickets/store/postgres"
 	"trivialtickets/store/postgres/pgtest"
 	"trivialtickets/store/sqlite"
-	"trivialtickets/webui/mailapi"
 	"trivialtickets/webui/mailapi/client"
+	"trivialtickets/webui/mailapi/wire"
 )
 
 // runCommand runs ticketd in-process with args and returns its exit code
@@ -70,7 +70,7 @@ func TestBackupUnderLoad(t *testing.T) {
 		wg.Go(func() {
 			for i := 0; !stop.Load(); i++ {
 				from, subject := fmt.Sprintf("api%d.%d@example.org", w, i), fmt.Sprintf("Backup load API %d/%d", w, i)
-				res, err := api.Receive(t.Context(), mailapi.ReceiveRequest{From: from, Subject: subject, Message: "Under load."})
+				res, err := api.Receive(t.Context(), wire.ReceiveRequest{From: from, Subject: subject, Message: "Under load."})
 				if err != nil {
 					failures.Add(1)
 					continue
@@ -281,7 +281,7 @@ func TestPostgresDumpRestore(t *testing.T) {
 		}
 	}
 	// The restored database takes new tickets: its sequences came along.
-	res, err := client.New(url, "", hc).Receive(t.Context(), mailapi.ReceiveRequest{From: "new@example.org", Subject: "After the restore", Message: "New."})
+	res, err := client.New(url, "", hc).Receive(t.Context(), wire.ReceiveRequest{From: "new@example.org", Subject: "After the restore", Message: "New."})
 	if err != nil || !res.Created {
 		t.Errorf("a new ticket on the restored database: %+v, %v", res, err)
 	}
@@ -329,11 +329,11 @@ func TestRetentionInDaemon(t *testing.T) {
 	hc := &http.Client{Timeout: 10 * time.Second}
 	api := client.New(base, "", hc)
 	_, svc := sideService(t, data)
-	closed, err := api.Receive(ctx, mailapi.ReceiveRequest{From: "old@example.org", Subject: "Done", Message: "Done."})
+	closed, err := api.Receive(ctx, wire.ReceiveRequest{From: "old@example.org", Subject: "Done", Message: "Done."})
 	if err != nil {
 		t.Fatal(err)
 	}
-	open, err := api.Receive(ctx, mailapi.ReceiveRequest{From: "new@example.org", Subject: "Open", Message: "Open."})
+	open, err := api.Receive(ctx, wire.ReceiveRequest{From: "new@example.org", Subject: "Open", Message: "Open."})
 	if err != nil {
 		t.Fatal(err)
 	}
