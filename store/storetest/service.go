@@ -176,6 +176,9 @@ func runService(t *testing.T, open func(*testing.T) core.Store) {
 		{"Leases", core.Config{}, svcLeases},
 		{"ConcurrentAssign", core.Config{}, svcConcurrentAssign},
 		{"LoginThrottle", core.Config{}, svcLoginThrottle},
+		{"LoginThrottleParallel", core.Config{}, svcLoginThrottleParallel},
+		{"UnanswerableSender", core.Config{}, svcUnanswerableSender},
+		{"AutoReplyLimitVariants", core.Config{AutoReplyLimit: 3}, svcAutoReplyLimitVariants},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
