@@ -16,10 +16,19 @@ const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'se
 // is cut at core.MaxTextLength anyway.
 const maxFormBytes = 2 << 20
 
-// securityHeaders sets the headers every answer carries.
-func securityHeaders(next http.Handler) http.Handler {
+// hsts tells browsers to use only HTTPS for the site for a year (RFC 6797).
+// Browsers ignore it on plain HTTP and on a certificate they do not trust
+// (the self-signed default), so it takes effect where it should.
+const hsts = "max-age=31536000"
+
+// securityHeaders sets the headers every answer carries; HSTS when the
+// site is served over HTTPS (by the daemon or by a proxy in front).
+func (h *handler) securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
+		if h.secure || r.TLS != nil {
+			hd.Set("Strict-Transport-Security", hsts)
+		}
 		hd.Set("Content-Security-Policy", contentSecurityPolicy)
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("Referrer-Policy", "same-origin")

@@ -17,13 +17,16 @@ func (h *handler) routes(cfg Config, static fs.FS) http.Handler {
 	if cfg.ObserveRequest != nil {
 		r.Use(observe(cfg.ObserveRequest))
 	}
-	r.Use(securityHeaders, middleware.GetHead)
+	r.Use(h.securityHeaders, middleware.GetHead)
 	r.NotFound(h.notFound)
 	r.MethodNotAllowed(h.methodNotAllowed)
 
 	// The Mail API authenticates with its token and is no browser surface:
 	// no cross-origin check and no session.
 	if mailAPI != nil {
+		if cfg.APIRate.N > 0 {
+			mailAPI = h.limitAPI(newLimiter(cfg.APIRate, nil), mailAPI)
+		}
 		r.Handle("/api", mailAPI)
 		r.Handle("/api/*", mailAPI)
 	}
@@ -41,9 +44,13 @@ func (h *handler) routes(cfg Config, static fs.FS) http.Handler {
 
 		// Everybody: customers and agents.
 		r.Get("/", h.start)
-		r.Post("/ticket/new", h.createTicket)
+		forms := chi.Middlewares{}
+		if cfg.FormRate.N > 0 {
+			forms = append(forms, h.limitForms(newLimiter(cfg.FormRate, nil)))
+		}
+		r.With(forms...).Post("/ticket/new", h.createTicket)
 		r.Get("/ticket", h.viewTicket)
-		r.Post("/ticket/comment", h.commentTicket)
+		r.With(forms...).Post("/ticket/comment", h.commentTicket)
 		r.Get("/ticket/attachment", h.attachment)
 		r.Post("/login", h.login)
 		r.Post("/logout", h.logout)
