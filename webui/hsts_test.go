@@ -68,3 +68,30 @@ func TestHSTSAndSecureCookies(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsToken: with a token, /metrics answers only requests that
+// send it as a bearer token.
+func TestMetricsToken(t *testing.T) {
+	t.Parallel()
+	e := newEnvConfig(t, func(c *webui.Config) {
+		c.Metrics = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ticketd_up 1\n")) })
+		c.MetricsToken = "metrics-token-0123456789"
+	})
+	get := func(auth string) *http.Response {
+		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		rec := httptest.NewRecorder()
+		e.h.ServeHTTP(rec, req)
+		return rec.Result()
+	}
+	for _, auth := range []string{"", "Bearer wrong", "Bearer metrics-token-012345678", "metrics-token-0123456789"} {
+		if res := get(auth); res.StatusCode != http.StatusUnauthorized || res.Header.Get("WWW-Authenticate") == "" {
+			t.Errorf("Authorization %q: %d, want 401 with WWW-Authenticate", auth, res.StatusCode)
+		}
+	}
+	if res := get("Bearer metrics-token-0123456789"); res.StatusCode != http.StatusOK {
+		t.Errorf("with the token: %d, want 200", res.StatusCode)
+	}
+}

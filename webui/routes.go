@@ -32,7 +32,7 @@ func (h *handler) routes(cfg Config, static fs.FS) http.Handler {
 	}
 	r.Get("/healthz", h.healthz)
 	if cfg.Metrics != nil {
-		r.Method(http.MethodGet, "/metrics", cfg.Metrics)
+		r.Method(http.MethodGet, "/metrics", requireBearer(cfg.MetricsToken, cfg.Metrics))
 	}
 	r.Get("/static/*", staticFiles(static))
 

@@ -37,6 +37,9 @@ type Config struct {
 	Status func() []string
 	// Metrics is served at GET /metrics (Prometheus); nil leaves it 404.
 	Metrics http.Handler
+	// MetricsToken, when set, is the bearer token that /metrics requires
+	// (Prometheus: authorization.credentials_file).
+	MetricsToken string
 	// ObserveRequest is called after each request with its route pattern
 	// (such as "/ticket"), method, status code and duration; nil: not
 	// observed.

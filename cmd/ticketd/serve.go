@@ -91,6 +91,10 @@ func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 		Logger:       log.With("part", "mailapi"),
 	})
 	status := &statusBoard{}
+	metricsOnWeb, metricsToken, err := metricsOnWebPort(c, met.handler(), log)
+	if err != nil {
+		return err
+	}
 	handler, err := webui.New(webui.Config{
 		Service: svc,
 		Logger:  log.With("part", "webui"),
@@ -98,8 +102,11 @@ func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 		MailAPI: api,
 		Health:  svc.Check,
 		Status:  status.lines,
-		Metrics: met.handler(),
+		Metrics: metricsOnWeb,
 
+		MetricsToken:   metricsToken,
+		FormRate:       c.FormRate,
+		APIRate:        c.APIRate,
 		ObserveRequest: met.observeRequest,
 	})
 	if err != nil {
@@ -229,6 +236,19 @@ func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 		go dsrv.Serve(dln)
 		defer dsrv.Close()
 		fmt.Fprintf(stdout, "Debug profiles:             http://%s/debug/pprof/\n", dln.Addr())
+	}
+	if c.MetricsListen != "" {
+		mln, err := net.Listen("tcp", c.MetricsListen)
+		if err != nil {
+			return fmt.Errorf("setting metrics-listen: listen on %s: %w", c.MetricsListen, err)
+		}
+		msrv := &http.Server{Handler: metricsOnly(met.handler()), ReadHeaderTimeout: 10 * time.Second}
+		go msrv.Serve(mln)
+		defer msrv.Close()
+		fmt.Fprintf(stdout, "Metrics:                    http://%s/metrics\n", mln.Addr())
+	}
+	for _, f := range readableByOthers(c.Data) {
+		log.Warn("other users can read this file in the data directory; make it private with chmod go-rwx", "file", f)
 	}
 	log.Info("serving", "listen", ln.Addr().String(), "public_url", publicURL, "tls", !c.NoTLS)
 
