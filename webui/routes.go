@@ -40,7 +40,7 @@ func (h *handler) routes(cfg Config, static fs.FS) http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(h.crossOrigin))
 
 	r.Group(func(r chi.Router) {
-		r.Use(cop.Handler, limitBody, h.loadSession)
+		r.Use(cop.Handler, limitBody, h.checkFields, h.loadSession)
 
 		// Everybody: customers and agents.
 		r.Get("/", h.start)
