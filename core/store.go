@@ -85,9 +85,6 @@ type Tx interface {
 	// CountMails counts the outbox mails in a state.
 	CountMails(ctx context.Context, state MailState) (int, error)
 
-	// LoginThrottle returns the failed-login record of key; ErrNotFound
-	// when there is none.
-	LoginThrottle(ctx context.Context, key string) (LoginThrottle, error)
 	// LockLoginThrottle returns the record of key, first creating an
 	// empty one (Last = now) when there is none, and locks it until the
 	// transaction ends: a read-check-write of it in one Update is atomic,

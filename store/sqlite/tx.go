@@ -528,17 +528,6 @@ func (t *tx) CountMails(ctx context.Context, state core.MailState) (int, error) 
 
 // Login throttles.
 
-func (t *tx) LoginThrottle(ctx context.Context, key string) (core.LoginThrottle, error) {
-	var e core.LoginThrottle
-	var windowStart, lockedUntil, last int64
-	if err := t.queryRow(ctx, "login throttle "+key, []any{&e.Failures, &windowStart, &e.Lockouts, &lockedUntil, &last},
-		`SELECT failures, window_start, lockouts, locked_until, last FROM login_throttles WHERE key = ?`, key); err != nil {
-		return core.LoginThrottle{}, err
-	}
-	e.WindowStart, e.LockedUntil, e.Last = fromNanos(windowStart), fromNanos(lockedUntil), fromNanos(last)
-	return e, nil
-}
-
 // LockLoginThrottle creates the record or, when it exists, updates it to
 // itself: either way the row is locked until the transaction ends (on
 // SQLite, writers run one at a time anyway) and RETURNING gives its
