@@ -12,10 +12,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"math/big"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -94,6 +96,20 @@ func readableByOthers(dir string) []string {
 		return nil
 	})
 	return found
+}
+
+// warnExposedFiles logs the files of the data directory that other users
+// could read before the start (before) and that the daemon made private,
+// and those they still can (after), which the operator must see to.
+func warnExposedFiles(log *slog.Logger, before, after []string) {
+	for _, f := range before {
+		if !slices.Contains(after, f) {
+			log.Warn("other users could read this file in the data directory; it is private now", "file", f)
+		}
+	}
+	for _, f := range after {
+		log.Warn("other users can read this file in the data directory; make it private with chmod go-rwx", "file", f)
+	}
 }
 
 // loadOrCreateToken returns the Mail API token stored in the data

@@ -60,6 +60,16 @@ func TestDataDirPrivate(t *testing.T) {
 	if got := readableByOthers(dir); !slices.Equal(got, []string{filepath.Join(dir, "notes.txt")}) {
 		t.Errorf("readable by others: %q, want notes.txt", got)
 	}
+	var logged strings.Builder
+	warnExposedFiles(slog.New(slog.NewTextHandler(&logged, nil)), []string{dir, filepath.Join(dir, tokenFile), filepath.Join(dir, "notes.txt")}, readableByOthers(dir))
+	for _, want := range []string{
+		`level=WARN msg="other users could read this file in the data directory; it is private now" file=` + filepath.Join(dir, tokenFile),
+		`level=WARN msg="other users can read this file in the data directory; make it private with chmod go-rwx" file=` + filepath.Join(dir, "notes.txt"),
+	} {
+		if !strings.Contains(logged.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, logged.String())
+		}
+	}
 
 	// A database made 0644 by an older version is tightened too.
 	os.Chmod(filepath.Join(dir, dbFile), 0o644)

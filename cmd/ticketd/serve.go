@@ -32,11 +32,13 @@ import (
 // store.
 func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 	log := newLogger(c, stderr)
+	exposed := readableByOthers(c.Data)
 	st, err := openStore(ctx, c)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	warnExposedFiles(log, exposed, readableByOthers(c.Data))
 
 	ln, err := net.Listen("tcp", c.HTTP)
 	if err != nil {
@@ -246,9 +248,6 @@ func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 		go msrv.Serve(mln)
 		defer msrv.Close()
 		fmt.Fprintf(stdout, "Metrics:                    http://%s/metrics\n", mln.Addr())
-	}
-	for _, f := range readableByOthers(c.Data) {
-		log.Warn("other users can read this file in the data directory; make it private with chmod go-rwx", "file", f)
 	}
 	log.Info("serving", "listen", ln.Addr().String(), "public_url", publicURL, "tls", !c.NoTLS)
 
