@@ -31,7 +31,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	var throttled *core.ThrottledError
 	switch {
 	case errors.As(err, &throttled):
-		h.log.Warn("login throttled", "username", username, "client", client)
+		h.log.Info("login throttled", "username", username, "client", client)
 		w.Header().Set("Retry-After", fmt.Sprint(int(math.Ceil(throttled.Wait.Seconds()))))
 		h.loginFailed(w, r, http.StatusTooManyRequests, tooManyLogins(throttled.Wait), username)
 		return
