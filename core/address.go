@@ -71,6 +71,21 @@ func SameAddress(a, b string) bool {
 	return a[:ai] == b[:bi] && strings.EqualFold(a[ai+1:], b[bi+1:])
 }
 
+// NormalizeAddress is the key under which mails to addr are capped: the
+// whole address in lower case and without a +tag, so that Alice+1@x and
+// alice+2@X count as the same mailbox (most providers deliver them to one).
+func NormalizeAddress(addr string) string {
+	base, _ := splitPlus(strings.TrimSpace(addr))
+	return strings.ToLower(base)
+}
+
+// SingleAddress reports whether addr is one valid address as ParseAddress
+// returns it: the last check before a mail is queued to it or handed out.
+func SingleAddress(addr string) bool {
+	a, err := ParseAddress(addr)
+	return err == nil && a == addr
+}
+
 // splitPlus splits "local+detail@domain" into "local@domain" and "detail".
 func splitPlus(addr string) (base, detail string) {
 	at := strings.LastIndexByte(addr, '@')

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -26,9 +27,35 @@ const SessionLifetime = 12 * time.Hour
 // bcryptCost is the work factor of password hashes.
 const bcryptCost = 11
 
+// MaxUsernameLength and MaxPasswordLength bound what a login form may
+// send: user names have at most 32 characters, and bcrypt reads at most 72
+// bytes of a password.
+const (
+	MaxUsernameLength = 64
+	MaxPasswordLength = 72
+)
+
 // dummyHash is compared against when a username does not exist, so that a
-// failed login takes as long for unknown users as for wrong passwords.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("trivial tickets timing guard"), bcryptCost)
+// failed login takes as long for unknown users as for wrong passwords. It is
+// made at the first such login, not at start: every command and test
+// binary would pay for it otherwise.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, err := bcrypt.GenerateFromPassword([]byte("trivial tickets timing guard"), bcryptCost)
+	if err != nil {
+		panic("bcrypt: " + err.Error())
+	}
+	return h
+})
+
+// PasswordChecks returns how many passwords the service has compared with
+// a bcrypt hash, for tests and metrics of the login throttle.
+func (s *Service) PasswordChecks() int64 { return s.passwordChecks.Load() }
+
+// comparePassword checks password against hash and counts the check.
+func (s *Service) comparePassword(hash []byte, password string) error {
+	s.passwordChecks.Add(1)
+	return bcrypt.CompareHashAndPassword(hash, []byte(password))
+}
 
 func checkPassword(password string) error {
 	if len(password) < MinPasswordLength {
@@ -63,7 +90,8 @@ func (s *Service) AddAgent(ctx context.Context, username, name, password string)
 	return nil
 }
 
-// SetPassword changes an agent's password and ends all their sessions.
+// SetPassword changes an agent's password, ends all their sessions and
+// ends the trust in their browsers.
 func (s *Service) SetPassword(ctx context.Context, username, password string) error {
 	if err := checkPassword(password); err != nil {
 		return err
@@ -79,6 +107,10 @@ func (s *Service) SetPassword(ctx context.Context, username, password string) er
 		}
 		a.PasswordHash = hash
 		if err := tx.UpdateAgent(ctx, a); err != nil {
+			return err
+		}
+		// A new password also ends the trust in the agent's browsers.
+		if err := tx.DeleteTrustedDevices(ctx, username); err != nil {
 			return err
 		}
 		return tx.DeleteSessions(ctx, username)
@@ -187,13 +219,13 @@ func (s *Service) EnsureFirstAgent(ctx context.Context) (username, password stri
 func (s *Service) Authenticate(ctx context.Context, username, password string) (Agent, error) {
 	a, err := s.Agent(ctx, username)
 	if errors.Is(err, ErrNotFound) {
-		bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		s.comparePassword(dummyHash(), password)
 		return Agent{}, ErrBadCredentials
 	}
 	if err != nil {
 		return Agent{}, err
 	}
-	if bcrypt.CompareHashAndPassword(a.PasswordHash, []byte(password)) != nil {
+	if s.comparePassword(a.PasswordHash, password) != nil {
 		return Agent{}, ErrBadCredentials
 	}
 	return a, nil

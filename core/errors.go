@@ -1,6 +1,10 @@
 package core
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"time"
+)
 
 // Sentinel errors returned (wrapped with %w) by Service and Store methods.
 // Callers map them to responses with errors.Is.
@@ -35,3 +39,17 @@ func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }
 
 // Invalid returns an error that is ErrInvalid and whose text is msg.
 func Invalid(msg string) error { return &InvalidError{Msg: msg} }
+
+// ErrThrottled: too many attempts; a ThrottledError says how long to wait.
+var ErrThrottled = errors.New("too many attempts")
+
+// ThrottledError is an ErrThrottled that says when to try again.
+type ThrottledError struct{ Wait time.Duration }
+
+// Error says how long to wait.
+func (e *ThrottledError) Error() string {
+	return fmt.Sprintf("too many attempts; try again in %v", e.Wait.Round(time.Second))
+}
+
+// Is reports that a ThrottledError is an ErrThrottled.
+func (e *ThrottledError) Is(target error) bool { return target == ErrThrottled }

@@ -129,6 +129,17 @@ type Session struct {
 	ExpiresAt time.Time
 }
 
+// TrustedDevice is a browser in which an agent logged in successfully; its
+// token, kept in a long-lived cookie, lets that browser log in with a
+// failure budget of its own (core's login throttle). Only the token's hash
+// is stored.
+type TrustedDevice struct {
+	TokenHash string
+	Username  string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
 // MailState is the delivery state of an outbox mail.
 type MailState string
 

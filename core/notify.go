@@ -43,9 +43,10 @@ func (s *Service) queue(ctx context.Context, tx Tx, t Ticket, automatic bool, bo
 }
 
 // mailable reports whether mail may be sent to addr at all: never to an
-// empty or null address, a mailer daemon, or ourselves.
+// empty or null address, to anything but one valid address, a mailer
+// daemon, or ourselves.
 func (s *Service) mailable(addr string) bool {
-	if addr == "" {
+	if !SingleAddress(addr) {
 		return false
 	}
 	m := InboundMessage{From: addr}

@@ -23,7 +23,28 @@ func (s *Service) PendingMails(ctx context.Context, afterID int64, limit int) ([
 	if err != nil {
 		return nil, fmt.Errorf("pending mails: %w", err)
 	}
-	return ms, nil
+	return s.dropUnaddressable(ctx, ms)
+}
+
+// dropUnaddressable is the last check before mails are handed out: a mail
+// whose To is not one valid address (queued by an older version, or
+// written into the database by hand) is marked failed instead of listed.
+func (s *Service) dropUnaddressable(ctx context.Context, ms []OutMail) ([]OutMail, error) {
+	good := ms[:0]
+	for _, m := range ms {
+		if SingleAddress(m.To) {
+			good = append(good, m)
+			continue
+		}
+		err := s.store.Update(ctx, func(tx Tx) error {
+			_, err := tx.MarkMailFailed(ctx, m.ID, MailFailed, "the recipient is not one valid e-mail address", s.now())
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("pending mails: set aside mail %d: %w", m.ID, err)
+		}
+	}
+	return good, nil
 }
 
 // VerifyMail marks a pending mail as sent; it reports false when no pending

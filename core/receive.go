@@ -1,6 +1,7 @@
 package core
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -36,14 +37,18 @@ func (s *Service) Receive(ctx context.Context, m InboundMessage) (ReceiveResult,
 
 func (s *Service) receive(ctx context.Context, m InboundMessage) (ReceiveResult, error) {
 	from := strings.TrimSpace(m.From)
+	badFrom := "" // a sender that is not one valid address, as given
 	if from != "" {
 		addr, err := ParseAddress(from)
 		if err != nil {
 			if m.Door == DoorWeb || m.Door == DoorAPI {
 				return ReceiveResult{}, err
 			}
-			// A mail with a broken From is still kept; it cannot be answered.
+			// A mail with a broken From (several addresses, junk) is still
+			// kept; its ticket has no customer address and is never
+			// answered by mail.
 			m.NullSender = true
+			badFrom, from = CleanSubject(from), ""
 		} else {
 			from = addr
 		}
@@ -81,7 +86,7 @@ func (s *Service) receive(ctx context.Context, m InboundMessage) (ReceiveResult,
 		entry := Entry{
 			CreatedAt:   now,
 			AuthorKind:  AuthorCustomer,
-			Author:      from,
+			Author:      cmp.Or(from, badFrom),
 			AuthorName:  CleanSubject(m.FromName),
 			Text:        text,
 			Automatic:   reason != "",
@@ -147,6 +152,12 @@ func (s *Service) receive(ctx context.Context, m InboundMessage) (ReceiveResult,
 		}
 		if err := tx.RememberMessageID(ctx, m.MessageID, t.ID, true); err != nil {
 			return err
+		}
+		if badFrom != "" {
+			if err := tx.AddEntry(ctx, &Entry{TicketID: t.ID, CreatedAt: now, AuthorKind: AuthorSystem, Internal: true,
+				Text: fmt.Sprintf("Unanswerable: the sender \"%s\" is not one valid e-mail address, so no mail about this ticket goes out.", badFrom)}); err != nil {
+				return err
+			}
 		}
 		if reason != "" {
 			return nil

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -36,8 +37,9 @@ type Config struct {
 // Service carries out every use case of the helpdesk on a Store. It is safe
 // for concurrent use.
 type Service struct {
-	store Store
-	cfg   Config
+	store          Store
+	cfg            Config
+	passwordChecks atomic.Int64
 }
 
 // DefaultSupportAddress is used when no support address is configured.

@@ -58,8 +58,9 @@ type Tx interface {
 	// MarkMailSent marks a pending mail sent; it reports false when no
 	// pending mail has that id.
 	MarkMailSent(ctx context.Context, id int64, at time.Time) (bool, error)
-	// CountAutomaticMails counts automatic mails queued to the address
-	// since the given time.
+	// CountAutomaticMails counts automatic mails queued since the given
+	// time to the address or any variant of it that NormalizeAddress
+	// makes the same (case, +tag).
 	CountAutomaticMails(ctx context.Context, to string, since time.Time) (int, error)
 	// ClaimMails leases at most limit pending mails that are due (NextTry
 	// at or before now) and not leased beyond now to anyone but owner, to
@@ -84,9 +85,11 @@ type Tx interface {
 	// CountMails counts the outbox mails in a state.
 	CountMails(ctx context.Context, state MailState) (int, error)
 
-	// LoginThrottle returns the failed-login record of key; ErrNotFound
-	// when there is none.
-	LoginThrottle(ctx context.Context, key string) (LoginThrottle, error)
+	// LockLoginThrottle returns the record of key, first creating an
+	// empty one (Last = now) when there is none, and locks it until the
+	// transaction ends: a read-check-write of it in one Update is atomic,
+	// also with several daemons on one database.
+	LockLoginThrottle(ctx context.Context, key string, now time.Time) (LoginThrottle, error)
 	// PutLoginThrottle stores the record of key, replacing any.
 	PutLoginThrottle(ctx context.Context, key string, e LoginThrottle) error
 	// DeleteLoginThrottle removes the record of key, if any.
@@ -125,6 +128,14 @@ type Tx interface {
 	DeleteExpiredSessions(ctx context.Context, now time.Time) error
 
 	PrivacyTx
+	CreateTrustedDevice(ctx context.Context, d TrustedDevice) error
+	// TrustedDevice returns the device with that token hash.
+	TrustedDevice(ctx context.Context, tokenHash string) (TrustedDevice, error)
+	// DeleteTrustedDevices removes every trusted device of an agent.
+	DeleteTrustedDevices(ctx context.Context, username string) error
+	// DeleteExpiredTrustedDevices removes devices whose ExpiresAt is at or
+	// before now.
+	DeleteExpiredTrustedDevices(ctx context.Context, now time.Time) error
 }
 
 // TicketQuery selects tickets for lists. Merged tickets are never listed.

@@ -80,6 +80,7 @@ var DataTables = []DataTable{
 	{"message_ids", "message_id"},
 	{"outbox", "id"},
 	{"sessions", "token_hash"},
+	{"trusted_devices", "token_hash"},
 }
 
 // DataTableNames returns the names of DataTables, in their order.

@@ -12,6 +12,7 @@ import (
 const (
 	sessionCookie = "tt_session"
 	flashCookie   = "tt_flash"
+	deviceCookie  = "tt_device"
 )
 
 // sessionToken is the token of the request's session cookie, if any.
@@ -41,6 +42,26 @@ func (h *handler) setSessionCookie(w http.ResponseWriter, token string) {
 
 func (h *handler) clearSessionCookie(w http.ResponseWriter) {
 	http.SetCookie(w, h.cookie(sessionCookie, "", -1))
+}
+
+// deviceToken is the browser's trust cookie (see core.LoginThrottled), if
+// any.
+func deviceToken(r *http.Request) string {
+	c, err := r.Cookie(deviceCookie)
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// setDeviceCookie trusts the browser for core.TrustedDeviceLifetime. Only
+// the login form needs it: it goes to /login alone, and never along with a
+// request from another site.
+func (h *handler) setDeviceCookie(w http.ResponseWriter, token string) {
+	c := h.cookie(deviceCookie, token, int(core.TrustedDeviceLifetime.Seconds()))
+	c.Path = "/login"
+	c.SameSite = http.SameSiteStrictMode
+	http.SetCookie(w, c)
 }
 
 // flash is a one-time message shown on the page after a redirect.

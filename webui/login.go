@@ -5,52 +5,59 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"strings"
 	"time"
 
 	"trivialtickets/core"
 )
 
-// login starts an agent's session: POST /login. A failed login stays on
-// the start page.
+// login starts an agent's session: POST /login. The throttle is core's
+// (Service.LoginThrottled): it reserves the attempt before the password is
+// checked. A successful login also trusts the browser (the device cookie),
+// which then has a failure budget of its own.
 func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	if !h.parseForm(w, r) {
 		return
 	}
-	username := strings.TrimSpace(r.PostFormValue("username"))
+	username := r.PostFormValue("username")
 	password := r.PostFormValue("password")
-	keys := []string{accountKey(username), clientKey(r.RemoteAddr)}
-	wait, err := h.svc.LoginWait(r.Context(), keys...)
-	if err != nil {
+	client := clientKey(r.RemoteAddr)
+	res, err := h.svc.LoginThrottled(r.Context(), core.LoginAttempt{
+		Username:    username,
+		Password:    password,
+		Client:      client,
+		DeviceToken: deviceToken(r),
+		OldSession:  sessionToken(r),
+	})
+	var throttled *core.ThrottledError
+	switch {
+	case errors.As(err, &throttled):
+		h.log.Info("login throttled", "username", username, "client", client)
+		w.Header().Set("Retry-After", fmt.Sprint(int(math.Ceil(throttled.Wait.Seconds()))))
+		h.loginFailed(w, r, http.StatusTooManyRequests, tooManyLogins(throttled.Wait), username)
+		return
+	case errors.Is(err, core.ErrBadCredentials):
+		h.log.Info("login failed", "username", username, "client", client)
+		h.loginFailed(w, r, http.StatusUnauthorized, "Wrong username or password.", username)
+		return
+	case errors.Is(err, core.ErrInvalid):
+		// Too long to be a user name or password: neither is logged.
+		status, text, _ := userError(err)
+		h.loginFailed(w, r, status, text, "")
+		return
+	case err != nil:
 		h.fail(w, r, err)
 		return
 	}
-	if wait > 0 {
-		h.log.Warn("login throttled", "username", username, "client", keys[1])
-		h.startPage(w, r, http.StatusTooManyRequests, createForm{}, tooManyLogins(wait), username)
-		return
-	}
-	token, a, err := h.svc.Login(r.Context(), username, password, sessionToken(r))
-	if errors.Is(err, core.ErrBadCredentials) {
-		if err := h.svc.LoginFailed(r.Context(), keys...); err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		h.log.Info("login failed", "username", username, "client", keys[1])
-		h.startPage(w, r, http.StatusUnauthorized, createForm{}, "Wrong username or password.", username)
-		return
-	}
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if err := h.svc.LoginSucceeded(r.Context(), keys[0]); err != nil {
-		// The login itself worked; old failures only linger.
-		h.log.Warn("could not clear failed logins", "username", a.Username, "err", err)
-	}
-	h.setSessionCookie(w, token)
-	h.log.Info("login", "username", a.Username)
+	h.setSessionCookie(w, res.Session)
+	h.setDeviceCookie(w, res.DeviceToken)
+	h.log.Info("login", "username", res.Agent.Username)
 	http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
+}
+
+// loginFailed answers a refused login with status and the message, on the
+// start page with the user name filled in.
+func (h *handler) loginFailed(w http.ResponseWriter, r *http.Request, status int, msg, username string) {
+	h.startPage(w, r, status, createForm{}, msg, username)
 }
 
 // tooManyLogins is the message for a throttled login.

@@ -2,6 +2,7 @@ package webui
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"net/http"
 
@@ -16,10 +17,19 @@ const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'se
 // is cut at core.MaxTextLength anyway.
 const maxFormBytes = 2 << 20
 
-// securityHeaders sets the headers every answer carries.
-func securityHeaders(next http.Handler) http.Handler {
+// hsts tells browsers to use only HTTPS for the site for a year (RFC 6797).
+// Browsers ignore it on plain HTTP and on a certificate they do not trust
+// (the self-signed default), so it takes effect where it should.
+const hsts = "max-age=31536000"
+
+// securityHeaders sets the headers every answer carries; HSTS when the
+// site is served over HTTPS (by the daemon or by a proxy in front).
+func (h *handler) securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
+		if h.secure || r.TLS != nil {
+			hd.Set("Strict-Transport-Security", hsts)
+		}
 		hd.Set("Content-Security-Policy", contentSecurityPolicy)
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("Referrer-Policy", "same-origin")
@@ -82,5 +92,22 @@ func (h *handler) requireAgent(next http.Handler) http.Handler {
 			return
 		}
 		h.fail(w, r, core.ErrForbidden)
+	})
+}
+
+// requireBearer lets only requests with "Authorization: Bearer token"
+// through to next; an empty token lets every request through.
+func requireBearer(token string, next http.Handler) http.Handler {
+	if token == "" {
+		return next
+	}
+	want := []byte("Bearer " + token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			http.Error(w, "401 Unauthorized: send the metrics token as \"Authorization: Bearer <token>\"", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
 	})
 }

@@ -17,19 +17,22 @@ func (h *handler) routes(cfg Config, static fs.FS) http.Handler {
 	if cfg.ObserveRequest != nil {
 		r.Use(observe(cfg.ObserveRequest))
 	}
-	r.Use(securityHeaders, middleware.GetHead)
+	r.Use(h.securityHeaders, middleware.GetHead)
 	r.NotFound(h.notFound)
 	r.MethodNotAllowed(h.methodNotAllowed)
 
 	// The Mail API authenticates with its token and is no browser surface:
 	// no cross-origin check and no session.
 	if mailAPI != nil {
+		if cfg.APIRate.N > 0 {
+			mailAPI = h.limitAPI(newLimiter(cfg.APIRate, nil), mailAPI)
+		}
 		r.Handle("/api", mailAPI)
 		r.Handle("/api/*", mailAPI)
 	}
 	r.Get("/healthz", h.healthz)
 	if cfg.Metrics != nil {
-		r.Method(http.MethodGet, "/metrics", cfg.Metrics)
+		r.Method(http.MethodGet, "/metrics", requireBearer(cfg.MetricsToken, cfg.Metrics))
 	}
 	r.Get("/static/*", staticFiles(static))
 
@@ -37,13 +40,17 @@ func (h *handler) routes(cfg Config, static fs.FS) http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(h.crossOrigin))
 
 	r.Group(func(r chi.Router) {
-		r.Use(cop.Handler, limitBody, h.loadSession)
+		r.Use(cop.Handler, limitBody, h.checkFields, h.loadSession)
 
 		// Everybody: customers and agents.
 		r.Get("/", h.start)
-		r.Post("/ticket/new", h.createTicket)
+		forms := chi.Middlewares{}
+		if cfg.FormRate.N > 0 {
+			forms = append(forms, h.limitForms(newLimiter(cfg.FormRate, nil)))
+		}
+		r.With(forms...).Post("/ticket/new", h.createTicket)
 		r.Get("/ticket", h.viewTicket)
-		r.Post("/ticket/comment", h.commentTicket)
+		r.With(forms...).Post("/ticket/comment", h.commentTicket)
 		r.Get("/ticket/attachment", h.attachment)
 		r.Post("/login", h.login)
 		r.Post("/logout", h.logout)

@@ -3,16 +3,10 @@ package webui
 import (
 	"net"
 	"net/netip"
-	"strings"
 )
 
-// Login throttling is core's (Service.LoginWait, LoginFailed,
-// LoginSucceeded); these are its keys.
-
-// accountKey is the throttle key of a username.
-func accountKey(username string) string {
-	return "user:" + strings.ToLower(strings.TrimSpace(username))
-}
+// Login throttling is core's (Service.LoginThrottled); it and the rate
+// limits of ratelimit.go count per client address as clientKey gives it.
 
 // clientKey is the throttle key of the client address r.RemoteAddr (a
 // proxy's X-Forwarded-For is not trusted). IPv6 clients are grouped by /64,

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"trivialtickets/core"
@@ -22,7 +23,8 @@ type Config struct {
 	// Logger receives the causes of failed requests; slog.Default when nil.
 	Logger *slog.Logger
 	// Secure is set when the site is served over TLS: cookies get the
-	// Secure attribute.
+	// Secure attribute and answers carry HSTS. A Service whose PublicURL
+	// is https has the same effect (plain HTTP behind a TLS proxy).
 	Secure bool
 	// MailAPI is mounted at /api/ and receives requests with their full
 	// path; nil leaves /api/ unanswered (404).
@@ -35,10 +37,18 @@ type Config struct {
 	Status func() []string
 	// Metrics is served at GET /metrics (Prometheus); nil leaves it 404.
 	Metrics http.Handler
+	// MetricsToken, when set, is the bearer token that /metrics requires
+	// (Prometheus: authorization.credentials_file).
+	MetricsToken string
 	// ObserveRequest is called after each request with its route pattern
 	// (such as "/ticket"), method, status code and duration; nil: not
 	// observed.
 	ObserveRequest func(route, method string, status int, d time.Duration)
+	// FormRate limits the anonymous forms (POST /ticket/new and
+	// /ticket/comment without a login) per client address; APIRate the
+	// Mail API. The zero Rate is no limit.
+	FormRate Rate
+	APIRate  Rate
 }
 
 // handler holds what the handlers need; one method per action, one action
@@ -72,7 +82,7 @@ func New(cfg Config) (http.Handler, error) {
 	h := &handler{
 		svc:    cfg.Service,
 		log:    cfg.Logger,
-		secure: cfg.Secure,
+		secure: cfg.Secure || strings.HasPrefix(strings.ToLower(cfg.Service.Config().PublicURL), "https://"),
 		health: cfg.Health,
 		status: cfg.Status,
 		tpl:    tpl,

@@ -15,11 +15,13 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"trivialtickets/core"
+	"trivialtickets/webui"
 )
 
 // Config is the daemon's whole configuration after defaults, the config
-// file, flags and TICKETD_* environment variables (in that order, the later
-// overriding the earlier) were applied.
+// file, TICKETD_* environment variables and flags (in that order, the later
+// overriding the earlier: flag > environment > file > default) were
+// applied.
 type Config struct {
 	ConfigFile       string
 	Data             string
@@ -44,6 +46,11 @@ type Config struct {
 	Relay            RelayConfig
 	IMAP             []IMAPConfig
 	Retention        time.Duration // delete tickets closed for longer; 0 = keep forever
+
+	FormRate         webui.Rate // anonymous forms per client address; zero: no limit
+	APIRate          webui.Rate // Mail API requests per client address; zero: no limit
+	MetricsListen    string     // address of a listener of its own for /metrics; empty: on the web port behind the token
+	MetricsTokenFile string     // file with the bearer token of /metrics on the web port; empty: metrics-token in the data directory
 }
 
 // setting is one configuration value: its flag name (the TOML key is the
@@ -145,6 +152,14 @@ var settings = []setting{
 			}
 			return nil
 		}},
+	{name: "form-rate-limit", def: "20/1h", help: "most anonymous forms (new tickets, customer comments) per client address, as requests/duration; 0: no limit",
+		set: func(c *Config, v string) (err error) { c.FormRate, err = webui.ParseRate(v); return }},
+	{name: "api-rate-limit", def: "0", help: "most Mail API requests per client address, as requests/duration such as 600/1m; 0: no limit",
+		set: func(c *Config, v string) (err error) { c.APIRate, err = webui.ParseRate(v); return }},
+	{name: "metrics-listen", help: "serve /metrics without a token on a listener of its own, such as 127.0.0.1:9090 (keep it private); empty: /metrics on the web port with a bearer token",
+		set: func(c *Config, v string) error { c.MetricsListen = v; return nil }},
+	{name: "metrics-token-file", help: "file with the bearer token that /metrics on the web port requires; default metrics-token in the data directory, made on first start",
+		set: func(c *Config, v string) error { c.MetricsTokenFile = v; return nil }},
 	{name: "debug-listen", help: "listen address of a debug server with Go's profiles under /debug/pprof/, such as 127.0.0.1:6060; keep it on loopback, it has no login; empty: off",
 		set: func(c *Config, v string) error { c.DebugListen = v; return nil }},
 	{name: "retention", help: "delete tickets closed (and unchanged) for longer than this, with their entries, attachments and mails: days such as 730d, or a duration such as 17520h; empty or 0: keep forever",
@@ -175,7 +190,7 @@ func (v *settingValue) Set(val string) error {
 }
 
 // loadConfig builds the configuration from the defaults, the config file,
-// args and env (lowest to highest precedence). It returns the positional
+// env and args (lowest to highest precedence). It returns the positional
 // arguments (the command). extra may define more flags (a command's own).
 func loadConfig(args, env []string, stderr io.Writer, extra func(fs *flag.FlagSet)) (Config, []string, error) {
 	var c Config
@@ -220,11 +235,11 @@ func loadConfig(args, env []string, stderr io.Writer, extra func(fs *flag.FlagSe
 	}
 
 	file := ""
-	if g := given[0]; len(g.vals) > 0 {
-		file = g.vals[0]
-	}
 	if v, ok := envMap["TICKETD_CONFIG"]; ok {
 		file = v
+	}
+	if g := given[0]; len(g.vals) > 0 {
+		file = g.vals[0]
 	}
 	if file != "" {
 		if err := applyFile(&c, file); err != nil {
@@ -243,13 +258,6 @@ func loadConfig(args, env []string, stderr io.Writer, extra func(fs *flag.FlagSe
 		}
 		return nil
 	}
-	for i, s := range settings {
-		if len(given[i].vals) > 0 && s.name != "config" {
-			if err := apply(s, given[i].vals, "flag --"+s.name); err != nil {
-				return c, nil, err
-			}
-		}
-	}
 	for _, s := range settings {
 		v, ok := envMap[s.env()]
 		if !ok || s.name == "config" {
@@ -261,6 +269,13 @@ func loadConfig(args, env []string, stderr io.Writer, extra func(fs *flag.FlagSe
 		}
 		if err := apply(s, vals, "environment variable "+s.env()); err != nil {
 			return c, nil, err
+		}
+	}
+	for i, s := range settings {
+		if len(given[i].vals) > 0 && s.name != "config" {
+			if err := apply(s, given[i].vals, "flag --"+s.name); err != nil {
+				return c, nil, err
+			}
 		}
 	}
 	if err := c.validate(); err != nil {
@@ -383,6 +398,11 @@ func (c *Config) validate() error {
 		}
 		c.FromAddress = addr
 	}
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			return fmt.Errorf("setting metrics-listen: %q is not host:port (e.g. 127.0.0.1:9090)", c.MetricsListen)
+		}
+	}
 	if c.LMTP != "" && !strings.HasPrefix(c.LMTP, "unix:") {
 		if _, _, err := net.SplitHostPort(c.LMTP); err != nil {
 			return fmt.Errorf("setting lmtp: %q is not host:port or unix:/path/to/socket", c.LMTP)
@@ -435,7 +455,7 @@ Commands:
   version                   print the version
 
 Settings (flag, TICKETD_ variable, config file key; later sources win:
-defaults < config file < flags < environment):
+defaults < config file < environment < flags):
 `)
 	for _, s := range settings {
 		def := ""

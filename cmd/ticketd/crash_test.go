@@ -893,7 +893,7 @@ retry_max = "1s"
 	// Wait until the outbox has nothing left to send.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		pending, err := crashOutboxPending(d.url())
+		pending, err := crashOutboxPending(d.url(), d.data)
 		if err == nil && pending == 0 {
 			break
 		}
@@ -1028,10 +1028,20 @@ func crashLeased(t *testing.T, path string) int {
 
 var crashPendingMetric = regexp.MustCompile(`(?m)^ticketd_outbox_mails\{state="pending"\} (\d+)$`)
 
-// crashOutboxPending reads the number of pending outbox mails from /metrics.
-func crashOutboxPending(base string) (int, error) {
+// crashOutboxPending reads the number of pending outbox mails from /metrics,
+// with the metrics token of the data directory.
+func crashOutboxPending(base, data string) (int, error) {
 	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	resp, err := hc.Get(base + "/metrics")
+	token, err := os.ReadFile(filepath.Join(data, metricsTokenFile))
+	if err != nil {
+		return -1, err
+	}
+	req, err := http.NewRequest(http.MethodGet, base+"/metrics", nil)
+	if err != nil {
+		return -1, err
+	}
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	resp, err := hc.Do(req)
 	if err != nil {
 		return -1, err
 	}

@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -105,4 +108,35 @@ func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(outboxDesc, prometheus.GaugeValue, float64(n.Pending), "pending")
 	ch <- prometheus.MustNewConstMetric(outboxDesc, prometheus.GaugeValue, float64(n.Failed), "failed")
 	ch <- prometheus.MustNewConstMetric(outboxDesc, prometheus.GaugeValue, float64(n.Bounced), "bounced")
+}
+
+// metricsOnWebPort decides where /metrics is served. With metrics-listen,
+// on that listener only (nil for the web port). Otherwise on the web port
+// behind a bearer token from metrics-token-file, or from metrics-token in
+// the data directory, made on first start: Prometheus reads it with
+// authorization.credentials_file.
+func metricsOnWebPort(c Config, h http.Handler, log *slog.Logger) (http.Handler, string, error) {
+	if c.MetricsListen != "" {
+		return nil, "", nil
+	}
+	path := c.MetricsTokenFile
+	if path == "" {
+		path = filepath.Join(c.Data, metricsTokenFile)
+	}
+	token, created, err := loadOrCreateTokenFile(path, "metrics token")
+	if err != nil {
+		return nil, "", fmt.Errorf("setting metrics-token-file: %w", err)
+	}
+	if created {
+		log.Info("made a metrics token", "file", path)
+	}
+	return h, token, nil
+}
+
+// metricsOnly serves h at GET /metrics and nothing else, for the metrics
+// listener.
+func metricsOnly(h http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	return mux
 }

@@ -134,8 +134,10 @@ func fillDataDir(t *testing.T, dir string) migrateFixture {
 	must(svc.MailDeferred(ctx, claimed[0].ID, "451 try later", time.Now().Add(time.Hour)))
 	f.maxMail = ms[len(ms)-1].ID
 
-	f.token, _, err = svc.Login(ctx, "bob", "bob-password-1", "")
+	// A throttled login also trusts the browser (trusted_devices).
+	login, err := svc.LoginThrottled(ctx, core.LoginAttempt{Username: "bob", Password: "bob-password-1", Client: "192.0.2.1"})
 	must(err)
+	f.token = login.Session
 	_, err = svc.AcquireLease(ctx, "imap:help@help.example", "daemon-1", time.Hour)
 	must(err)
 
@@ -213,7 +215,7 @@ func TestMigrateStore(t *testing.T) {
 			t.Errorf("output lacks %q", strings.TrimSpace(line))
 		}
 	}
-	if !regexp.MustCompile(`\ndone in .*: 7 tables, \d+ rows, .* copied and checked`).MatchString(stdout) {
+	if !regexp.MustCompile(`\ndone in .*: 8 tables, \d+ rows, .* copied and checked`).MatchString(stdout) {
 		t.Errorf("no summary in the output")
 	}
 	if fileSum(t, path) != before {

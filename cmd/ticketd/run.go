@@ -76,8 +76,8 @@ func (e usageError) Error() string { return string(e) }
 // openStore opens the configured store, creating the data directory.
 func openStore(ctx context.Context, c Config) (core.Store, error) {
 	// The data directory also holds the certificate and the token.
-	if err := os.MkdirAll(c.Data, 0o700); err != nil {
-		return nil, fmt.Errorf("create data directory: %w", err)
+	if err := secureDataDir(c.Data, c.Database == ""); err != nil {
+		return nil, err
 	}
 	if c.Database != "" {
 		st, err := postgres.Open(ctx, c.Database)
@@ -104,14 +104,29 @@ func newService(st core.Store, c Config, publicURL string, onReceive func(string
 	})
 }
 
+// newLogger makes the daemon's logger. Ticket ids are the customers' keys
+// to their tickets, so log lines name a ticket by the first characters of
+// its id only: enough to tell tickets apart in a log, too few to open one.
 func newLogger(c Config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	level.UnmarshalText([]byte(c.LogLevel))
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: shortTicketIDs}
 	if c.LogFormat == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// shortTicketIDs shortens the value of every "ticket" attribute that is a
+// ticket id to its first 4 characters and "…".
+func shortTicketIDs(_ []string, a slog.Attr) slog.Attr {
+	if a.Key != "ticket" || a.Value.Kind() != slog.KindString {
+		return a
+	}
+	if id := a.Value.String(); core.ValidTicketID(id) {
+		return slog.String(a.Key, id[:4]+"…")
+	}
+	return a
 }
 
 // userCommand runs "ticketd user add|list|passwd|remove".

@@ -32,11 +32,13 @@ import (
 // store.
 func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 	log := newLogger(c, stderr)
+	exposed := readableByOthers(c.Data)
 	st, err := openStore(ctx, c)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	warnExposedFiles(log, exposed, readableByOthers(c.Data))
 
 	ln, err := net.Listen("tcp", c.HTTP)
 	if err != nil {
@@ -91,6 +93,10 @@ func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 		Logger:       log.With("part", "mailapi"),
 	})
 	status := &statusBoard{}
+	metricsOnWeb, metricsToken, err := metricsOnWebPort(c, met.handler(), log)
+	if err != nil {
+		return err
+	}
 	handler, err := webui.New(webui.Config{
 		Service: svc,
 		Logger:  log.With("part", "webui"),
@@ -98,8 +104,11 @@ func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 		MailAPI: api,
 		Health:  svc.Check,
 		Status:  status.lines,
-		Metrics: met.handler(),
+		Metrics: metricsOnWeb,
 
+		MetricsToken:   metricsToken,
+		FormRate:       c.FormRate,
+		APIRate:        c.APIRate,
 		ObserveRequest: met.observeRequest,
 	})
 	if err != nil {
@@ -234,6 +243,16 @@ func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 		go dsrv.Serve(dln)
 		defer dsrv.Close()
 		fmt.Fprintf(stdout, "Debug profiles:             http://%s/debug/pprof/\n", dln.Addr())
+	}
+	if c.MetricsListen != "" {
+		mln, err := net.Listen("tcp", c.MetricsListen)
+		if err != nil {
+			return fmt.Errorf("setting metrics-listen: listen on %s: %w", c.MetricsListen, err)
+		}
+		msrv := &http.Server{Handler: metricsOnly(met.handler()), ReadHeaderTimeout: 10 * time.Second}
+		go msrv.Serve(mln)
+		defer msrv.Close()
+		fmt.Fprintf(stdout, "Metrics:                    http://%s/metrics\n", mln.Addr())
 	}
 	log.Info("serving", "listen", ln.Addr().String(), "public_url", publicURL, "tls", !c.NoTLS)
 

@@ -50,9 +50,22 @@ no_tls = true
 				t.Errorf("flags: %+v", c)
 			}
 		}},
-		{"env over flags", []string{"--config", file, "--data", "/from-flag"}, []string{"TICKETD_DATA=/from-env", "TICKETD_SUPPORT_ADDRESS=x@env.example, y@env.example", "TICKETD_NO_TLS=false"}, func(t *testing.T, c Config) {
-			if c.Data != "/from-env" || c.NoTLS || strings.Join(c.SupportAddresses, ",") != "x@env.example,y@env.example" {
+		{"env over file", []string{"--config", file}, []string{"TICKETD_DATA=/from-env", "TICKETD_SUPPORT_ADDRESS=x@env.example, y@env.example", "TICKETD_NO_TLS=false"}, func(t *testing.T, c Config) {
+			if c.Data != "/from-env" || c.NoTLS || c.HTTP != "127.0.0.1:1111" || strings.Join(c.SupportAddresses, ",") != "x@env.example,y@env.example" {
 				t.Errorf("env: %+v", c)
+			}
+		}},
+		// Flag > environment > file > default, as operators expect: a
+		// flag given for one run overrides what the environment sets.
+		{"flags over env", []string{"--config", file, "--data", "/from-flag", "--support-address", "a@flag.example", "--no-tls"},
+			[]string{"TICKETD_DATA=/from-env", "TICKETD_SUPPORT_ADDRESS=x@env.example", "TICKETD_NO_TLS=false", "TICKETD_AUTO_REPLY_LIMIT=7"}, func(t *testing.T, c Config) {
+				if c.Data != "/from-flag" || !c.NoTLS || c.AutoReplyLimit != 7 || strings.Join(c.SupportAddresses, ",") != "a@flag.example" {
+					t.Errorf("flags over env: %+v", c)
+				}
+			}},
+		{"config file flag over env", []string{"--config", file}, []string{"TICKETD_CONFIG=" + filepath.Join(dir, "missing.toml")}, func(t *testing.T, c Config) {
+			if c.Data != "/from-file" {
+				t.Errorf("--config over TICKETD_CONFIG: %+v", c)
 			}
 		}},
 		{"config file from env", nil, []string{"TICKETD_CONFIG=" + file}, func(t *testing.T, c Config) {
@@ -224,8 +237,18 @@ func TestServeEndToEnd(t *testing.T) {
 	if resp, err := hc.Get(url + "/healthz"); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("healthz: %v %v", resp, err)
 	}
-	// Metrics count the two messages by door.
+	// Metrics are not public: they need the metrics token of the data
+	// directory.
 	resp, err = hc.Get(url + "/metrics")
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("metrics without the token: %v %v, want 401", resp, err)
+	}
+	resp.Body.Close()
+	metricsToken, _ := os.ReadFile(filepath.Join(data, metricsTokenFile))
+	req, _ := http.NewRequest(http.MethodGet, url+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(metricsToken)))
+	// Metrics count the two messages by door.
+	resp, err = hc.Do(req)
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("metrics: %v %v", resp, err)
 	}

@@ -56,8 +56,8 @@ func TestQueryPlans(t *testing.T) {
 		SELECT substr(md5((i / 3 + 1)::text), 1, 16), i, 'customer', i % 4 = 0 FROM generate_series(1, 30000) i;
 		INSERT INTO attachments (entry_id, filename, data)
 		SELECT i * 3, 'a.txt', '\x00' FROM generate_series(1, 10000) i;
-		INSERT INTO outbox (from_addr, to_addr, state, automatic, created_at, message_id)
-		SELECT 'support@help.example', 'c' || (i % 2000) || '@example.com',
+		INSERT INTO outbox (from_addr, to_addr, to_key, state, automatic, created_at, message_id)
+		SELECT 'support@help.example', 'c' || (i % 2000) || '@example.com', 'c' || (i % 2000) || '@example.com',
 			CASE WHEN i > 29900 THEN 'pending' ELSE 'sent' END, i % 2 = 0, i, i || '.tt@help.example'
 		FROM generate_series(1, 30000) i;
 		INSERT INTO sessions (token_hash, username, created_at, expires_at)
@@ -115,7 +115,7 @@ func TestQueryPlans(t *testing.T) {
 	for name, query := range map[string]string{
 		"pending":       `SELECT id FROM outbox WHERE state = 'pending' AND id > 0 ORDER BY id LIMIT 10`,
 		"claim":         `SELECT id FROM outbox WHERE state = 'pending' AND next_try <= 5 AND lease_until <= 5 ORDER BY id LIMIT 10 FOR UPDATE SKIP LOCKED`,
-		"automatic":     `SELECT COUNT(*) FROM outbox WHERE automatic AND to_addr = 'c7@example.com' AND created_at >= 0`,
+		"automatic":     `SELECT COUNT(*) FROM outbox WHERE automatic AND to_key = 'c7@example.com' AND created_at >= 0`,
 		"by message id": `SELECT id FROM outbox WHERE message_id = '7.tt@help.example' ORDER BY id LIMIT 1`,
 		"count state":   `SELECT COUNT(*) FROM outbox WHERE state = 'failed'`,
 		"entries":       `SELECT e.id FROM entries e WHERE e.ticket_id = 'x' ORDER BY e.created_at, e.id`,

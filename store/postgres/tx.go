@@ -454,11 +454,11 @@ func (t *tx) QueueMail(ctx context.Context, m *core.OutMail) error {
 	var id int64
 	if err := t.queryRow(ctx, "queue mail for ticket "+m.TicketID, []any{&id}, `INSERT INTO outbox
 		(ticket_id, from_addr, to_addr, reply_to, subject, body, message_id, in_reply_to,
-		 refs, automatic, state, created_at, sent_at, attempts, next_try, last_error)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`,
+		 refs, automatic, state, created_at, sent_at, attempts, next_try, last_error, to_key)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id`,
 		m.TicketID, m.From, m.To, m.ReplyTo, m.Subject, m.Body, m.MessageID, m.InReplyTo,
 		strings.Join(m.References, "\n"), m.Automatic, string(m.State), nanos(m.CreatedAt), nanos(m.SentAt),
-		m.Attempts, nanos(m.NextTry), m.LastError); err != nil {
+		m.Attempts, nanos(m.NextTry), m.LastError, core.NormalizeAddress(m.To)); err != nil {
 		return err
 	}
 	m.ID = id
@@ -478,7 +478,7 @@ func (t *tx) MarkMailSent(ctx context.Context, id int64, at time.Time) (bool, er
 
 func (t *tx) CountAutomaticMails(ctx context.Context, to string, since time.Time) (int, error) {
 	return t.count(ctx, "count automatic mails to "+to,
-		`SELECT COUNT(*) FROM outbox WHERE automatic AND to_addr = $1 AND created_at >= $2`, to, nanos(since))
+		`SELECT COUNT(*) FROM outbox WHERE automatic AND to_key = $1 AND created_at >= $2`, core.NormalizeAddress(to), nanos(since))
 }
 
 // ClaimMails leases due mails in one statement. FOR UPDATE SKIP LOCKED
@@ -542,11 +542,18 @@ func (t *tx) CountMails(ctx context.Context, state core.MailState) (int, error) 
 
 // Login throttles.
 
-func (t *tx) LoginThrottle(ctx context.Context, key string) (core.LoginThrottle, error) {
+// LockLoginThrottle creates the record or, when it exists, updates it to
+// itself: either way the row is locked until the transaction ends (on
+// SQLite, writers run one at a time anyway) and RETURNING gives its
+// current values.
+func (t *tx) LockLoginThrottle(ctx context.Context, key string, now time.Time) (core.LoginThrottle, error) {
 	var e core.LoginThrottle
 	var windowStart, lockedUntil, last int64
-	if err := t.queryRow(ctx, "login throttle "+key, []any{&e.Failures, &windowStart, &e.Lockouts, &lockedUntil, &last},
-		`SELECT failures, window_start, lockouts, locked_until, last FROM login_throttles WHERE key = $1`, key); err != nil {
+	if err := t.queryRow(ctx, "lock login throttle", []any{&e.Failures, &windowStart, &e.Lockouts, &lockedUntil, &last},
+		`INSERT INTO login_throttles (key, failures, window_start, lockouts, locked_until, last)
+		VALUES ($1, 0, 0, 0, 0, $2)
+		ON CONFLICT (key) DO UPDATE SET last = login_throttles.last
+		RETURNING failures, window_start, lockouts, locked_until, last`, key, nanos(now)); err != nil {
 		return core.LoginThrottle{}, err
 	}
 	e.WindowStart, e.LockedUntil, e.Last = fromNanos(windowStart), fromNanos(lockedUntil), fromNanos(last)
@@ -702,5 +709,39 @@ func (t *tx) DeleteSessions(ctx context.Context, username string) error {
 // treats a session as expired from its ExpiresAt on).
 func (t *tx) DeleteExpiredSessions(ctx context.Context, now time.Time) error {
 	_, err := t.exec(ctx, "delete expired sessions", `DELETE FROM sessions WHERE expires_at <= $1`, nanos(now))
+	return err
+}
+
+// Trusted devices.
+
+func (t *tx) CreateTrustedDevice(ctx context.Context, d core.TrustedDevice) error {
+	what := "trust a device of " + d.Username
+	n, err := t.exec(ctx, what, `INSERT INTO trusted_devices
+		(token_hash, username, created_at, expires_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+		d.TokenHash, d.Username, nanos(d.CreatedAt), nanos(d.ExpiresAt))
+	if err == nil && n == 0 {
+		err = fmt.Errorf("%s: %w", what, core.ErrDuplicate)
+	}
+	return err
+}
+
+func (t *tx) TrustedDevice(ctx context.Context, tokenHash string) (core.TrustedDevice, error) {
+	var d core.TrustedDevice
+	var createdAt, expiresAt int64
+	if err := t.queryRow(ctx, "trusted device", []any{&d.TokenHash, &d.Username, &createdAt, &expiresAt},
+		`SELECT token_hash, username, created_at, expires_at FROM trusted_devices WHERE token_hash = $1`, tokenHash); err != nil {
+		return core.TrustedDevice{}, err
+	}
+	d.CreatedAt, d.ExpiresAt = fromNanos(createdAt), fromNanos(expiresAt)
+	return d, nil
+}
+
+func (t *tx) DeleteTrustedDevices(ctx context.Context, username string) error {
+	_, err := t.exec(ctx, "delete trusted devices of "+username, `DELETE FROM trusted_devices WHERE username = $1`, username)
+	return err
+}
+
+func (t *tx) DeleteExpiredTrustedDevices(ctx context.Context, now time.Time) error {
+	_, err := t.exec(ctx, "delete expired trusted devices", `DELETE FROM trusted_devices WHERE expires_at <= $1`, nanos(now))
 	return err
 }

@@ -300,7 +300,7 @@ func TestQueryPlans(t *testing.T) {
 	}
 	for name, query := range map[string]string{
 		"pending":   `SELECT id FROM outbox WHERE state = 'pending' AND id > 0 ORDER BY id LIMIT 10`,
-		"automatic": `SELECT COUNT(*) FROM outbox WHERE automatic = 1 AND to_addr = 'a' AND created_at >= 0`,
+		"automatic": `SELECT COUNT(*) FROM outbox WHERE automatic = 1 AND to_key = 'a' AND created_at >= 0`,
 		"entries":   `SELECT e.id FROM entries e WHERE e.ticket_id = 'x' ORDER BY e.created_at, e.id`,
 		"expired":   `DELETE FROM sessions WHERE expires_at <= 0`,
 	} {

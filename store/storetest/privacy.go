@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -153,7 +152,14 @@ func (e *env) customers() customerFixture {
 	a := mail(core.Tag(f.carol)+" Carol's printer", "Alice writes on Carol's ticket: quuxfrobnicate.")
 	f.aliceOnCarol = strings.Trim(a.MessageID, "<>")
 	e.receive(a)
-	e.must("throttle", e.svc.LoginFailed(ctx, "form:alice@example.com", "ip:192.0.2.1"))
+	update(e.t, e.st, func(tx core.Tx) error {
+		for _, key := range []string{"user:alice@example.com", "ip:192.0.2.1"} {
+			if err := tx.PutLoginThrottle(ctx, key, core.LoginThrottle{Failures: 2, Last: e.clock.Now()}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	return f
 }
 
@@ -220,11 +226,15 @@ func svcCustomerErase(e *env) {
 	view(t, e.st, func(tx core.Tx) error {
 		_, _, err := tx.MessageIDTicket(ctx, f.aliceOnCarol)
 		wantErr(t, "Message-ID of alice's mail on carol's ticket", err, core.ErrNotFound)
-		if _, err := tx.LoginThrottle(ctx, "form:alice@example.com"); !errors.Is(err, core.ErrNotFound) {
-			t.Errorf("login record naming alice: %v", err)
+		return nil
+	})
+	// LockLoginThrottle makes an empty record where none is left.
+	update(t, e.st, func(tx core.Tx) error {
+		if r, err := tx.LockLoginThrottle(ctx, "user:alice@example.com", e.clock.Now()); err != nil || r.Failures != 0 {
+			t.Errorf("login record naming alice: %+v, %v", r, err)
 		}
-		if _, err := tx.LoginThrottle(ctx, "ip:192.0.2.1"); err != nil {
-			t.Errorf("login record of an address: %v", err)
+		if r, err := tx.LockLoginThrottle(ctx, "ip:192.0.2.1", e.clock.Now()); err != nil || r.Failures != 2 {
+			t.Errorf("login record of an address: %+v, %v", r, err)
 		}
 		return nil
 	})

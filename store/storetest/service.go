@@ -179,6 +179,9 @@ func runService(t *testing.T, open func(*testing.T) core.Store) {
 		{"Retention", core.Config{}, svcRetention},
 		{"CustomerExport", core.Config{}, svcCustomerExport},
 		{"CustomerErase", core.Config{}, svcCustomerErase},
+		{"LoginThrottleParallel", core.Config{}, svcLoginThrottleParallel},
+		{"UnanswerableSender", core.Config{}, svcUnanswerableSender},
+		{"AutoReplyLimitVariants", core.Config{AutoReplyLimit: 3}, svcAutoReplyLimitVariants},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,19 @@
+-- The login throttle's trusted devices: browsers in which an agent logged in,
+-- with a failure budget of their own (core/throttle.go). Only the hash of
+-- the cookie's token is stored.
+CREATE TABLE trusted_devices (
+	token_hash TEXT PRIMARY KEY,
+	username   TEXT NOT NULL REFERENCES agents(username) ON DELETE CASCADE,
+	created_at INTEGER NOT NULL,
+	expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX trusted_devices_username ON trusted_devices (username);
+CREATE INDEX trusted_devices_expires ON trusted_devices (expires_at);
+
+-- The cap on automatic mails counts a mailbox, not a spelling: to_key is
+-- core.NormalizeAddress(to_addr) (lower case, no +tag). Older rows get the
+-- lower-case address, which is what the cap needs within its hour.
+ALTER TABLE outbox ADD COLUMN to_key TEXT NOT NULL DEFAULT '';
+UPDATE outbox SET to_key = lower(to_addr) WHERE automatic = 1;
+DROP INDEX outbox_automatic;
+CREATE INDEX outbox_automatic ON outbox (to_key, created_at) WHERE automatic = 1;
