@@ -354,8 +354,19 @@ func TestRetentionInDaemon(t *testing.T) {
 	if code, _ := getPage(t, hc, base+"/ticket?id="+open.TicketID); code != http.StatusOK {
 		t.Errorf("the open ticket answers %d", code)
 	}
-	_, metrics := getPage(t, hc, base+"/metrics")
-	if !strings.Contains(metrics, `ticketd_retention_deleted_total{kind="tickets"} 1`) {
+	token, err := os.ReadFile(filepath.Join(data, metricsTokenFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, base+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if metrics := string(b); !strings.Contains(metrics, `ticketd_retention_deleted_total{kind="tickets"} 1`) {
 		t.Errorf("metrics lack the deleted ticket:\n%s", metrics)
 	}
 }
