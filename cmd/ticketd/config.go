@@ -43,6 +43,7 @@ type Config struct {
 	LMTP             string // LMTP listen address: host:port or unix:/path; empty = off
 	Relay            RelayConfig
 	IMAP             []IMAPConfig
+	StoreTimeout     time.Duration // time budget of one store transaction
 }
 
 // setting is one configuration value: its flag name (the TOML key is the
@@ -146,6 +147,14 @@ var settings = []setting{
 		}},
 	{name: "debug-listen", help: "listen address of a debug server with Go's profiles under /debug/pprof/, such as 127.0.0.1:6060; keep it on loopback, it has no login; empty: off",
 		set: func(c *Config, v string) error { c.DebugListen = v; return nil }},
+	{name: "store-timeout", def: "15s", help: "time budget of each database transaction of a request or message; beyond it the request gets 503 (SMTP/LMTP 451) and nothing is stored",
+		set: func(c *Config, v string) (err error) {
+			c.StoreTimeout, err = time.ParseDuration(v)
+			if err != nil || c.StoreTimeout < 100*time.Millisecond || c.StoreTimeout > 10*time.Minute {
+				return fmt.Errorf("%q is not a duration from 100ms to 10m, such as 15s", v)
+			}
+			return nil
+		}},
 }
 
 // settingValue adapts a setting to flag.Value: it records what was given,

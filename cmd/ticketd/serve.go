@@ -23,6 +23,7 @@ import (
 	"trivialtickets/mailgw/outbound"
 	"trivialtickets/mailgw/parse"
 	"trivialtickets/mailgw/smtpin"
+	"trivialtickets/store"
 	"trivialtickets/webui"
 	"trivialtickets/webui/mailapi"
 )
@@ -46,7 +47,10 @@ func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 	publicURL := c.publicURL(ln.Addr())
 	var svc *core.Service
 	met := newMetrics(func() *core.Service { return svc })
-	svc = newService(st, c, publicURL, met.observeReceive)
+	// Every transaction of the daemon's doors and workers has a time
+	// budget; /healthz sees failed writes.
+	guard := store.NewGuard(st, c.StoreTimeout)
+	svc = newService(guard, c, publicURL, met.observeReceive)
 
 	var tlsConfig *tls.Config
 	var certPath string
@@ -96,7 +100,7 @@ func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 		Logger:  log.With("part", "webui"),
 		Secure:  !c.NoTLS,
 		MailAPI: api,
-		Health:  svc.Check,
+		Health:  guard.Health,
 		Status:  status.lines,
 		Metrics: met.handler(),
 
