@@ -337,6 +337,25 @@ func TestGivesUpAfterMaxAge(t *testing.T) {
 	}
 }
 
+// eachOnce waits a moment for late copies, then checks that each of the n
+// recipients got exactly one mail.
+func eachOnce(t *testing.T, r *relay, n int) {
+	t.Helper()
+	time.Sleep(200 * time.Millisecond)
+	seen := map[string]int{}
+	for _, m := range r.got() {
+		seen[m.to[0]]++
+	}
+	for to, k := range seen {
+		if k != 1 {
+			t.Errorf("%s got %d mails", to, k)
+		}
+	}
+	if len(seen) != n {
+		t.Errorf("%d recipients, want %d", len(seen), n)
+	}
+}
+
 // TestTwoDispatchersSendEachOnce runs two dispatchers (two daemons) on one
 // store: every mail reaches the relay exactly once.
 func TestTwoDispatchersSendEachOnce(t *testing.T) {
@@ -351,19 +370,7 @@ func TestTwoDispatchersSendEachOnce(t *testing.T) {
 		receive(t, svc, fmt.Sprintf("c%d@example.com", i), "Hello", fmt.Sprintf("m%d@example.com", i))
 	}
 	waitFor(t, "all mails", func() bool { return len(r.got()) >= n })
-	time.Sleep(200 * time.Millisecond)
-	seen := map[string]int{}
-	for _, m := range r.got() {
-		seen[m.to[0]]++
-	}
-	for to, k := range seen {
-		if k != 1 {
-			t.Errorf("%s got %d mails", to, k)
-		}
-	}
-	if len(seen) != n {
-		t.Errorf("%d recipients, want %d", len(seen), n)
-	}
+	eachOnce(t, r, n)
 }
 
 func TestStartTLSAndAuth(t *testing.T) {
@@ -539,19 +546,7 @@ func TestDatabaseOutageSendsNothingTwice(t *testing.T) {
 		c, err := svc.OutboxCounts(context.Background())
 		return err == nil && c.Pending == 0
 	})
-	time.Sleep(200 * time.Millisecond)
-	seen := map[string]int{}
-	for _, m := range r.got() {
-		seen[m.to[0]]++
-	}
-	for to, k := range seen {
-		if k != 1 {
-			t.Errorf("%s got %d mails", to, k)
-		}
-	}
-	if len(seen) != n {
-		t.Errorf("%d recipients, want %d", len(seen), n)
-	}
+	eachOnce(t, r, n)
 	if k := fo.claimsWhileUnrecorded.Load(); k != 0 {
 		t.Errorf("%d claims while a delivery was unrecorded", k)
 	}
