@@ -321,6 +321,9 @@ func (b *statusBoard) lines() []string {
 func dispatcherStatus(d *outbound.Dispatcher) string {
 	s := d.Stats()
 	line := fmt.Sprintf("relay %s: %d sent, %d deferred, %d failed", d.Relay(), s.Sent, s.Deferred, s.Failed)
+	if s.Unrecorded > 0 {
+		line += fmt.Sprintf(", %d accepted by the relay but not yet recorded (sending paused)", s.Unrecorded)
+	}
 	if !s.LastSuccess.IsZero() {
 		line += ", last delivery " + s.LastSuccess.UTC().Format(time.RFC3339)
 	}
