@@ -28,7 +28,14 @@
 // The connection URL is pgx's: postgres://user:password@host:port/db?…, with
 // pool settings such as pool_max_conns and run-time parameters such as
 // search_path (to keep the tables in a schema of their own). The role needs
-// the right to create tables in that schema.
+// the right to create tables in that schema. Connecting times out after
+// DefaultConnectTimeout unless the URL sets connect_timeout.
+//
+// Errors that mean "try again later" (the server unreachable, shutting
+// down or hung, too many connections, a serialization failure retried in
+// vain, a deadline that ended) are marked as core.ErrUnavailable; a
+// transaction that could not get a connection is begun again until its
+// context's deadline.
 //
 // The package implements persistence only: it knows no domain rules (those
 // are in package core).
