@@ -251,13 +251,14 @@ func TestPostgresTooManyConnections(t *testing.T) {
 }
 
 // TestPostgresHungMailAPI stops PostgreSQL's processes (SIGSTOP): the Mail
-// API answers 503 with Retry-After within its time budget instead of
-// waiting for the database, /healthz fails, and both recover once it runs
-// again.
+// API answers 503 with Retry-After and SMTP 451, each within the time
+// budget instead of waiting for the database, /healthz fails, and all
+// recover once it runs again.
 func TestPostgresHungMailAPI(t *testing.T) {
 	cl := pgtest.StartPrivate(t)
 	url := cl.NewDatabase(t)
-	base, _ := startDaemon(t, "--database", url, "--data", t.TempDir(), "--http", "127.0.0.1:0", "--no-tls", "--smtp", "",
+	smtpAddr := freeAddr(t)
+	base, _ := startDaemon(t, "--database", url, "--data", t.TempDir(), "--http", "127.0.0.1:0", "--no-tls", "--smtp", smtpAddr,
 		"--no-api-token", "--store-timeout", "2s")
 	hc := &http.Client{Timeout: 30 * time.Second}
 	if status, _, _, err := receiveJSON(hc, base, "a@example.org", "Before", "Hello"); err != nil || status != 200 {
@@ -278,6 +279,16 @@ func TestPostgresHungMailAPI(t *testing.T) {
 	}
 	if took > 4*time.Second {
 		t.Errorf("503 after %v, want within the 2 s budget (and a little)", took)
+	}
+	start = time.Now()
+	err = crashSendSMTP(smtpAddr, "smtp@example.org",
+		[]byte("From: smtp@example.org\r\nTo: support@localhost\r\nSubject: Hung\r\nMessage-ID: <hung@example.org>\r\n\r\nHello\r\n"))
+	var se *smtp.SMTPError
+	if !errors.As(err, &se) || se.Code != 451 {
+		t.Errorf("SMTP while hung: %v, want 451", err)
+	}
+	if took := time.Since(start); took > 4*time.Second {
+		t.Errorf("SMTP answered after %v, want within the 2 s budget (and a little)", took)
 	}
 	resp, err := hc.Get(base + "/healthz")
 	if err != nil || resp.StatusCode != http.StatusServiceUnavailable {
