@@ -100,6 +100,9 @@ func (g *Guard) within(ctx context.Context, f func(context.Context) error) error
 // errBudget is the cause of a transaction's context when its budget ends.
 var errBudget = errors.New("store time budget spent")
 
+// healthTimeout bounds Health's work when the budget is longer.
+const healthTimeout = 2 * time.Second
+
 // errProbe rolls back the write of Health.
 var errProbe = errors.New("health probe: rolled back")
 
@@ -108,6 +111,10 @@ var errProbe = errors.New("health probe: rolled back")
 // last 30 s without a successful write since (SQLite writes a full disk's
 // pages only at commit, so a rolled-back write cannot see it).
 func (g *Guard) Health(ctx context.Context) error {
+	// Load balancers wait a few seconds for an answer; a failed connect
+	// is not retried for the whole budget here.
+	ctx, cancel := context.WithTimeout(ctx, min(g.timeout, healthTimeout))
+	defer cancel()
 	if err := g.within(ctx, func(ctx context.Context) error {
 		return g.Store.View(ctx, func(tx core.Tx) error {
 			_, err := tx.PendingMails(ctx, 0, 1)
