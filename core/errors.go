@@ -26,6 +26,11 @@ var (
 	ErrBadCredentials = errors.New("wrong username or password")
 	// ErrDuplicate: a unique value (Message-ID, username) exists already.
 	ErrDuplicate = errors.New("already exists")
+	// ErrUnavailable: the store could not do the work now (database down,
+	// too many connections, a conflict it gave up retrying, a full disk, the
+	// time budget spent). Nothing was changed; the same request may succeed
+	// when tried again later.
+	ErrUnavailable = errors.New("store temporarily unavailable")
 )
 
 // InvalidError is an ErrInvalid with a message meant for the user.

@@ -1,6 +1,9 @@
 // Package store groups the persistence packages of Trivial Tickets. Its own
 // code is what every store shares: loading the numbered, embedded schema
-// migrations (LoadMigrations) and ErrSchemaTooNew.
+// migrations (LoadMigrations) and ErrSchemaTooNew; Unavailable, with which
+// the stores mark errors that mean "try again later" as
+// core.ErrUnavailable; and Guard, which gives each transaction of the
+// daemon a time budget and reports the store's health.
 //
 // Each sub-package implements core.Store, the interface that package core
 // defines:

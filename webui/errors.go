@@ -14,6 +14,10 @@ import (
 
 // This file is the one place where errors become responses.
 
+// retryAfter is the Retry-After header (seconds) of a 503 answered because
+// the store is unavailable.
+const retryAfter = "10"
+
 // message is the text of the message page.
 type message struct {
 	Title string
@@ -41,6 +45,8 @@ func userError(err error) (status int, text string, ok bool) {
 		return http.StatusForbidden, "You are not allowed to do this. Agents log in first.", true
 	case errors.Is(err, core.ErrBadCredentials):
 		return http.StatusUnauthorized, "Wrong username or password.", true
+	case errors.Is(err, core.ErrUnavailable):
+		return http.StatusServiceUnavailable, "The database is unavailable or overloaded just now: nothing was stored or changed. Please send it again in a minute.", true
 	}
 	return http.StatusInternalServerError, "", false
 }
@@ -52,7 +58,8 @@ func correctable(err error) bool {
 }
 
 // fail answers a request that went wrong with the matching page: 404, 403,
-// 400, 401, or 500 with the cause logged and never shown.
+// 400, 401, 503 with Retry-After when the store is unavailable (nothing was
+// stored), or 500 with the cause logged and never shown.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
 		// The browser closed the connection before the answer, and the
@@ -65,7 +72,14 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		h.internalError(w, r, err)
 		return
 	}
-	h.log.Debug("request refused", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+	if status == http.StatusServiceUnavailable {
+		// Logged as a warning: the operator should know, the client may
+		// simply try again.
+		h.log.Warn("request not served: store unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", retryAfter)
+	} else {
+		h.log.Debug("request refused", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+	}
 	if status == http.StatusNotFound {
 		h.render(w, r, status, pageNotFound, page{})
 		return

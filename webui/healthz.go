@@ -3,11 +3,12 @@ package webui
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 )
 
 // healthz tells load balancers whether the daemon can serve: GET /healthz
-// answers 200 "ok" or 503 with the reason. Lines after "ok" inform
+// answers 200 "ok" or 503 with the reason on one line. Lines after "ok" inform
 // about parts that do not make the daemon unfit to serve (mail accounts).
 func (h *handler) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -18,7 +19,9 @@ func (h *handler) healthz(w http.ResponseWriter, r *http.Request) {
 		if err := h.health(ctx); err != nil {
 			h.log.Warn("health check failed", "err", err)
 			w.WriteHeader(http.StatusServiceUnavailable)
-			w.Write([]byte("unavailable: " + err.Error() + "\n"))
+			// One line: monitors and load balancers show the first.
+			msg := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+			w.Write([]byte("unavailable: " + msg + "\n"))
 			return
 		}
 	}

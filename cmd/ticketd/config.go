@@ -47,10 +47,11 @@ type Config struct {
 	IMAP             []IMAPConfig
 	Retention        time.Duration // delete tickets closed for longer; 0 = keep forever
 
-	FormRate         webui.Rate // anonymous forms per client address; zero: no limit
-	APIRate          webui.Rate // Mail API requests per client address; zero: no limit
-	MetricsListen    string     // address of a listener of its own for /metrics; empty: on the web port behind the token
-	MetricsTokenFile string     // file with the bearer token of /metrics on the web port; empty: metrics-token in the data directory
+	FormRate         webui.Rate    // anonymous forms per client address; zero: no limit
+	APIRate          webui.Rate    // Mail API requests per client address; zero: no limit
+	MetricsListen    string        // address of a listener of its own for /metrics; empty: on the web port behind the token
+	MetricsTokenFile string        // file with the bearer token of /metrics on the web port; empty: metrics-token in the data directory
+	StoreTimeout     time.Duration // time budget of one store transaction
 }
 
 // setting is one configuration value: its flag name (the TOML key is the
@@ -164,6 +165,14 @@ var settings = []setting{
 		set: func(c *Config, v string) error { c.DebugListen = v; return nil }},
 	{name: "retention", help: "delete tickets closed (and unchanged) for longer than this, with their entries, attachments and mails: days such as 730d, or a duration such as 17520h; empty or 0: keep forever",
 		set: func(c *Config, v string) (err error) { c.Retention, err = parseRetention(v); return }},
+	{name: "store-timeout", def: "15s", help: "time budget of each database transaction of a request or message; beyond it the request gets 503 (SMTP/LMTP 451) and nothing is stored",
+		set: func(c *Config, v string) (err error) {
+			c.StoreTimeout, err = time.ParseDuration(v)
+			if err != nil || c.StoreTimeout < 100*time.Millisecond || c.StoreTimeout > 10*time.Minute {
+				return fmt.Errorf("%q is not a duration from 100ms to 10m, such as 15s", v)
+			}
+			return nil
+		}},
 }
 
 // settingValue adapts a setting to flag.Value: it records what was given,

@@ -23,6 +23,7 @@ import (
 	"trivialtickets/mailgw/outbound"
 	"trivialtickets/mailgw/parse"
 	"trivialtickets/mailgw/smtpin"
+	"trivialtickets/store"
 	"trivialtickets/webui"
 	"trivialtickets/webui/mailapi"
 )
@@ -48,7 +49,10 @@ func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 	publicURL := c.publicURL(ln.Addr())
 	var svc *core.Service
 	met := newMetrics(func() *core.Service { return svc })
-	svc = newService(st, c, publicURL, met.observeReceive)
+	// Every transaction of the daemon's doors and workers has a time
+	// budget; /healthz sees failed writes.
+	guard := store.NewGuard(st, c.StoreTimeout)
+	svc = newService(guard, c, publicURL, met.observeReceive)
 
 	var tlsConfig *tls.Config
 	var certPath string
@@ -102,7 +106,7 @@ func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 		Logger:  log.With("part", "webui"),
 		Secure:  !c.NoTLS,
 		MailAPI: api,
-		Health:  svc.Check,
+		Health:  guard.Health,
 		Status:  status.lines,
 		Metrics: metricsOnWeb,
 
@@ -341,6 +345,9 @@ func (b *statusBoard) lines() []string {
 func dispatcherStatus(d *outbound.Dispatcher) string {
 	s := d.Stats()
 	line := fmt.Sprintf("relay %s: %d sent, %d deferred, %d failed", d.Relay(), s.Sent, s.Deferred, s.Failed)
+	if s.Unrecorded > 0 {
+		line += fmt.Sprintf(", %d accepted by the relay but not yet recorded (sending paused)", s.Unrecorded)
+	}
 	if !s.LastSuccess.IsZero() {
 		line += ", last delivery " + s.LastSuccess.UTC().Format(time.RFC3339)
 	}

@@ -103,18 +103,34 @@ type Config struct {
 // Stats are the dispatcher's counters since start, for metrics and health.
 type Stats struct {
 	Sent, Deferred, Failed int64
-	LastSuccess            time.Time // last mail the relay accepted
-	LastError              string    // last delivery problem, if any
-	LastErrorAt            time.Time
+	// Unrecorded counts mails the relay accepted whose delivery could not
+	// be recorded yet (the database failed); none is claimed meanwhile.
+	Unrecorded  int
+	LastSuccess time.Time // last mail the relay accepted
+	LastError   string    // last delivery problem, if any
+	LastErrorAt time.Time
 }
 
 // Dispatcher delivers the outbox through the relay. Run it once per daemon.
 type Dispatcher struct {
 	cfg Config
 
+	// unrecorded are mails the relay accepted whose record failed; only
+	// Run's goroutine uses it. While it is not empty, nothing is claimed:
+	// the owner would get these mails back from their lease and send
+	// them again.
+	unrecorded []core.OutMail
+
 	mu    sync.Mutex
 	stats Stats
 }
+
+// Bounds of the wait between attempts to record deliveries while the
+// database fails.
+const (
+	minRecordWait = 100 * time.Millisecond
+	maxRecordWait = 5 * time.Second
+)
 
 // New checks cfg and returns a Dispatcher.
 func New(cfg Config) (*Dispatcher, error) {
@@ -199,26 +215,93 @@ func (d *Dispatcher) record(f func(*Stats)) {
 // Run delivers due mail until ctx is cancelled, then returns nil. A mail in
 // the middle of its transfer when ctx ends is left to its lease: the next
 // dispatcher sends it again only if the relay did not accept it.
+//
+// A delivery the relay accepted but that could not be recorded (the
+// database failed) ends the batch; the dispatcher then records such
+// deliveries, retrying with backoff, before it claims anything again. Only
+// if the daemon stops before it succeeds will those mails be sent again
+// after their lease: the one window that cannot be closed.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	d.cfg.Logger.Info("delivering outgoing mail through relay", "relay", d.cfg.Relay.Addr(), "tls", d.cfg.Relay.TLS)
+	defer d.lastRecord()
 	t := time.NewTimer(0)
 	defer t.Stop()
+	recordWait := minRecordWait
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
 		}
+		if len(d.unrecorded) > 0 {
+			if err := d.recordDelivered(ctx); err != nil {
+				if ctx.Err() == nil {
+					d.cfg.Logger.Warn("could not record deliveries the relay accepted; trying again before sending more",
+						"mails", len(d.unrecorded), "next_try_in", recordWait, "err", err)
+				}
+				t.Reset(recordWait)
+				recordWait = min(2*recordWait, maxRecordWait)
+				continue
+			}
+			recordWait = minRecordWait
+		}
 		n, err := d.round(ctx)
 		if err != nil && ctx.Err() == nil {
 			d.cfg.Logger.Error("outbox dispatch", "err", err)
 		}
 		wait := d.cfg.Interval
-		if n == d.cfg.Batch && err == nil {
+		switch {
+		case len(d.unrecorded) > 0:
+			wait = recordWait
+		case n == d.cfg.Batch && err == nil:
 			wait = 0 // more may be due
 		}
 		t.Reset(wait)
 	}
+}
+
+// recordDelivered records the deliveries that could not be recorded
+// before, in order; it stops at the first failure.
+func (d *Dispatcher) recordDelivered(ctx context.Context) error {
+	for len(d.unrecorded) > 0 {
+		m := d.unrecorded[0]
+		if err := d.markDelivered(ctx, m); err != nil {
+			return err
+		}
+		d.unrecorded = d.unrecorded[1:]
+		d.record(func(s *Stats) { s.Unrecorded = len(d.unrecorded) })
+		d.cfg.Logger.Info("delivery recorded late", "mail", m.ID, "ticket", m.TicketID)
+	}
+	d.unrecorded = nil
+	return nil
+}
+
+// lastRecord tries once more, at shutdown, to record the deliveries still
+// unrecorded, and names those it could not.
+func (d *Dispatcher) lastRecord() {
+	if len(d.unrecorded) == 0 {
+		return
+	}
+	if err := d.recordDelivered(context.Background()); err != nil {
+		ids := make([]int64, len(d.unrecorded))
+		for i, m := range d.unrecorded {
+			ids[i] = m.ID
+		}
+		d.cfg.Logger.Error("stopping with deliveries the relay accepted but the database did not record: these mails will be sent again when their lease ends",
+			"mails", ids, "err", err)
+	}
+}
+
+// markDelivered records the delivery of m, bounded by Timeout. Not bound
+// to ctx: a shutdown must not lose the record of a delivery.
+func (d *Dispatcher) markDelivered(ctx context.Context, m core.OutMail) error {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.Timeout)
+	defer cancel()
+	if err := d.cfg.Outbox.MailDelivered(rctx, m.ID); err != nil {
+		return err
+	}
+	d.record(func(s *Stats) { s.Sent++; s.LastSuccess = d.cfg.Now() })
+	return nil
 }
 
 // round claims one batch and delivers it; it returns how many were claimed.
@@ -247,7 +330,10 @@ func (d *Dispatcher) round(ctx context.Context) (int, error) {
 		raw, err := compose.Build(m, d.cfg.Now(), d.cfg.LoopID)
 		if err != nil {
 			// A mail that cannot be written is a permanent failure.
-			d.finish(ctx, m, permanent("cannot build the mail: "+err.Error()))
+			if !d.finish(ctx, m, permanent("cannot build the mail: "+err.Error())) {
+				d.release(ms[i+1:])
+				return len(ms), nil
+			}
 			continue
 		}
 		if c != nil && c.Reset() != nil {
@@ -257,26 +343,37 @@ func (d *Dispatcher) round(ctx context.Context) (int, error) {
 		if c == nil {
 			if c, err = d.connect(); err != nil {
 				// The relay is unreachable: every mail of the batch waits.
-				for _, rest := range ms[i:] {
-					d.finish(ctx, rest, temporary(err.Error()))
+				for j, rest := range ms[i:] {
+					if !d.finish(ctx, rest, temporary(err.Error())) {
+						d.release(ms[i+j+1:])
+						break
+					}
 				}
 				return len(ms), nil
 			}
 		}
 		err = d.send(c, m, raw)
 		var se *smtp.SMTPError
+		var recorded bool
 		switch {
 		case err == nil:
-			d.finish(ctx, m, outcome{})
+			recorded = d.finish(ctx, m, outcome{})
 		case errors.As(err, &se) && se.Code >= 500:
-			d.finish(ctx, m, permanent(smtpText(se)))
+			recorded = d.finish(ctx, m, permanent(smtpText(se)))
 		case errors.As(err, &se):
-			d.finish(ctx, m, temporary(smtpText(se)))
+			recorded = d.finish(ctx, m, temporary(smtpText(se)))
 		default:
 			// A network error: the connection is unusable.
-			d.finish(ctx, m, temporary(err.Error()))
+			recorded = d.finish(ctx, m, temporary(err.Error()))
 			c.Close()
 			c = nil
+		}
+		if !recorded {
+			// The database fails: send nothing more until it records
+			// again, and give the rest back (should that fail too, their
+			// lease keeps them ours, and they were not sent).
+			d.release(ms[i+1:])
+			return len(ms), nil
 		}
 	}
 	return len(ms), nil
@@ -313,28 +410,27 @@ func smtpText(se *smtp.SMTPError) string {
 	return code + " " + se.Message
 }
 
-// finish records the outcome of m. Recording a delivery is retried hard:
-// if it were lost, the lease would run out and the mail be sent twice.
-func (d *Dispatcher) finish(ctx context.Context, m core.OutMail, o outcome) {
+// finish records the outcome of m and reports whether that worked. A
+// delivery that could not be recorded is remembered in d.unrecorded, to be
+// recorded before anything is claimed again; any other outcome that could
+// not be recorded leaves the mail to its lease, as it was not delivered.
+func (d *Dispatcher) finish(ctx context.Context, m core.OutMail, o outcome) bool {
 	log := d.cfg.Logger.With("mail", m.ID, "ticket", m.TicketID, "to", m.To)
 	now := d.cfg.Now()
 	var err error
 	switch {
 	case o.reason == "":
-		for try := range 10 {
-			// Not ctx: a shutdown must not lose the record of a delivery.
-			rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			err = d.cfg.Outbox.MailDelivered(rctx, m.ID)
-			cancel()
-			if err == nil {
-				break
-			}
-			time.Sleep(time.Duration(try+1) * 200 * time.Millisecond)
+		if err = d.markDelivered(ctx, m); err != nil {
+			d.unrecorded = append(d.unrecorded, m)
+			d.record(func(s *Stats) {
+				s.Unrecorded = len(d.unrecorded)
+				s.LastError, s.LastErrorAt = "recording a delivery: "+err.Error(), now
+			})
+			log.Error("the relay accepted the mail but the database did not record it; no more mail is sent until it does", "err", err)
+			return false
 		}
-		if err == nil {
-			d.record(func(s *Stats) { s.Sent++; s.LastSuccess = now })
-			log.Info("mail delivered to relay")
-		}
+		log.Info("mail delivered to relay")
+		return true
 	case o.permanent || now.Sub(m.CreatedAt) >= d.cfg.MaxAge:
 		reason := o.reason
 		if !o.permanent {
@@ -355,7 +451,9 @@ func (d *Dispatcher) finish(ctx context.Context, m core.OutMail, o outcome) {
 	}
 	if err != nil {
 		log.Error("could not record the delivery outcome; the mail's lease will make it retried", "err", err)
+		return false
 	}
+	return true
 }
 
 // backoff is the wait after the attempts-th failed attempt: MinBackoff

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -336,6 +337,25 @@ func TestGivesUpAfterMaxAge(t *testing.T) {
 	}
 }
 
+// eachOnce waits a moment for late copies, then checks that each of the n
+// recipients got exactly one mail.
+func eachOnce(t *testing.T, r *relay, n int) {
+	t.Helper()
+	time.Sleep(200 * time.Millisecond)
+	seen := map[string]int{}
+	for _, m := range r.got() {
+		seen[m.to[0]]++
+	}
+	for to, k := range seen {
+		if k != 1 {
+			t.Errorf("%s got %d mails", to, k)
+		}
+	}
+	if len(seen) != n {
+		t.Errorf("%d recipients, want %d", len(seen), n)
+	}
+}
+
 // TestTwoDispatchersSendEachOnce runs two dispatchers (two daemons) on one
 // store: every mail reaches the relay exactly once.
 func TestTwoDispatchersSendEachOnce(t *testing.T) {
@@ -350,19 +370,7 @@ func TestTwoDispatchersSendEachOnce(t *testing.T) {
 		receive(t, svc, fmt.Sprintf("c%d@example.com", i), "Hello", fmt.Sprintf("m%d@example.com", i))
 	}
 	waitFor(t, "all mails", func() bool { return len(r.got()) >= n })
-	time.Sleep(200 * time.Millisecond)
-	seen := map[string]int{}
-	for _, m := range r.got() {
-		seen[m.to[0]]++
-	}
-	for to, k := range seen {
-		if k != 1 {
-			t.Errorf("%s got %d mails", to, k)
-		}
-	}
-	if len(seen) != n {
-		t.Errorf("%d recipients, want %d", len(seen), n)
-	}
+	eachOnce(t, r, n)
 }
 
 func TestStartTLSAndAuth(t *testing.T) {
@@ -461,5 +469,88 @@ func TestShutdownGivesMailsBack(t *testing.T) {
 	}
 	if sent+len(ms) != 10 || sent >= 10 {
 		t.Errorf("after the stop: %d sent, %d claimable at once; want all 10 accounted for", sent, len(ms))
+	}
+}
+
+// flakyOutbox is the real outbox behind a switch that makes every call
+// fail as a database outage would, and counts the claims made while a
+// delivery was unrecorded.
+type flakyOutbox struct {
+	outbound.Outbox
+	down atomic.Bool
+	// claimsWhileUnrecorded counts ClaimMails calls while stats reported
+	// unrecorded deliveries.
+	claimsWhileUnrecorded atomic.Int64
+	d                     atomic.Pointer[outbound.Dispatcher]
+}
+
+var errDown = fmt.Errorf("database down: %w", core.ErrUnavailable)
+
+func (f *flakyOutbox) ClaimMails(ctx context.Context, owner string, lease time.Duration, limit int) ([]core.OutMail, error) {
+	if d := f.d.Load(); d != nil && d.Stats().Unrecorded > 0 {
+		f.claimsWhileUnrecorded.Add(1)
+	}
+	if f.down.Load() {
+		return nil, errDown
+	}
+	return f.Outbox.ClaimMails(ctx, owner, lease, limit)
+}
+
+func (f *flakyOutbox) MailDelivered(ctx context.Context, id int64) error {
+	if f.down.Load() {
+		return errDown
+	}
+	return f.Outbox.MailDelivered(ctx, id)
+}
+
+func (f *flakyOutbox) MailDeferred(ctx context.Context, id int64, reason string, next time.Time) error {
+	if f.down.Load() {
+		return errDown
+	}
+	return f.Outbox.MailDeferred(ctx, id, reason, next)
+}
+
+func (f *flakyOutbox) ReleaseMails(ctx context.Context, owner string, ids []int64) error {
+	if f.down.Load() {
+		return errDown
+	}
+	return f.Outbox.ReleaseMails(ctx, owner, ids)
+}
+
+// TestDatabaseOutageSendsNothingTwice: the database fails in the middle of
+// a batch and comes back 1 s later. The dispatcher stops at the first
+// delivery it cannot record, claims nothing until it has recorded it, and
+// every mail reaches the relay exactly once and ends recorded as sent.
+func TestDatabaseOutageSendsNothingTwice(t *testing.T) {
+	svc := newService(t)
+	r := &relay{delay: 20 * time.Millisecond}
+	startRelay(t, r, "127.0.0.1:0", nil)
+	const n = 60
+	for i := range n {
+		receive(t, svc, fmt.Sprintf("c%d@example.com", i), "Hello", fmt.Sprintf("m%d@example.com", i))
+	}
+	fo := &flakyOutbox{Outbox: svc}
+	d := run(t, outbound.Config{Outbox: fo, Owner: "a", Batch: 20, Relay: outbound.Relay{Host: "127.0.0.1", Port: r.port(t)}})
+	fo.d.Store(d)
+	waitFor(t, "10 mails", func() bool { return len(r.got()) >= 10 })
+	fo.down.Store(true)
+	waitFor(t, "an unrecorded delivery", func() bool { return d.Stats().Unrecorded > 0 })
+	sentWhileDown := len(r.got())
+	time.Sleep(time.Second)
+	if got := len(r.got()); got != sentWhileDown {
+		t.Errorf("%d more mails sent while the database was down", got-sentWhileDown)
+	}
+	fo.down.Store(false)
+	waitFor(t, "all mails", func() bool { return len(r.got()) >= n })
+	waitFor(t, "all recorded", func() bool {
+		c, err := svc.OutboxCounts(context.Background())
+		return err == nil && c.Pending == 0
+	})
+	eachOnce(t, r, n)
+	if k := fo.claimsWhileUnrecorded.Load(); k != 0 {
+		t.Errorf("%d claims while a delivery was unrecorded", k)
+	}
+	if s := d.Stats(); s.Sent != n || s.Unrecorded != 0 {
+		t.Errorf("stats: %d sent, %d unrecorded; want %d, 0", s.Sent, s.Unrecorded, n)
 	}
 }

@@ -28,7 +28,14 @@
 // The connection URL is pgx's: postgres://user:password@host:port/db?…, with
 // pool settings such as pool_max_conns and run-time parameters such as
 // search_path (to keep the tables in a schema of their own). The role needs
-// the right to create tables in that schema.
+// the right to create tables in that schema. Connecting times out after
+// DefaultConnectTimeout unless the URL sets connect_timeout.
+//
+// Errors that mean "try again later" (the server unreachable, shutting
+// down or hung, too many connections, a serialization failure retried in
+// vain, a deadline that ended) are marked as core.ErrUnavailable; a
+// transaction that could not get a connection is begun again until its
+// context's deadline.
 //
 // The package implements persistence only: it knows no domain rules (those
 // are in package core).
@@ -52,6 +59,10 @@ import (
 // maxAttempts bounds how often Update runs its function when PostgreSQL
 // aborts it for a serialization failure or a deadlock.
 const maxAttempts = 12
+
+// DefaultConnectTimeout bounds each attempt to connect to the server when
+// the URL sets no connect_timeout (or sets 0).
+const DefaultConnectTimeout = 5 * time.Second
 
 // rollbackTimeout bounds the ROLLBACK after a failed or cancelled
 // transaction, which runs even when the caller's context has ended.
@@ -83,13 +94,18 @@ func open(ctx context.Context, url string, ms []migration) (*Store, error) {
 		// The error of ParseConfig can quote the URL, password and all.
 		return nil, errors.New("postgres: open: malformed database URL")
 	}
+	if cfg.ConnConfig.ConnectTimeout <= 0 {
+		// Without one, a connection to a hung server waits for the
+		// caller's context alone, and pgx's own dial has no bound.
+		cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("postgres: open: connect to %s: %w", where(cfg), err)
+		return nil, fmt.Errorf("postgres: open: connect to %s: %w", where(cfg), rootCause(err))
 	}
 	if err := migrate(ctx, pool, ms); err != nil {
 		pool.Close()
@@ -138,22 +154,39 @@ func (s *Store) View(ctx context.Context, fn func(core.Tx) error) error {
 // transact runs fn in a transaction with opts, and again after a
 // serialization failure or a deadlock, or when a pooled connection turned
 // out dead before BEGIN reached the server (a database restart).
+//
+// A transaction that could not begin because the server cannot be reached
+// or takes no more connections is tried again until ctx's deadline (the
+// caller's time budget), or maxAttempts times without one. Errors that mean
+// "try again later" are returned marked as core.ErrUnavailable.
 func (s *Store) transact(ctx context.Context, opts pgx.TxOptions, fn func(core.Tx) error) error {
 	for attempt := 1; ; attempt++ {
 		again, err := s.run(ctx, opts, fn)
 		if !again {
-			return err
+			return classify(err)
 		}
-		if attempt == maxAttempts {
-			return fmt.Errorf("postgres: gave up after %d attempts: %w", attempt, err)
+		_, hasDeadline := ctx.Deadline()
+		if attempt >= maxAttempts && !(hasDeadline && unreachable(err)) {
+			return classify(fmt.Errorf("postgres: gave up after %d attempts: %w", attempt, err))
 		}
 		s.retries.Add(1)
+		pause := backoff(attempt)
+		if unreachable(err) {
+			pause = connectBackoff(attempt)
+		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%w (%w)", err, ctx.Err())
-		case <-time.After(backoff(attempt)):
+			return classify(fmt.Errorf("%w (%w)", err, ctx.Err()))
+		case <-time.After(pause):
 		}
 	}
+}
+
+// connectBackoff is the pause after a failed connect: from about 10 ms up
+// to about 500 ms, randomised.
+func connectBackoff(attempt int) time.Duration {
+	d := min(10*time.Millisecond<<min(attempt, 10), 500*time.Millisecond)
+	return d/2 + rand.N(d)
 }
 
 // backoff is the pause after the given failed attempt: growing from about
@@ -172,9 +205,12 @@ func (s *Store) run(ctx context.Context, opts pgx.TxOptions, fn func(core.Tx) er
 	if err != nil {
 		// Nothing happened yet: BEGIN may be tried again on another
 		// connection.
-		return retryable(err) || pgconn.SafeToRetry(err), fmt.Errorf("postgres: begin: %w", err)
+		return retryable(err) || pgconn.SafeToRetry(err) || unreachable(err), fmt.Errorf("postgres: begin: %w", rootCause(err))
 	}
 	t := &tx{tx: pgxTx, write: !readOnly}
+	if d, ok := ctx.Deadline(); ok {
+		t.deadline = d
+	}
 	finished := false
 	defer func() {
 		if !finished { // fn panicked

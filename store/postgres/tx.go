@@ -31,6 +31,22 @@ type tx struct {
 	done   atomic.Bool // the function returned
 	failed error       // the first database error; the transaction is aborted
 	retry  bool        // failed is a serialization failure or a deadlock
+	// deadline of the transaction's context (Update's or View's), zero
+	// when none: the time budget of the work, which the contexts given to
+	// the methods (core passes its caller's) may lack.
+	deadline time.Time
+}
+
+// bound returns ctx with the transaction's deadline when ctx has none
+// earlier, so that no statement outlasts the transaction's time budget.
+func (t *tx) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if t.deadline.IsZero() {
+		return ctx, func() {}
+	}
+	if d, ok := ctx.Deadline(); ok && !d.After(t.deadline) {
+		return ctx, func() {}
+	}
+	return context.WithDeadline(ctx, t.deadline)
 }
 
 // nanos stores a time as unix nanoseconds UTC; the zero time is 0.
@@ -92,6 +108,8 @@ func (t *tx) exec(ctx context.Context, what, query string, args ...any) (int64, 
 	if err := t.check(what); err != nil {
 		return 0, err
 	}
+	ctx, cancel := t.bound(ctx)
+	defer cancel()
 	tag, err := t.tx.Exec(ctx, query, args...)
 	if err != nil {
 		return 0, t.fail(what, err)
@@ -105,6 +123,8 @@ func (t *tx) queryRow(ctx context.Context, what string, dest []any, query string
 	if err := t.check(what); err != nil {
 		return err
 	}
+	ctx, cancel := t.bound(ctx)
+	defer cancel()
 	err := t.tx.QueryRow(ctx, query, args...).Scan(dest...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("%s: %w", what, core.ErrNotFound)
@@ -129,6 +149,8 @@ func queryAll[T any](ctx context.Context, t *tx, what string, scan func(pgx.Coll
 	if err := t.check(what); err != nil {
 		return nil, err
 	}
+	ctx, cancel := t.bound(ctx)
+	defer cancel()
 	rows, err := t.tx.Query(ctx, query, args...)
 	if err != nil {
 		return nil, t.fail(what, err)

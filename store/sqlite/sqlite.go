@@ -31,6 +31,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"trivialtickets/core"
+	"trivialtickets/store"
 )
 
 // busyTimeoutMillis is how long a statement waits for a lock held by another
@@ -210,13 +211,35 @@ func (s *Store) Update(ctx context.Context, fn func(core.Tx) error) error {
 	if res.panicked {
 		panic(res.panicValue)
 	}
-	return res.err
+	return classify(res.err)
 }
 
 // View runs fn in a read-only transaction on a consistent snapshot. Writes
 // through its Tx fail.
 func (s *Store) View(ctx context.Context, fn func(core.Tx) error) error {
-	return s.view(ctx, fn)
+	return classify(s.view(ctx, fn))
+}
+
+// classify marks errors that mean "try again later" as core.ErrUnavailable:
+// the database locked or busy beyond the busy timeout, the disk full, an
+// I/O error, a file that cannot be opened, no memory, and a deadline that
+// ended. Anything else (including a caller that went away) stays as it is.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return store.Unavailable(err)
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR,
+			sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_NOMEM, sqlite3.SQLITE_PROTOCOL:
+			return store.Unavailable(err)
+		}
+	}
+	return err
 }
 
 func (s *Store) view(ctx context.Context, fn func(core.Tx) error) error {

@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) core.Store) {
 		{"ViewIsReadOnly", testViewReadOnly},
 		{"TxAfterReturn", testTxAfterReturn},
 		{"ContextCancel", testContextCancel},
+		{"DeadlineIsUnavailable", testDeadlineUnavailable},
 		{"ViewDuringUpdate", testViewDuringUpdate},
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"ConcurrentDuplicateMessageID", testConcurrentDuplicate},
@@ -871,6 +872,30 @@ func testContextCancel(t *testing.T, st core.Store) {
 	assertEmpty(t, st, tk.ID)
 	// The store still works afterwards.
 	update(t, st, func(tx core.Tx) error { return tx.CreateTicket(t.Context(), tk) })
+}
+
+// testDeadlineUnavailable: a transaction whose deadline (a request's time
+// budget) ends while it runs fails with core.ErrUnavailable, the error
+// that clients get as 503 or 451, and commits nothing, even though its
+// statements were given a context without that deadline (core passes its
+// caller's). A cancelled caller is not ErrUnavailable.
+func testDeadlineUnavailable(t *testing.T, st core.Store) {
+	tk := newTicket(at(0), "alice@example.com")
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	err := st.Update(ctx, func(tx core.Tx) error {
+		time.Sleep(300 * time.Millisecond) // a slow database
+		return tx.CreateTicket(t.Context(), tk)
+	})
+	if !errors.Is(err, core.ErrUnavailable) {
+		t.Errorf("Update beyond its deadline: %v, want core.ErrUnavailable", err)
+	}
+	assertEmpty(t, st, tk.ID)
+	cctx, ccancel := context.WithCancel(t.Context())
+	ccancel()
+	if err := st.Update(cctx, func(tx core.Tx) error { return tx.CreateTicket(cctx, tk) }); errors.Is(err, core.ErrUnavailable) {
+		t.Errorf("Update of a cancelled caller: %v, want an error that is not core.ErrUnavailable", err)
+	}
 }
 
 func testViewDuringUpdate(t *testing.T, st core.Store) {

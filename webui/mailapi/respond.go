@@ -35,10 +35,14 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, wire.ErrorResponse{Status: status, Message: msg})
 }
 
+// retryAfter is the Retry-After header (seconds) of a 503.
+const retryAfter = "10"
+
 // fail is the one place that maps errors from core to answers: invalid
-// input is the client's to fix and gets 400 with core's message; a client
-// that went away gets nothing; anything else is ours, gets a bare 500 and
-// is logged with its cause.
+// input is the client's to fix and gets 400 with core's message; a store
+// that cannot do the work now gets 503 with Retry-After (nothing was
+// stored); a client that went away gets nothing; anything else is ours,
+// gets a bare 500 and is logged with its cause.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var inv *core.InvalidError
 	switch {
@@ -46,6 +50,13 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusBadRequest, inv.Msg)
 	case errors.Is(err, core.ErrInvalid):
 		writeError(w, http.StatusBadRequest, err.Error())
+	case errors.Is(err, core.ErrUnavailable) && !(r.Context().Err() != nil && errors.Is(err, context.Canceled)):
+		// Nothing was stored or changed: the client may send it again.
+		h.log.WarnContext(r.Context(), "mail api request not served: store unavailable",
+			"method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", retryAfter)
+		writeError(w, http.StatusServiceUnavailable,
+			"the database is unavailable or overloaded just now; the request was not stored: send it again later")
 	case r.Context().Err() != nil && errors.Is(err, context.Canceled):
 		// The client closed the connection before the answer, and the
 		// step that failed was not applied (a message not stored, a

@@ -88,10 +88,13 @@ type Cluster struct {
 	createOptions string
 
 	// The private server only.
-	dir     string        // temporary directory: data, socket, log
-	cmd     *exec.Cmd     // the postmaster
-	exited  chan struct{} // closed when cmd has exited
-	waitErr error         // of cmd.Wait, once exited is closed
+	settings     []string      // more "name=value" server settings (StartPrivate)
+	port         int           // once started: the next start uses it again
+	postgresPath string        // the server program, for Up
+	dir          string        // temporary directory: data, socket, log
+	cmd          *exec.Cmd     // the postmaster
+	exited       chan struct{} // closed when cmd has exited
+	waitErr      error         // of cmd.Wait, once exited is closed
 }
 
 // shared is the cluster of this test binary.
@@ -361,12 +364,15 @@ func (c *Cluster) startPrivate(initdb, postgres string) error {
 
 // startServer starts postgres and waits until it accepts connections.
 func (c *Cluster) startServer(ctx context.Context, postgres, data string, cred *syscall.Credential) error {
-	port, err := freePort()
-	if err != nil {
-		return err
+	port := c.port
+	if port == 0 {
+		var err error
+		if port, err = freePort(); err != nil {
+			return err
+		}
 	}
 	logPath := filepath.Join(c.dir, "postgres.log")
-	logFile, err := os.Create(logPath)
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return fmt.Errorf("server log: %w", err)
 	}
@@ -380,6 +386,9 @@ func (c *Cluster) startServer(ctx context.Context, postgres, data string, cred *
 		"-c", "shared_buffers=64MB"}
 	if os.Getenv(EnvDurable) == "" {
 		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
+	}
+	for _, kv := range c.settings {
+		args = append(args, "-c", kv) // the later wins
 	}
 	cmd := exec.Command(postgres, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
@@ -407,6 +416,7 @@ func (c *Cluster) startServer(ctx context.Context, postgres, data string, cred *
 		cancel()
 		if err == nil {
 			conn.Close(ctx)
+			c.port = port
 			return c.connect()
 		}
 		select {

@@ -1,0 +1,70 @@
+package mailapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"trivialtickets/core"
+	"trivialtickets/store"
+	"trivialtickets/webui/mailapi"
+)
+
+// TestReceiveStoreUnavailable holds SQLite's writer longer than the
+// store's time budget: POST /api/receive answers 503 with Retry-After and
+// a message saying the request was not stored, and stores nothing; once
+// the writer is free the same request gets 200.
+func TestReceiveStoreUnavailable(t *testing.T) {
+	st := newStore(t)
+	guard := store.NewGuard(st, 100*time.Millisecond)
+	svc := newService(t, guard)
+	h := mailapi.New(mailapi.Config{Service: svc, Token: testToken, ParseRaw: parseRaw, Logger: slog.New(slog.DiscardHandler)})
+	receive := func() *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodPost, "/api/receive",
+			strings.NewReader(`{"from":"c@example.com","subject":"Busy","message":"Hello"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+
+	holding, released := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(released)
+		st.Update(context.Background(), func(core.Tx) error {
+			close(holding)
+			time.Sleep(600 * time.Millisecond)
+			return nil
+		})
+	}()
+	<-holding
+	rec := receive()
+	<-released
+	var body struct {
+		Status  int    `json:"status"`
+		Message string `json:"message"`
+	}
+	json.Unmarshal(rec.Body.Bytes(), &body)
+	if rec.Code != http.StatusServiceUnavailable || body.Status != 503 || rec.Header().Get("Retry-After") == "" {
+		t.Errorf("receive while the store is busy: %d %s, Retry-After %q; want 503 with Retry-After", rec.Code, rec.Body, rec.Header().Get("Retry-After"))
+	}
+	if !strings.Contains(body.Message, "not stored") {
+		t.Errorf("message %q does not say that the request was not stored", body.Message)
+	}
+	list, err := svc.ListTickets(context.Background(), core.TicketQuery{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Tickets) != 0 {
+		t.Errorf("%d tickets stored for a request answered 503", len(list.Tickets))
+	}
+	if rec := receive(); rec.Code != http.StatusOK {
+		t.Errorf("receive once the store is free: %d %s", rec.Code, rec.Body)
+	}
+}
