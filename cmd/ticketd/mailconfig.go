@@ -217,6 +217,15 @@ func (c *Config) validateMail() error {
 		if a.Host == "" || a.Username == "" || a.Password == "" {
 			return fmt.Errorf("[[imap]] #%d: host, username and password (or password_file) are required", i+1)
 		}
+		// Two pollers of one mailbox would share a lease and metrics and
+		// fetch the same mail twice over.
+		host, port, user, mailbox := a.identity()
+		for j, b := range c.IMAP[:i] {
+			if h, p, u, m := b.identity(); h == host && p == port && u == user && m == mailbox {
+				return fmt.Errorf("[[imap]] #%d repeats #%d (host %s, port %d, username %s, mailbox %s): remove one, or set mailbox to read another folder",
+					i+1, j+1, host, port, user, mailbox)
+			}
+		}
 	}
 	return nil
 }

@@ -153,6 +153,12 @@ func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("setting lmtp: listen on %s: %w", c.LMTP, err)
 		}
+		if network == "unix" {
+			if err := setSocketAccess(addr, c.LMTPSocketMode, c.LMTPSocketGroup); err != nil {
+				lln.Close()
+				return err
+			}
+		}
 		lmtp := smtpin.New(smtpin.Config{
 			Service:         svc,
 			Domain:          domain,
@@ -198,10 +204,10 @@ func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 		return err
 	}
 	for i, p := range pollers {
-		met.addPoller(p)
+		met.addPoller(p, c.IMAP[i])
 		var held atomic.Bool
 		status.add(func() string { return pollerStatus(p, held.Load()) })
-		lease := fmt.Sprintf("imap:%s:%s", c.IMAP[i].Host, p.Status().Account)
+		lease := c.IMAP[i].lease()
 		workers.Go(func() {
 			runLeased(work, svc, lease, id, log, held.Store, func(ctx context.Context) { p.Run(ctx) })
 		})
