@@ -38,9 +38,11 @@ type Config struct {
 	LogLevel         string
 	LogFormat        string
 	ShutdownTimeout  time.Duration
-	DebugListen      string // address of the pprof server; empty = off
-	Outbound         string // "api" or "smtp"
-	LMTP             string // LMTP listen address: host:port or unix:/path; empty = off
+	DebugListen      string      // address of the pprof server; empty = off
+	Outbound         string      // "api" or "smtp"
+	LMTP             string      // LMTP listen address: host:port or unix:/path; empty = off
+	LMTPSocketMode   os.FileMode // permissions of the LMTP unix socket
+	LMTPSocketGroup  string      // group of the LMTP unix socket; empty = the daemon's
 	Relay            RelayConfig
 	IMAP             []IMAPConfig
 }
@@ -91,6 +93,17 @@ var settings = []setting{
 		set: func(c *Config, v string) error { c.FromAddress = v; return nil }},
 	{name: "lmtp", help: "LMTP listen address for a local MTA (Postfix, Exim) to hand mail over: host:port or unix:/path/to/socket; empty: off",
 		set: func(c *Config, v string) error { c.LMTP = v; return nil }},
+	{name: "lmtp-socket-mode", def: "0660", help: "permissions (octal) of the LMTP unix socket; the MTA's user needs write permission, e.g. through lmtp-socket-group",
+		set: func(c *Config, v string) error {
+			m, err := strconv.ParseUint(v, 8, 32)
+			if err != nil || m > 0o777 {
+				return fmt.Errorf("%q is not an octal permission such as 0660", v)
+			}
+			c.LMTPSocketMode = os.FileMode(m)
+			return nil
+		}},
+	{name: "lmtp-socket-group", help: "group (name or number) the LMTP unix socket is given, such as postfix; the daemon's user must be a member; empty: the daemon's group",
+		set: func(c *Config, v string) error { c.LMTPSocketGroup = v; return nil }},
 	{name: "outbound", def: "api", help: `how outgoing mail leaves: "api" (a mail service fetches it over the Mail API) or "smtp" (through the [relay] of the config file)`,
 		set: func(c *Config, v string) error {
 			if v != "api" && v != "smtp" {
