@@ -212,11 +212,14 @@ func (s *Service) findTicket(ctx context.Context, tx Tx, m InboundMessage) (Tick
 		candidates = append(candidates, tid)
 		break
 	}
-	for _, r := range m.Recipients {
-		_, detail := splitPlus(strings.TrimSpace(r))
-		if detail != "" && ValidTicketID(strings.ToLower(detail)) && s.IsSupportRecipient(r) {
-			candidates = append(candidates, strings.ToLower(detail))
+	candidates = append(candidates, s.plusTickets(m.Recipients)...)
+	if m.Bounce {
+		// RFC 3464 §2, RFC 6522 §4: the returned header names the ticket
+		// of a bounced mail that did not carry our Message-ID.
+		if id, ok := ParseTag(m.ReturnedSubject); ok {
+			candidates = append(candidates, id)
 		}
+		candidates = append(candidates, s.plusTickets(m.ReturnedAddresses)...)
 	}
 	for _, id := range candidates {
 		t, err := s.resolve(ctx, tx, id)
@@ -229,6 +232,19 @@ func (s *Service) findTicket(ctx context.Context, tx Tx, m InboundMessage) (Tick
 		return t, true, nil
 	}
 	return Ticket{}, false, nil
+}
+
+// plusTickets returns the ticket ids of the support plus-addresses
+// (support+<id>@…) among addrs.
+func (s *Service) plusTickets(addrs []string) []string {
+	var ids []string
+	for _, r := range addrs {
+		_, detail := splitPlus(strings.TrimSpace(r))
+		if detail != "" && ValidTicketID(strings.ToLower(detail)) && s.IsSupportRecipient(r) {
+			ids = append(ids, strings.ToLower(detail))
+		}
+	}
+	return ids
 }
 
 // resolve loads a ticket and follows merges to the ticket that lives on.

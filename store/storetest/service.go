@@ -172,6 +172,7 @@ func runService(t *testing.T, open func(*testing.T) core.Store) {
 		{"ListPaging", core.Config{}, svcListPaging},
 		{"VerifyMail", core.Config{}, svcVerifyMail},
 		{"Bounce", core.Config{}, svcBounce},
+		{"BounceReturnedHeader", core.Config{}, svcBounceReturnedHeader},
 		{"Dispatch", core.Config{RelayOutbound: true}, svcDispatch},
 		{"Leases", core.Config{}, svcLeases},
 		{"ConcurrentAssign", core.Config{}, svcConcurrentAssign},

@@ -1,0 +1,51 @@
+package storetest
+
+import (
+	"strings"
+
+	"trivialtickets/core"
+)
+
+// svcBounceReturnedHeader: a bounce of a mail that did not carry our
+// Message-ID (an agent's own mail client sent it) threads to the ticket
+// named by the returned header's subject tag or a plus-address of ours, as
+// an internal entry that nothing answers; without either it opens a ticket
+// of its own as before.
+func svcBounceReturnedHeader(e *env) {
+	t := e.t
+	id := e.newTicket("Printer")
+	before := len(e.pending())
+	dsn := func(n string, subject string, addrs ...string) core.InboundMessage {
+		return core.InboundMessage{Door: core.DoorSMTP, From: "MAILER-DAEMON@mx.example.com", NullSender: true,
+			Recipients: []string{supportAddr}, Subject: "Undelivered Mail Returned to Sender", MessageID: "dsn-" + n + "@mx.example.com",
+			Text: "Status: 5.1.1", InReplyTo: []string{"not-ours-" + n + "@agents.example.com"}, Bounce: true,
+			ReturnedSubject: subject, ReturnedAddresses: addrs}
+	}
+	for _, m := range []core.InboundMessage{
+		dsn("tag", core.Tag(id)+" Printer", "agent@agents.example.com", "gone@example.net"),
+		dsn("plus", "Re: Printer", "agent@agents.example.com", strings.Replace(supportAddr, "@", "+"+id+"@", 1)),
+	} {
+		res := e.receive(m)
+		if res.TicketID != id || res.Created || res.Automatic == "" {
+			t.Errorf("%s: %+v, want an automatic entry on %s", m.MessageID, res, id)
+		}
+	}
+	es := e.entries(id, true)
+	if len(es) != 3 || !es[1].Internal || !es[2].Internal {
+		t.Errorf("entries %q, want the two bounces as internal entries", texts(es))
+	}
+	if n := len(e.pending()); n != before {
+		t.Errorf("outbox grew from %d to %d: a bounce was answered", before, n)
+	}
+	// A tag or plus-address in the bounce's returned header counts only
+	// for bounces, and an unknown ticket threads nowhere.
+	res := e.receive(dsn("unknown", `[Ticket "zzzzzzzzzzzzzzzz"] Other`, "gone@example.net"))
+	if !res.Created {
+		t.Errorf("bounce naming no ticket of ours: %+v, want a ticket of its own", res)
+	}
+	m := mail("Forwarded", "not a bounce")
+	m.ReturnedSubject = core.Tag(id) + " Printer"
+	if res := e.receive(m); !res.Created {
+		t.Errorf("no bounce with a returned subject: %+v, want a new ticket", res)
+	}
+}
