@@ -155,6 +155,9 @@ type OutMail struct {
 	// Automatic marks mail the daemon sent on its own (confirmations), which
 	// the per-recipient hourly cap counts.
 	Automatic bool
+	// Personal marks an answer an agent wrote: it goes out without
+	// Auto-Submitted, which RFC 3834 §5 keeps for automatic mail.
+	Personal  bool
 	State     MailState
 	CreatedAt time.Time
 	SentAt    time.Time

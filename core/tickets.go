@@ -276,7 +276,9 @@ func (s *Service) Save(ctx context.Context, actor, id string, c Change) error {
 		if internal {
 			return nil
 		}
-		return s.queue(ctx, tx, t, false, changeText(s, t, me, c.Comment, old, target))
+		// An answer an agent wrote is personal mail; a change of status
+		// alone is an automatic notice.
+		return s.queueMail(ctx, tx, t, false, c.Comment != "", changeText(s, t, me, c.Comment, old, target))
 	})
 	if err != nil {
 		return fmt.Errorf("save ticket %s: %w", id, err)

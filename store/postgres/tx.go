@@ -431,14 +431,14 @@ func (t *tx) MessageIDTicket(ctx context.Context, msgID string) (string, bool, e
 // The outbox.
 
 const mailColumns = `id, ticket_id, from_addr, to_addr, reply_to, subject, body, message_id, in_reply_to,
-	refs, automatic, state, created_at, sent_at, attempts, next_try, last_error`
+	refs, automatic, state, created_at, sent_at, attempts, next_try, last_error, personal`
 
 func scanMail(row pgx.CollectableRow) (core.OutMail, error) {
 	var m core.OutMail
 	var refs, state string
 	var createdAt, sentAt, nextTry int64
 	if err := row.Scan(&m.ID, &m.TicketID, &m.From, &m.To, &m.ReplyTo, &m.Subject, &m.Body, &m.MessageID,
-		&m.InReplyTo, &refs, &m.Automatic, &state, &createdAt, &sentAt, &m.Attempts, &nextTry, &m.LastError); err != nil {
+		&m.InReplyTo, &refs, &m.Automatic, &state, &createdAt, &sentAt, &m.Attempts, &nextTry, &m.LastError, &m.Personal); err != nil {
 		return core.OutMail{}, err
 	}
 	if refs != "" {
@@ -454,11 +454,11 @@ func (t *tx) QueueMail(ctx context.Context, m *core.OutMail) error {
 	var id int64
 	if err := t.queryRow(ctx, "queue mail for ticket "+m.TicketID, []any{&id}, `INSERT INTO outbox
 		(ticket_id, from_addr, to_addr, reply_to, subject, body, message_id, in_reply_to,
-		 refs, automatic, state, created_at, sent_at, attempts, next_try, last_error)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`,
+		 refs, automatic, state, created_at, sent_at, attempts, next_try, last_error, personal)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id`,
 		m.TicketID, m.From, m.To, m.ReplyTo, m.Subject, m.Body, m.MessageID, m.InReplyTo,
 		strings.Join(m.References, "\n"), m.Automatic, string(m.State), nanos(m.CreatedAt), nanos(m.SentAt),
-		m.Attempts, nanos(m.NextTry), m.LastError); err != nil {
+		m.Attempts, nanos(m.NextTry), m.LastError, m.Personal); err != nil {
 		return err
 	}
 	m.ID = id

@@ -410,17 +410,17 @@ func (t *tx) MessageIDTicket(ctx context.Context, msgID string) (string, bool, e
 // The outbox.
 
 const mailColumns = `id, ticket_id, from_addr, to_addr, reply_to, subject, body, message_id, in_reply_to,
-	refs, automatic, state, created_at, sent_at, attempts, next_try, last_error`
+	refs, automatic, state, created_at, sent_at, attempts, next_try, last_error, personal`
 
 func (t *tx) QueueMail(ctx context.Context, m *core.OutMail) error {
 	m.State = core.MailPending
 	id, err := t.insert(ctx, "queue mail for ticket "+m.TicketID, `INSERT INTO outbox
 		(ticket_id, from_addr, to_addr, reply_to, subject, body, message_id, in_reply_to,
-		 refs, automatic, state, created_at, sent_at, attempts, next_try, last_error)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		 refs, automatic, state, created_at, sent_at, attempts, next_try, last_error, personal)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.TicketID, m.From, m.To, m.ReplyTo, m.Subject, m.Body, m.MessageID, m.InReplyTo,
 		strings.Join(m.References, "\n"), m.Automatic, string(m.State), nanos(m.CreatedAt), nanos(m.SentAt),
-		m.Attempts, nanos(m.NextTry), m.LastError)
+		m.Attempts, nanos(m.NextTry), m.LastError, m.Personal)
 	if err != nil {
 		return err
 	}
@@ -459,7 +459,7 @@ func scanMail(scan func(...any) error) (core.OutMail, error) {
 	var refs, state string
 	var createdAt, sentAt, nextTry int64
 	if err := scan(&m.ID, &m.TicketID, &m.From, &m.To, &m.ReplyTo, &m.Subject, &m.Body, &m.MessageID,
-		&m.InReplyTo, &refs, &m.Automatic, &state, &createdAt, &sentAt, &m.Attempts, &nextTry, &m.LastError); err != nil {
+		&m.InReplyTo, &refs, &m.Automatic, &state, &createdAt, &sentAt, &m.Attempts, &nextTry, &m.LastError, &m.Personal); err != nil {
 		return core.OutMail{}, err
 	}
 	if refs != "" {

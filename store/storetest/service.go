@@ -173,6 +173,7 @@ func runService(t *testing.T, open func(*testing.T) core.Store) {
 		{"VerifyMail", core.Config{}, svcVerifyMail},
 		{"Bounce", core.Config{}, svcBounce},
 		{"BounceReturnedHeader", core.Config{}, svcBounceReturnedHeader},
+		{"PersonalMail", core.Config{}, svcPersonalMail},
 		{"Dispatch", core.Config{RelayOutbound: true}, svcDispatch},
 		{"Leases", core.Config{}, svcLeases},
 		{"ConcurrentAssign", core.Config{}, svcConcurrentAssign},

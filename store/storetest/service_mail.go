@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"strings"
 
 	"trivialtickets/core"
@@ -47,5 +48,24 @@ func svcBounceReturnedHeader(e *env) {
 	m.ReturnedSubject = core.Tag(id) + " Printer"
 	if res := e.receive(m); !res.Created {
 		t.Errorf("no bounce with a returned subject: %+v, want a new ticket", res)
+	}
+}
+
+// svcPersonalMail: an agent's written answer is queued as personal mail
+// (it goes out without Auto-Submitted); the confirmation, the assignment
+// notice and a change of status alone are not.
+func svcPersonalMail(e *env) {
+	t, ctx := e.t, e.t.Context()
+	e.agent("bob", false)
+	id := e.newTicket("Printer")
+	e.must("assign", e.svc.Assign(ctx, "bob", id, "bob"))
+	e.must("answer", e.svc.Save(ctx, "bob", id, core.Change{External: true, Comment: "We sent a technician."}))
+	e.must("close", e.svc.Save(ctx, "bob", id, core.Change{External: true, Status: core.StatusClosed}))
+	var got []bool
+	for _, m := range e.pending() {
+		got = append(got, m.Personal)
+	}
+	if want := []bool{false, false, true, false}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("Personal of confirmation, assignment, answer, status change = %v, want %v", got, want)
 	}
 }
