@@ -73,6 +73,13 @@ func (s *Service) receive(ctx context.Context, m InboundMessage) (ReceiveResult,
 		} else if !errors.Is(err, ErrNotFound) {
 			return err
 		}
+		// An agent's answer by mail to a reply address signed for them.
+		if tid, am, ok, err := s.agentAnswer(ctx, tx, m); err != nil {
+			return err
+		} else if ok {
+			res, err = s.recordAgentAnswer(ctx, tx, m, tid, am, text, reason, now)
+			return err
+		}
 		// 2. Which ticket?
 		t, found, err := s.findTicket(ctx, tx, m)
 		if err != nil {
@@ -116,7 +123,13 @@ func (s *Service) receive(ctx context.Context, m InboundMessage) (ReceiveResult,
 			if err := tx.AddEntry(ctx, &entry); err != nil {
 				return err
 			}
-			return tx.RememberMessageID(ctx, m.MessageID, t.ID, true)
+			if err := tx.RememberMessageID(ctx, m.MessageID, t.ID, true); err != nil {
+				return err
+			}
+			if reason != "" || t.Assignee == "" {
+				return nil
+			}
+			return s.notifyAgents(ctx, tx, t, NotifyReply, t.Assignee, m.MessageID, SplitQuoted(text).New)
 		}
 		// 3. A new ticket.
 		subject := m.Subject
@@ -150,6 +163,9 @@ func (s *Service) receive(ctx context.Context, m InboundMessage) (ReceiveResult,
 		}
 		if reason != "" {
 			return nil
+		}
+		if err := s.notifyAgents(ctx, tx, t, NotifyNew, "", m.MessageID, text); err != nil {
+			return err
 		}
 		// 4. The confirmation, capped per recipient and hour.
 		n, err := tx.CountAutomaticMails(ctx, from, now.Add(-time.Hour))
@@ -240,6 +256,9 @@ func (s *Service) plusTickets(addrs []string) []string {
 	var ids []string
 	for _, r := range addrs {
 		_, detail := splitPlus(strings.TrimSpace(r))
+		// A reply address signed for an agent (<id>.<agent>.<mac>) names
+		// the ticket too.
+		detail, _, _ = strings.Cut(detail, ".")
 		if detail != "" && ValidTicketID(strings.ToLower(detail)) && s.IsSupportRecipient(r) {
 			ids = append(ids, strings.ToLower(detail))
 		}

@@ -71,7 +71,8 @@ func (s *Service) ViewTicket(ctx context.Context, viewer *Agent, id string) (Tic
 }
 
 // CustomerComment adds a comment by the ticket's customer from the ticket
-// page. A closed ticket goes back to Open. No mail goes to the customer.
+// page. A closed ticket goes back to Open. No mail goes to the customer;
+// the assignee is notified if they chose so.
 func (s *Service) CustomerComment(ctx context.Context, id, text string) error {
 	text = strings.TrimSpace(text)
 	if text == "" {
@@ -99,8 +100,14 @@ func (s *Service) CustomerComment(ctx context.Context, id, text string) error {
 		if err := tx.UpdateTicket(ctx, t); err != nil {
 			return err
 		}
-		return tx.AddEntry(ctx, &Entry{TicketID: t.ID, CreatedAt: now, AuthorKind: AuthorCustomer,
-			Author: t.Customer, AuthorName: t.CustomerName, Text: text})
+		if err := tx.AddEntry(ctx, &Entry{TicketID: t.ID, CreatedAt: now, AuthorKind: AuthorCustomer,
+			Author: t.Customer, AuthorName: t.CustomerName, Text: text}); err != nil {
+			return err
+		}
+		if t.Assignee == "" {
+			return nil
+		}
+		return s.notifyAgents(ctx, tx, t, NotifyReply, t.Assignee, t.LastMessageID, text)
 	})
 	if err != nil {
 		return fmt.Errorf("comment on ticket %s: %w", id, err)
@@ -150,6 +157,11 @@ func (s *Service) Assign(ctx context.Context, actor, id, assignee string) error 
 		if err := tx.AddEntry(ctx, &Entry{TicketID: t.ID, CreatedAt: now, AuthorKind: AuthorSystem, Internal: true,
 			Text: fmt.Sprintf("Assigned to %s by %s; status In Progress.", target.DisplayName(), me.DisplayName())}); err != nil {
 			return err
+		}
+		if target.Username != me.Username {
+			if err := s.notifyAgents(ctx, tx, t, NotifyAssigned, target.Username, t.LastMessageID, ""); err != nil {
+				return err
+			}
 		}
 		return s.queue(ctx, tx, t, false, assignedText(s, t, target))
 	})

@@ -74,12 +74,14 @@ type DataTable struct{ Name, Key string }
 // itself).
 var DataTables = []DataTable{
 	{"agents", "username"},
+	{"agent_mail", "username"},
 	{"tickets", "id"},
 	{"entries", "id"},
 	{"attachments", "id"},
 	{"message_ids", "message_id"},
 	{"outbox", "id"},
 	{"sessions", "token_hash"},
+	{"secrets", "name"},
 }
 
 // DataTableNames returns the names of DataTables, in their order.

@@ -433,6 +433,9 @@ func usage(w io.Writer) {
 Commands:
   serve                     run the daemon (the default)
   user add NAME [--name N]  add an agent; the password is read from the terminal or stdin
+  user edit NAME [--email ADDRESS] [--notify new,assigned,reply]
+                            set an agent's e-mail address ("" removes it) and notifications
+                            (also with user add; default notify: assigned,reply)
   user list                 list the agents
   user passwd NAME          set an agent's password (ends their sessions)
   user remove NAME          remove an agent (releases their tickets)

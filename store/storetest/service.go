@@ -174,6 +174,8 @@ func runService(t *testing.T, open func(*testing.T) core.Store) {
 		{"Bounce", core.Config{}, svcBounce},
 		{"BounceReturnedHeader", core.Config{}, svcBounceReturnedHeader},
 		{"PersonalMail", core.Config{}, svcPersonalMail},
+		{"AgentNotifications", core.Config{}, svcAgentNotifications},
+		{"AgentAnswerByMail", core.Config{}, svcAgentAnswerByMail},
 		{"Dispatch", core.Config{RelayOutbound: true}, svcDispatch},
 		{"Leases", core.Config{}, svcLeases},
 		{"ConcurrentAssign", core.Config{}, svcConcurrentAssign},
