@@ -183,11 +183,12 @@ func (s *Service) notifyAgents(ctx context.Context, tx Tx, t Ticket, what Notify
 				return err
 			}
 		}
+		from, base := s.sender(t)
 		m := OutMail{
 			TicketID:  t.ID,
-			From:      s.cfg.FromAddress,
+			From:      from,
 			To:        am.Email,
-			ReplyTo:   agentReplyAddress(key, s.cfg.SupportAddresses[0], t.ID, am.Username),
+			ReplyTo:   agentReplyAddress(key, base, t.ID, am.Username),
 			Subject:   Tag(t.ID) + " " + StripTag(t.Subject),
 			Body:      noticeText(s, t, what, am.Email, text),
 			MessageID: s.NewMessageID(),

@@ -59,6 +59,10 @@ type Ticket struct {
 	LastMessageID string
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+	// Mailbox is the support address the ticket came in on when it is one
+	// of Config.Mailboxes: the ticket's mail leaves from it. Empty: the
+	// default From and Reply-To.
+	Mailbox string
 }
 
 // Merged reports whether the ticket was merged into another one.

@@ -17,12 +17,13 @@ func (s *Service) queueMail(ctx context.Context, tx Tx, t Ticket, automatic, per
 	if !s.mailable(t.Customer) {
 		return nil
 	}
+	from, base := s.sender(t)
 	m := OutMail{
 		Personal:  personal,
 		TicketID:  t.ID,
-		From:      s.cfg.FromAddress,
+		From:      from,
 		To:        t.Customer,
-		ReplyTo:   PlusAddress(s.cfg.SupportAddresses[0], t.ID),
+		ReplyTo:   PlusAddress(base, t.ID),
 		Subject:   Tag(t.ID) + " " + StripTag(t.Subject),
 		Body:      body,
 		MessageID: s.NewMessageID(),

@@ -146,6 +146,7 @@ func (s *Service) receive(ctx context.Context, m InboundMessage) (ReceiveResult,
 			LastMessageID: m.MessageID,
 			CreatedAt:     now,
 			UpdatedAt:     now,
+			Mailbox:       s.mailboxFor(m.Recipients),
 		}
 		if reason != "" {
 			t.LastMessageID = ""

@@ -24,6 +24,8 @@ type TicketView struct {
 	MergeCandidates []Ticket
 	// Assignee is the assigned agent, if any.
 	Assignee *Agent
+	// MailboxName is the name of the mailbox the ticket came in on, if any.
+	MailboxName string
 }
 
 // ViewTicket returns ticket id as seen by viewer: nil for the customer (no
@@ -38,7 +40,7 @@ func (s *Service) ViewTicket(ctx context.Context, viewer *Agent, id string) (Tic
 		if err != nil {
 			return err
 		}
-		v = TicketView{Ticket: t}
+		v = TicketView{Ticket: t, MailboxName: s.MailboxName(t.Mailbox)}
 		if v.Entries, err = tx.Entries(ctx, id, viewer != nil); err != nil {
 			return err
 		}

@@ -45,6 +45,7 @@ type Config struct {
 	LMTPSocketGroup  string      // group of the LMTP unix socket; empty = the daemon's
 	Relay            RelayConfig
 	IMAP             []IMAPConfig
+	Mailboxes        []MailboxConfig // [[mailbox]]: named support addresses
 }
 
 // setting is one configuration value: its flag name (the TOML key is the
@@ -306,7 +307,7 @@ func applyFile(c *Config, path string) error {
 	}
 	fresh := false
 	for k, v := range m {
-		if k == "relay" || k == "imap" {
+		if k == "relay" || k == "imap" || k == "mailbox" {
 			if err := applyMailTables(c, path, k, v); err != nil {
 				return err
 			}
@@ -399,6 +400,9 @@ func (c *Config) validate() error {
 		}
 	}
 	if err := c.validateMail(); err != nil {
+		return err
+	}
+	if err := c.validateMailboxes(); err != nil {
 		return err
 	}
 	if c.Database != "" && !strings.HasPrefix(c.Database, "postgres://") && !strings.HasPrefix(c.Database, "postgresql://") {

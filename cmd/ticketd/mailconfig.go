@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"trivialtickets/core"
 )
 
 // RelayConfig is the [relay] table: the SMTP server outgoing mail goes
@@ -39,6 +41,12 @@ type IMAPConfig struct {
 	Mailbox      string
 	Processed    string // folder ingested mail is moved to; "" = only set \Seen
 	PollInterval time.Duration
+}
+
+// MailboxConfig is one [[mailbox]] table: a support address with a name.
+type MailboxConfig struct {
+	Address string
+	Name    string
 }
 
 // tableKey describes one key of a config table: its documentation and how
@@ -148,6 +156,13 @@ var imapKeys = []tableKey[IMAPConfig]{
 	}},
 }
 
+// mailboxKeys documents and sets the keys of [[mailbox]]; README.md lists
+// them.
+var mailboxKeys = []tableKey[MailboxConfig]{
+	{"address", "the support address (it is one without support-address too)", func(m *MailboxConfig, v any) error { return text(&m.Address)(v) }},
+	{"name", `the mailbox's name shown on its tickets, e.g. "Sales"`, func(m *MailboxConfig, v any) error { return text(&m.Name)(v) }},
+}
+
 // setTable applies the keys of one TOML table to t; where names the table
 // in errors.
 func setTable[T any](t *T, m map[string]any, keys []tableKey[T], where string) error {
@@ -167,7 +182,7 @@ func setTable[T any](t *T, m map[string]any, keys []tableKey[T], where string) e
 	return nil
 }
 
-// applyMailTables reads [relay] and [[imap]] of a config file.
+// applyMailTables reads [relay], [[imap]] and [[mailbox]] of a config file.
 func applyMailTables(c *Config, path, key string, v any) error {
 	switch key {
 	case "relay":
@@ -189,6 +204,20 @@ func applyMailTables(c *Config, path, key string, v any) error {
 				return err
 			}
 			c.IMAP = append(c.IMAP, a)
+		}
+		return nil
+	case "mailbox":
+		list, ok := v.([]map[string]any)
+		if !ok {
+			return fmt.Errorf("config file %s: mailbox must be an array of tables: [[mailbox]]", path)
+		}
+		c.Mailboxes = nil
+		for i, m := range list {
+			var mb MailboxConfig
+			if err := setTable(&mb, m, mailboxKeys, fmt.Sprintf("config file %s: [[mailbox]] #%d", path, i+1)); err != nil {
+				return err
+			}
+			c.Mailboxes = append(c.Mailboxes, mb)
 		}
 		return nil
 	}
@@ -224,6 +253,32 @@ func (c *Config) validateMail() error {
 			if h, p, u, m := b.identity(); h == host && p == port && u == user && m == mailbox {
 				return fmt.Errorf("[[imap]] #%d repeats #%d (host %s, port %d, username %s, mailbox %s): remove one, or set mailbox to read another folder",
 					i+1, j+1, host, port, user, mailbox)
+			}
+		}
+	}
+	return nil
+}
+
+// validateMailboxes checks the [[mailbox]] tables: an address each, not a
+// plus-address, a name, no address twice.
+func (c *Config) validateMailboxes() error {
+	for i := range c.Mailboxes {
+		mb := &c.Mailboxes[i]
+		addr, err := core.ParseAddress(mb.Address)
+		if err != nil {
+			return fmt.Errorf("[[mailbox]] #%d: address: %w", i+1, err)
+		}
+		if strings.Contains(addr[:strings.LastIndexByte(addr, '@')], "+") {
+			return fmt.Errorf("[[mailbox]] #%d: address %q must not contain '+': plus-addresses are made from it", i+1, mb.Address)
+		}
+		mb.Address = addr
+		mb.Name = strings.TrimSpace(mb.Name)
+		if mb.Name == "" || len(mb.Name) > 100 || strings.ContainsAny(mb.Name, "\r\n") {
+			return fmt.Errorf("[[mailbox]] #%d (%s): name must be one line of 1 to 100 characters, such as \"Sales\"", i+1, addr)
+		}
+		for j, other := range c.Mailboxes[:i] {
+			if strings.EqualFold(other.Address, addr) {
+				return fmt.Errorf("[[mailbox]] #%d repeats the address %s of #%d", i+1, addr, j+1)
 			}
 		}
 	}

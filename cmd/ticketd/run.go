@@ -91,7 +91,12 @@ func openStore(ctx context.Context, c Config) (core.Store, error) {
 }
 
 func newService(st core.Store, c Config, publicURL string, onReceive func(string, core.ReceiveResult, error)) *core.Service {
+	var mailboxes []core.Mailbox
+	for _, mb := range c.Mailboxes {
+		mailboxes = append(mailboxes, core.Mailbox{Address: mb.Address, Name: mb.Name})
+	}
 	return core.NewService(st, core.Config{
+		Mailboxes:        mailboxes,
 		PublicURL:        publicURL,
 		SupportAddresses: c.SupportAddresses,
 		FromAddress:      c.FromAddress,

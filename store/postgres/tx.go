@@ -152,7 +152,7 @@ func (p *params) add(v any) string {
 // Tickets.
 
 const ticketColumns = `id, subject, customer, customer_name, status, assignee, merged_into,
-	root_message_id, last_message_id, created_at, updated_at`
+	root_message_id, last_message_id, created_at, updated_at, mailbox`
 
 // ticketScan holds the scan targets of ticketColumns.
 type ticketScan struct {
@@ -164,7 +164,7 @@ type ticketScan struct {
 
 func (s *ticketScan) dest() []any {
 	return []any{&s.t.ID, &s.t.Subject, &s.t.Customer, &s.t.CustomerName, &s.status, &s.assignee,
-		&s.t.MergedInto, &s.t.RootMessageID, &s.t.LastMessageID, &s.createdAt, &s.updatedAt}
+		&s.t.MergedInto, &s.t.RootMessageID, &s.t.LastMessageID, &s.createdAt, &s.updatedAt, &s.t.Mailbox}
 }
 
 func (s *ticketScan) ticket() core.Ticket {
@@ -195,9 +195,9 @@ func (t *tx) CreateTicket(ctx context.Context, tk core.Ticket) error {
 	}
 	what := "create ticket " + tk.ID
 	n, err := t.exec(ctx, what, `INSERT INTO tickets (`+ticketColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING`,
 		tk.ID, tk.Subject, tk.Customer, tk.CustomerName, string(tk.Status), nullString(tk.Assignee), tk.MergedInto,
-		tk.RootMessageID, tk.LastMessageID, nanos(tk.CreatedAt), nanos(tk.UpdatedAt))
+		tk.RootMessageID, tk.LastMessageID, nanos(tk.CreatedAt), nanos(tk.UpdatedAt), tk.Mailbox)
 	if err == nil && n == 0 {
 		err = fmt.Errorf("%s: %w", what, core.ErrDuplicate)
 	}

@@ -133,7 +133,7 @@ func (t *tx) count(ctx context.Context, what, query string, args ...any) (int, e
 // Tickets.
 
 const ticketColumns = `id, subject, customer, customer_name, status, assignee, merged_into,
-	root_message_id, last_message_id, created_at, updated_at`
+	root_message_id, last_message_id, created_at, updated_at, mailbox`
 
 // ticketScan holds the scan targets of ticketColumns.
 type ticketScan struct {
@@ -145,7 +145,7 @@ type ticketScan struct {
 
 func (s *ticketScan) dest() []any {
 	return []any{&s.t.ID, &s.t.Subject, &s.t.Customer, &s.t.CustomerName, &s.status, &s.assignee,
-		&s.t.MergedInto, &s.t.RootMessageID, &s.t.LastMessageID, &s.createdAt, &s.updatedAt}
+		&s.t.MergedInto, &s.t.RootMessageID, &s.t.LastMessageID, &s.createdAt, &s.updatedAt, &s.t.Mailbox}
 }
 
 func (s *ticketScan) ticket() core.Ticket {
@@ -162,9 +162,9 @@ func (t *tx) CreateTicket(ctx context.Context, tk core.Ticket) error {
 		return fmt.Errorf("create ticket: %w", core.Invalid("the ticket has no id"))
 	}
 	_, err := t.exec(ctx, "create ticket "+tk.ID, `INSERT INTO tickets (`+ticketColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		tk.ID, tk.Subject, tk.Customer, tk.CustomerName, string(tk.Status), nullString(tk.Assignee), tk.MergedInto,
-		tk.RootMessageID, tk.LastMessageID, nanos(tk.CreatedAt), nanos(tk.UpdatedAt))
+		tk.RootMessageID, tk.LastMessageID, nanos(tk.CreatedAt), nanos(tk.UpdatedAt), tk.Mailbox)
 	return err
 }
 

@@ -176,6 +176,7 @@ func runService(t *testing.T, open func(*testing.T) core.Store) {
 		{"PersonalMail", core.Config{}, svcPersonalMail},
 		{"AgentNotifications", core.Config{}, svcAgentNotifications},
 		{"AgentAnswerByMail", core.Config{}, svcAgentAnswerByMail},
+		{"Mailboxes", core.Config{Mailboxes: []core.Mailbox{{Address: "sales@help.example", Name: "Sales"}}}, svcMailboxes},
 		{"Dispatch", core.Config{RelayOutbound: true}, svcDispatch},
 		{"Leases", core.Config{}, svcLeases},
 		{"ConcurrentAssign", core.Config{}, svcConcurrentAssign},

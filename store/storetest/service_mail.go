@@ -69,3 +69,61 @@ func svcPersonalMail(e *env) {
 		t.Errorf("Personal of confirmation, assignment, answer, status change = %v, want %v", got, want)
 	}
 }
+
+// svcMailboxes: a ticket that comes in on a [[mailbox]] address keeps it
+// (stored), shows the mailbox's name, and its mail (to the customer and to
+// agents) leaves from that address with plus-addresses made from it; a
+// ticket on the plain support address keeps the defaults.
+func svcMailboxes(e *env) {
+	t, ctx := e.t, e.t.Context()
+	e.agentsByMail()
+	m := mail("Quote", "A quote, please.")
+	m.Recipients = []string{"Sales+whatever@Help.example"}
+	id := e.receive(m).TicketID
+	if tk := e.ticket(id); tk.Mailbox != "sales@help.example" {
+		t.Errorf("ticket mailbox = %q", tk.Mailbox)
+	}
+	v, err := e.svc.ViewTicket(ctx, &core.Agent{Username: "bob"}, id)
+	if err != nil || v.MailboxName != "Sales" {
+		t.Errorf("view: mailbox name %q, %v", v.MailboxName, err)
+	}
+	ms := e.pending()
+	if len(ms) != 3 {
+		t.Fatalf("outbox: %+v", ms)
+	}
+	for _, om := range ms {
+		if om.From != "sales@help.example" || !strings.HasPrefix(om.ReplyTo, "sales+"+id) {
+			t.Errorf("mail to %s leaves from %s with Reply-To %s, want the Sales mailbox", om.To, om.From, om.ReplyTo)
+		}
+	}
+	// The customer answers the plus-address; the agent answers by mail.
+	r := mail("Re: Quote", "How much?")
+	r.Recipients = []string{ms[0].ReplyTo}
+	if res := e.receive(r); res.TicketID != id {
+		t.Errorf("reply to the Sales plus-address: %+v", res)
+	}
+	var signed string
+	for _, om := range ms {
+		if om.To == "bob@agents.example" {
+			signed = om.ReplyTo
+		}
+	}
+	a := mail("Re: Quote", "Ten euros.")
+	a.From, a.Recipients = "bob@agents.example", []string{signed}
+	e.must("assign", e.svc.Assign(ctx, "bob", id, "bob"))
+	before := len(e.pending())
+	e.receive(a)
+	if out := e.pending()[before:]; len(out) != 1 || out[0].From != "sales@help.example" || !out[0].Personal {
+		t.Errorf("bob's answer by mail: %+v", out)
+	}
+	// The default support address keeps the default From.
+	other := e.newTicket("Printer")
+	if tk := e.ticket(other); tk.Mailbox != "" {
+		t.Errorf("ticket on the support address has mailbox %q", tk.Mailbox)
+	}
+	for _, om := range e.pending() {
+		if om.TicketID == other && (om.From != supportAddr || !strings.HasPrefix(om.ReplyTo, "support+")) {
+			t.Errorf("default ticket's mail leaves from %s, Reply-To %s", om.From, om.ReplyTo)
+		}
+	}
+}

@@ -20,3 +20,7 @@ CREATE TABLE secrets (
 	name  TEXT COLLATE "C" PRIMARY KEY,
 	value BYTEA NOT NULL
 );
+
+-- The support address a ticket came in on, when it is one of the configured
+-- [[mailbox]] addresses: its mail leaves from there. '' = the default.
+ALTER TABLE tickets ADD COLUMN mailbox TEXT NOT NULL DEFAULT '';

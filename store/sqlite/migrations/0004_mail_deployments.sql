@@ -19,3 +19,7 @@ CREATE TABLE secrets (
 	name  TEXT PRIMARY KEY,
 	value BLOB NOT NULL
 ) WITHOUT ROWID;
+
+-- The support address a ticket came in on, when it is one of the configured
+-- [[mailbox]] addresses: its mail leaves from there. '' = the default.
+ALTER TABLE tickets ADD COLUMN mailbox TEXT NOT NULL DEFAULT '';
