@@ -45,9 +45,17 @@ func newPollers(c Config, svc *core.Service, maxBytes int64, log *slog.Logger) (
 		if err != nil {
 			return nil, fmt.Errorf("[[imap]] #%d: %w", i+1, err)
 		}
+		acct := imappoll.Account{Name: a.name(), Host: a.Host, Port: a.Port, TLS: a.TLS, TLSConfig: tc, Username: a.Username,
+			Password: a.Password, Mailbox: a.Mailbox, Processed: a.Processed, PollInterval: a.PollInterval}
+		if a.OAuth.enabled() {
+			src, err := a.OAuth.source()
+			if err != nil {
+				return nil, fmt.Errorf("[[imap]] #%d: %w", i+1, err)
+			}
+			acct.OAuth2, acct.AuthMechanism = src, a.OAuth.mechanism()
+		}
 		p, err := imappoll.New(imappoll.Config{
-			Account: imappoll.Account{Name: a.name(), Host: a.Host, Port: a.Port, TLS: a.TLS, TLSConfig: tc, Username: a.Username,
-				Password: a.Password, Mailbox: a.Mailbox, Processed: a.Processed, PollInterval: a.PollInterval},
+			Account:         acct,
 			Receiver:        svc,
 			MaxMessageBytes: maxBytes,
 			Logger:          log,

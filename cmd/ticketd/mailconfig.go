@@ -27,6 +27,7 @@ type RelayConfig struct {
 	RetryFor  time.Duration // how long temporary failures are retried
 	// RetryMin and RetryMax bound the wait between tries (it doubles).
 	RetryMin, RetryMax time.Duration
+	OAuth              OAuthConfig // AUTH with an OAuth2 token instead of the password
 }
 
 // IMAPConfig is one [[imap]] table: a mailbox the poller reads customer mail
@@ -41,6 +42,7 @@ type IMAPConfig struct {
 	Mailbox      string
 	Processed    string // folder ingested mail is moved to; "" = only set \Seen
 	PollInterval time.Duration
+	OAuth        OAuthConfig // log in with an OAuth2 token instead of the password
 }
 
 // MailboxConfig is one [[mailbox]] table: a support address with a name.
@@ -113,7 +115,7 @@ func secretFile(p *string) func(v any) error {
 }
 
 // relayKeys documents and sets the keys of [relay]; README.md lists them.
-var relayKeys = []tableKey[RelayConfig]{
+var relayKeys = append([]tableKey[RelayConfig]{
 	{"host", "relay host name", func(r *RelayConfig, v any) error { return text(&r.Host)(v) }},
 	{"port", "relay port; default 587 (starttls), 465 (implicit) or 25 (none)", func(r *RelayConfig, v any) error { return port(&r.Port)(v) }},
 	{"tls", `"starttls" (default), "implicit" or "none" (loopback only)`, func(r *RelayConfig, v any) error {
@@ -134,10 +136,10 @@ var relayKeys = []tableKey[RelayConfig]{
 	{"retry_max", `longest wait between tries (default "1h")`, func(r *RelayConfig, v any) error {
 		return duration(&r.RetryMax, 100*time.Millisecond)(v)
 	}},
-}
+}, oauthKeys(func(r *RelayConfig) *OAuthConfig { return &r.OAuth })...)
 
 // imapKeys documents and sets the keys of [[imap]]; README.md lists them.
-var imapKeys = []tableKey[IMAPConfig]{
+var imapKeys = append([]tableKey[IMAPConfig]{
 	{"host", "IMAP server host name", func(c *IMAPConfig, v any) error { return text(&c.Host)(v) }},
 	{"port", "IMAP port; default 993 (implicit) or 143", func(c *IMAPConfig, v any) error { return port(&c.Port)(v) }},
 	{"tls", `"implicit" (default), "starttls" or "none" (loopback only)`, func(c *IMAPConfig, v any) error {
@@ -154,7 +156,7 @@ var imapKeys = []tableKey[IMAPConfig]{
 	{"poll_interval", `how often to look for mail when the server has no IDLE, and to re-check otherwise (default "60s")`, func(c *IMAPConfig, v any) error {
 		return duration(&c.PollInterval, time.Second)(v)
 	}},
-}
+}, oauthKeys(func(c *IMAPConfig) *OAuthConfig { return &c.OAuth })...)
 
 // mailboxKeys documents and sets the keys of [[mailbox]]; README.md lists
 // them.
@@ -239,12 +241,22 @@ func (c *Config) validateMail() error {
 	if c.Relay.RetryMax < c.Relay.RetryMin {
 		return errors.New("[relay]: retry_max must not be shorter than retry_min")
 	}
-	if c.Relay.Host != "" && (c.Relay.Username == "") != (c.Relay.Password == "") {
+	if c.Relay.OAuth.enabled() {
+		if err := c.Relay.OAuth.validate(); err != nil {
+			return fmt.Errorf("[relay]: %w", err)
+		}
+		if c.Relay.Username == "" {
+			return errors.New("[relay]: an OAuth2 login needs the username")
+		}
+	} else if c.Relay.Host != "" && (c.Relay.Username == "") != (c.Relay.Password == "") {
 		return errors.New("[relay]: username and password go together: set both or neither")
 	}
 	for i, a := range c.IMAP {
-		if a.Host == "" || a.Username == "" || a.Password == "" {
-			return fmt.Errorf("[[imap]] #%d: host, username and password (or password_file) are required", i+1)
+		if err := a.OAuth.validate(); err != nil {
+			return fmt.Errorf("[[imap]] #%d: %w", i+1, err)
+		}
+		if a.Host == "" || a.Username == "" || (a.Password == "" && !a.OAuth.enabled()) {
+			return fmt.Errorf("[[imap]] #%d: host, username and password (or password_file, or auth = \"oauth2\") are required", i+1)
 		}
 		// Two pollers of one mailbox would share a lease and metrics and
 		// fetch the same mail twice over.

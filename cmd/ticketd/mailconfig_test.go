@@ -134,7 +134,8 @@ func TestSettingsDocumented(t *testing.T) {
 	pw := filepath.Join(dir, "pw")
 	os.WriteFile(pw, []byte("secret\n"), 0o600)
 	uncommented := strings.NewReplacer("# [relay]", "[relay]", "# [[imap]]", "[[imap]]", "# [[mailbox]]", "[[mailbox]]", `outbound = "api"`, `outbound = "smtp"`,
-		"/etc/ticketd/relay-password", pw, "/etc/ticketd/imap-password", pw).Replace(string(example))
+		"/etc/ticketd/relay-password", pw, "/etc/ticketd/imap-password", pw,
+		"/etc/ticketd/oauth-client-secret", pw, "/etc/ticketd/oauth-refresh-token", pw).Replace(string(example))
 	var lines []string
 	for _, l := range strings.Split(uncommented, "\n") {
 		if rest, ok := strings.CutPrefix(l, "# "); ok && strings.Contains(rest, " = ") {

@@ -278,10 +278,18 @@ func newDispatcher(c Config, svc *core.Service, domain, daemonID string, log *sl
 	if hello == "" {
 		hello = domain
 	}
+	relay := outbound.Relay{Host: r.Host, Port: r.Port, TLS: r.TLS, TLSConfig: tc,
+		Username: r.Username, Password: r.Password, From: r.From, HelloName: hello}
+	if r.OAuth.enabled() {
+		src, err := r.OAuth.source()
+		if err != nil {
+			return nil, fmt.Errorf("[relay]: %w", err)
+		}
+		relay.OAuth2, relay.AuthMechanism = src, r.OAuth.mechanism()
+	}
 	d, err := outbound.New(outbound.Config{
-		Outbox: svc,
-		Relay: outbound.Relay{Host: r.Host, Port: r.Port, TLS: r.TLS, TLSConfig: tc,
-			Username: r.Username, Password: r.Password, From: r.From, HelloName: hello},
+		Outbox:     svc,
+		Relay:      relay,
 		LoopID:     svc.MessageIDDomain(),
 		Owner:      daemonID,
 		MaxAge:     r.RetryFor,
