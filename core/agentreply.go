@@ -98,6 +98,12 @@ func (s *Service) agentAnswer(ctx context.Context, tx Tx, m InboundMessage) (tic
 		if m.From == "" || !SameAddress(m.From, am.Email) {
 			continue
 		}
+		// A ticket erased since leaves the mail to the other rules.
+		if _, err := s.resolve(ctx, tx, id); errors.Is(err, ErrNotFound) {
+			continue
+		} else if err != nil {
+			return "", AgentMail{}, false, err
+		}
 		return id, am, true, nil
 	}
 	return "", AgentMail{}, false, nil
