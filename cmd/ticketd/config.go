@@ -96,9 +96,11 @@ var settings = []setting{
 		set: func(c *Config, v string) error { c.LMTP = v; return nil }},
 	{name: "lmtp-socket-mode", def: "0660", help: "permissions (octal) of the LMTP unix socket; the MTA's user needs write permission, e.g. through lmtp-socket-group",
 		set: func(c *Config, v string) error {
+			// The leading 0 is required, so that a TOML number (0o660
+			// arrives as 432) is not taken for a different mode.
 			m, err := strconv.ParseUint(v, 8, 32)
-			if err != nil || m > 0o777 {
-				return fmt.Errorf("%q is not an octal permission such as 0660", v)
+			if err != nil || m > 0o777 || !strings.HasPrefix(v, "0") {
+				return fmt.Errorf("%q is not an octal permission with a leading 0 such as \"0660\" (in the config file, a string)", v)
 			}
 			c.LMTPSocketMode = os.FileMode(m)
 			return nil

@@ -75,7 +75,15 @@ func TestLMTPSocketAccess(t *testing.T) {
 	if code == 0 || !strings.Contains(errOut.String(), "setting lmtp-socket-group") {
 		t.Errorf("unknown group: exit %d, %s", code, errOut.String())
 	}
-	if _, _, err := loadConfig([]string{"--lmtp-socket-mode", "rw"}, nil, &out, nil); err == nil || !strings.Contains(err.Error(), "octal permission") {
-		t.Errorf("bad mode: %v", err)
+	for _, mode := range []string{"rw", "660", "0999", "01777"} {
+		if _, _, err := loadConfig([]string{"--lmtp-socket-mode", mode}, nil, &out, nil); err == nil || !strings.Contains(err.Error(), "octal permission") {
+			t.Errorf("mode %q: %v", mode, err)
+		}
+	}
+	// A TOML number would arrive as decimal text: refused, not misread.
+	file := filepath.Join(dir, "c.toml")
+	os.WriteFile(file, []byte("lmtp_socket_mode = 0o660\n"), 0o600)
+	if _, _, err := loadConfig([]string{"--config", file}, nil, &out, nil); err == nil || !strings.Contains(err.Error(), "a string") {
+		t.Errorf("TOML number as mode: %v", err)
 	}
 }
