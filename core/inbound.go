@@ -54,6 +54,13 @@ type InboundMessage struct {
 	// Bounce is set for delivery status notifications (multipart/report;
 	// report-type=delivery-status).
 	Bounce bool
+	// ReturnedSubject and ReturnedAddresses come from the header of the
+	// message a bounce returns (text/rfc822-headers or message/rfc822):
+	// its Subject and its From, To, Cc and Reply-To addresses. They thread
+	// a bounce of a mail that did not carry our Message-ID (one an agent
+	// sent from their own mail client) by its ticket tag or plus-address.
+	ReturnedSubject   string
+	ReturnedAddresses []string
 }
 
 // AutomaticReason reports why m must never be answered automatically, or ""

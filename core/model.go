@@ -59,6 +59,10 @@ type Ticket struct {
 	LastMessageID string
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+	// Mailbox is the support address the ticket came in on when it is one
+	// of Config.Mailboxes: the ticket's mail leaves from it. Empty: the
+	// default From and Reply-To.
+	Mailbox string
 }
 
 // Merged reports whether the ticket was merged into another one.
@@ -166,6 +170,9 @@ type OutMail struct {
 	// Automatic marks mail the daemon sent on its own (confirmations), which
 	// the per-recipient hourly cap counts.
 	Automatic bool
+	// Personal marks an answer an agent wrote: it goes out without
+	// Auto-Submitted, which RFC 3834 §5 keeps for automatic mail.
+	Personal  bool
 	State     MailState
 	CreatedAt time.Time
 	SentAt    time.Time

@@ -9,14 +9,21 @@ import (
 // queue writes one mail to the ticket's customer into the outbox, in the
 // caller's transaction, threaded to the ticket's conversation.
 func (s *Service) queue(ctx context.Context, tx Tx, t Ticket, automatic bool, body string) error {
+	return s.queueMail(ctx, tx, t, automatic, false, body)
+}
+
+// queueMail is queue with personal set for an answer an agent wrote.
+func (s *Service) queueMail(ctx context.Context, tx Tx, t Ticket, automatic, personal bool, body string) error {
 	if !s.mailable(t.Customer) {
 		return nil
 	}
+	from, base := s.sender(t)
 	m := OutMail{
+		Personal:  personal,
 		TicketID:  t.ID,
-		From:      s.cfg.FromAddress,
+		From:      from,
 		To:        t.Customer,
-		ReplyTo:   PlusAddress(s.cfg.SupportAddresses[0], t.ID),
+		ReplyTo:   PlusAddress(base, t.ID),
 		Subject:   Tag(t.ID) + " " + StripTag(t.Subject),
 		Body:      body,
 		MessageID: s.NewMessageID(),

@@ -78,6 +78,13 @@ func (s *Service) receive(ctx context.Context, m InboundMessage) (ReceiveResult,
 		} else if !errors.Is(err, ErrNotFound) {
 			return err
 		}
+		// An agent's answer by mail to a reply address signed for them.
+		if tid, am, ok, err := s.agentAnswer(ctx, tx, m); err != nil {
+			return err
+		} else if ok {
+			res, err = s.recordAgentAnswer(ctx, tx, m, tid, am, text, reason, now)
+			return err
+		}
 		// 2. Which ticket?
 		t, found, err := s.findTicket(ctx, tx, m)
 		if err != nil {
@@ -121,7 +128,13 @@ func (s *Service) receive(ctx context.Context, m InboundMessage) (ReceiveResult,
 			if err := tx.AddEntry(ctx, &entry); err != nil {
 				return err
 			}
-			return tx.RememberMessageID(ctx, m.MessageID, t.ID, true)
+			if err := tx.RememberMessageID(ctx, m.MessageID, t.ID, true); err != nil {
+				return err
+			}
+			if reason != "" || t.Assignee == "" {
+				return nil
+			}
+			return s.notifyAgents(ctx, tx, t, NotifyReply, t.Assignee, m.MessageID, SplitQuoted(text).New)
 		}
 		// 3. A new ticket.
 		subject := m.Subject
@@ -138,6 +151,7 @@ func (s *Service) receive(ctx context.Context, m InboundMessage) (ReceiveResult,
 			LastMessageID: m.MessageID,
 			CreatedAt:     now,
 			UpdatedAt:     now,
+			Mailbox:       s.mailboxFor(m.Recipients),
 		}
 		if reason != "" {
 			t.LastMessageID = ""
@@ -161,6 +175,9 @@ func (s *Service) receive(ctx context.Context, m InboundMessage) (ReceiveResult,
 		}
 		if reason != "" {
 			return nil
+		}
+		if err := s.notifyAgents(ctx, tx, t, NotifyNew, "", m.MessageID, text); err != nil {
+			return err
 		}
 		// 4. The confirmation, capped per recipient and hour.
 		n, err := tx.CountAutomaticMails(ctx, from, now.Add(-time.Hour))
@@ -223,11 +240,14 @@ func (s *Service) findTicket(ctx context.Context, tx Tx, m InboundMessage) (Tick
 		candidates = append(candidates, tid)
 		break
 	}
-	for _, r := range m.Recipients {
-		_, detail := splitPlus(strings.TrimSpace(r))
-		if detail != "" && ValidTicketID(strings.ToLower(detail)) && s.IsSupportRecipient(r) {
-			candidates = append(candidates, strings.ToLower(detail))
+	candidates = append(candidates, s.plusTickets(m.Recipients)...)
+	if m.Bounce {
+		// RFC 3464 §2, RFC 6522 §4: the returned header names the ticket
+		// of a bounced mail that did not carry our Message-ID.
+		if id, ok := ParseTag(m.ReturnedSubject); ok {
+			candidates = append(candidates, id)
 		}
+		candidates = append(candidates, s.plusTickets(m.ReturnedAddresses)...)
 	}
 	for _, id := range candidates {
 		t, err := s.resolve(ctx, tx, id)
@@ -240,6 +260,22 @@ func (s *Service) findTicket(ctx context.Context, tx Tx, m InboundMessage) (Tick
 		return t, true, nil
 	}
 	return Ticket{}, false, nil
+}
+
+// plusTickets returns the ticket ids of the support plus-addresses
+// (support+<id>@…) among addrs.
+func (s *Service) plusTickets(addrs []string) []string {
+	var ids []string
+	for _, r := range addrs {
+		_, detail := splitPlus(strings.TrimSpace(r))
+		// A reply address signed for an agent (<id>.<agent>.<mac>) names
+		// the ticket too.
+		detail, _, _ = strings.Cut(detail, ".")
+		if detail != "" && ValidTicketID(strings.ToLower(detail)) && s.IsSupportRecipient(r) {
+			ids = append(ids, strings.ToLower(detail))
+		}
+	}
+	return ids
 }
 
 // resolve loads a ticket and follows merges to the ticket that lives on.

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -27,6 +28,10 @@ type Config struct {
 	// SMTP relay (outbound = "smtp"): the Mail API then lists no pending
 	// mail, since the dispatcher owns them all.
 	RelayOutbound bool
+	// Mailboxes name support addresses; each is a support address too.
+	// A ticket that comes in on one shows its name, and its mail leaves
+	// from that address.
+	Mailboxes []Mailbox
 	// OnReceive, when set, is called after every Receive with the door,
 	// the result and the error, for metrics.
 	OnReceive func(door string, res ReceiveResult, err error)
@@ -49,6 +54,11 @@ const DefaultSupportAddress = "support@localhost"
 func NewService(store Store, cfg Config) *Service {
 	if len(cfg.SupportAddresses) == 0 {
 		cfg.SupportAddresses = []string{DefaultSupportAddress}
+	}
+	for _, mb := range cfg.Mailboxes {
+		if !slices.ContainsFunc(cfg.SupportAddresses, func(a string) bool { return strings.EqualFold(a, mb.Address) }) {
+			cfg.SupportAddresses = append(cfg.SupportAddresses, mb.Address)
+		}
 	}
 	if cfg.FromAddress == "" {
 		cfg.FromAddress = cfg.SupportAddresses[0]

@@ -136,6 +136,21 @@ type Tx interface {
 	// DeleteExpiredTrustedDevices removes devices whose ExpiresAt is at or
 	// before now.
 	DeleteExpiredTrustedDevices(ctx context.Context, now time.Time) error
+	// AgentMail returns an agent's address and notification choices;
+	// ErrNotFound when the agent has none.
+	AgentMail(ctx context.Context, username string) (AgentMail, error)
+	// AgentMails returns every agent's address, ordered by username.
+	AgentMails(ctx context.Context) ([]AgentMail, error)
+	// PutAgentMail sets an agent's address and choices, replacing any;
+	// ErrDuplicate when another agent has the address, ErrNotFound when
+	// there is no such agent.
+	PutAgentMail(ctx context.Context, m AgentMail) error
+	// DeleteAgentMail removes an agent's address, if any.
+	DeleteAgentMail(ctx context.Context, username string) error
+	// Secret returns the value stored under name; when there is none it
+	// stores fresh and returns it, so that every daemon on the database
+	// uses the value that was stored first.
+	Secret(ctx context.Context, name string, fresh []byte) ([]byte, error)
 }
 
 // TicketQuery selects tickets for lists. Merged tickets are never listed.

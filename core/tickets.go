@@ -24,6 +24,8 @@ type TicketView struct {
 	MergeCandidates []Ticket
 	// Assignee is the assigned agent, if any.
 	Assignee *Agent
+	// MailboxName is the name of the mailbox the ticket came in on, if any.
+	MailboxName string
 }
 
 // ViewTicket returns ticket id as seen by viewer: nil for the customer (no
@@ -38,7 +40,7 @@ func (s *Service) ViewTicket(ctx context.Context, viewer *Agent, id string) (Tic
 		if err != nil {
 			return err
 		}
-		v = TicketView{Ticket: t}
+		v = TicketView{Ticket: t, MailboxName: s.MailboxName(t.Mailbox)}
 		if v.Entries, err = tx.Entries(ctx, id, viewer != nil); err != nil {
 			return err
 		}
@@ -71,7 +73,8 @@ func (s *Service) ViewTicket(ctx context.Context, viewer *Agent, id string) (Tic
 }
 
 // CustomerComment adds a comment by the ticket's customer from the ticket
-// page. A closed ticket goes back to Open. No mail goes to the customer.
+// page. A closed ticket goes back to Open. No mail goes to the customer;
+// the assignee is notified if they chose so.
 func (s *Service) CustomerComment(ctx context.Context, id, text string) error {
 	text = strings.TrimSpace(text)
 	if text == "" {
@@ -99,8 +102,14 @@ func (s *Service) CustomerComment(ctx context.Context, id, text string) error {
 		if err := tx.UpdateTicket(ctx, t); err != nil {
 			return err
 		}
-		return tx.AddEntry(ctx, &Entry{TicketID: t.ID, CreatedAt: now, AuthorKind: AuthorCustomer,
-			Author: t.Customer, AuthorName: t.CustomerName, Text: text})
+		if err := tx.AddEntry(ctx, &Entry{TicketID: t.ID, CreatedAt: now, AuthorKind: AuthorCustomer,
+			Author: t.Customer, AuthorName: t.CustomerName, Text: text}); err != nil {
+			return err
+		}
+		if t.Assignee == "" {
+			return nil
+		}
+		return s.notifyAgents(ctx, tx, t, NotifyReply, t.Assignee, t.LastMessageID, text)
 	})
 	if err != nil {
 		return fmt.Errorf("comment on ticket %s: %w", id, err)
@@ -150,6 +159,11 @@ func (s *Service) Assign(ctx context.Context, actor, id, assignee string) error 
 		if err := tx.AddEntry(ctx, &Entry{TicketID: t.ID, CreatedAt: now, AuthorKind: AuthorSystem, Internal: true,
 			Text: fmt.Sprintf("Assigned to %s by %s; status In Progress.", target.DisplayName(), me.DisplayName())}); err != nil {
 			return err
+		}
+		if target.Username != me.Username {
+			if err := s.notifyAgents(ctx, tx, t, NotifyAssigned, target.Username, t.LastMessageID, ""); err != nil {
+				return err
+			}
 		}
 		return s.queue(ctx, tx, t, false, assignedText(s, t, target))
 	})
@@ -276,7 +290,9 @@ func (s *Service) Save(ctx context.Context, actor, id string, c Change) error {
 		if internal {
 			return nil
 		}
-		return s.queue(ctx, tx, t, false, changeText(s, t, me, c.Comment, old, target))
+		// An answer an agent wrote is personal mail; a change of status
+		// alone is an automatic notice.
+		return s.queueMail(ctx, tx, t, false, c.Comment != "", changeText(s, t, me, c.Comment, old, target))
 	})
 	if err != nil {
 		return fmt.Errorf("save ticket %s: %w", id, err)

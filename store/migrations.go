@@ -74,6 +74,7 @@ type DataTable struct{ Name, Key string }
 // itself).
 var DataTables = []DataTable{
 	{"agents", "username"},
+	{"agent_mail", "username"},
 	{"tickets", "id"},
 	{"entries", "id"},
 	{"attachments", "id"},
@@ -81,6 +82,7 @@ var DataTables = []DataTable{
 	{"outbox", "id"},
 	{"sessions", "token_hash"},
 	{"trusted_devices", "token_hash"},
+	{"secrets", "name"},
 }
 
 // DataTableNames returns the names of DataTables, in their order.

@@ -35,6 +35,8 @@ type ticketPage struct {
 	Form        saveForm
 	// Comment refills the customer's comment form.
 	Comment string
+	// MailboxName names the support address the ticket came in on.
+	MailboxName string
 }
 
 // viewTicket shows a ticket: GET /ticket?id=. Customers see the external
@@ -54,7 +56,7 @@ func (h *handler) renderTicket(w http.ResponseWriter, r *http.Request, status in
 		return
 	}
 	p := ticketPage{Ticket: v.Ticket, Entries: v.Entries, CanEdit: v.CanEdit, MergeCandidates: v.MergeCandidates,
-		Assignee: v.Assignee, Agent: me != nil, Statuses: core.Statuses}
+		Assignee: v.Assignee, Agent: me != nil, Statuses: core.Statuses, MailboxName: v.MailboxName}
 	if v.MergedInto != nil {
 		p.MergeTarget = *v.MergedInto
 	} else if v.Ticket.Merged() {

@@ -40,18 +40,21 @@ type Config struct {
 	LogLevel         string
 	LogFormat        string
 	ShutdownTimeout  time.Duration
-	DebugListen      string // address of the pprof server; empty = off
-	Outbound         string // "api" or "smtp"
-	LMTP             string // LMTP listen address: host:port or unix:/path; empty = off
+	DebugListen      string      // address of the pprof server; empty = off
+	Outbound         string      // "api" or "smtp"
+	LMTP             string      // LMTP listen address: host:port or unix:/path; empty = off
+	LMTPSocketMode   os.FileMode // permissions of the LMTP unix socket
+	LMTPSocketGroup  string      // group of the LMTP unix socket; empty = the daemon's
 	Relay            RelayConfig
 	IMAP             []IMAPConfig
 	Retention        time.Duration // delete tickets closed for longer; 0 = keep forever
 
-	FormRate         webui.Rate    // anonymous forms per client address; zero: no limit
-	APIRate          webui.Rate    // Mail API requests per client address; zero: no limit
-	MetricsListen    string        // address of a listener of its own for /metrics; empty: on the web port behind the token
-	MetricsTokenFile string        // file with the bearer token of /metrics on the web port; empty: metrics-token in the data directory
-	StoreTimeout     time.Duration // time budget of one store transaction
+	FormRate         webui.Rate      // anonymous forms per client address; zero: no limit
+	APIRate          webui.Rate      // Mail API requests per client address; zero: no limit
+	MetricsListen    string          // address of a listener of its own for /metrics; empty: on the web port behind the token
+	MetricsTokenFile string          // file with the bearer token of /metrics on the web port; empty: metrics-token in the data directory
+	StoreTimeout     time.Duration   // time budget of one store transaction
+	Mailboxes        []MailboxConfig // [[mailbox]]: named support addresses
 }
 
 // setting is one configuration value: its flag name (the TOML key is the
@@ -100,6 +103,19 @@ var settings = []setting{
 		set: func(c *Config, v string) error { c.FromAddress = v; return nil }},
 	{name: "lmtp", help: "LMTP listen address for a local MTA (Postfix, Exim) to hand mail over: host:port or unix:/path/to/socket; empty: off",
 		set: func(c *Config, v string) error { c.LMTP = v; return nil }},
+	{name: "lmtp-socket-mode", def: "0660", help: "permissions (octal) of the LMTP unix socket; the MTA's user needs write permission, e.g. through lmtp-socket-group",
+		set: func(c *Config, v string) error {
+			// The leading 0 is required, so that a TOML number (0o660
+			// arrives as 432) is not taken for a different mode.
+			m, err := strconv.ParseUint(v, 8, 32)
+			if err != nil || m > 0o777 || !strings.HasPrefix(v, "0") {
+				return fmt.Errorf("%q is not an octal permission with a leading 0 such as \"0660\" (in the config file, a string)", v)
+			}
+			c.LMTPSocketMode = os.FileMode(m)
+			return nil
+		}},
+	{name: "lmtp-socket-group", help: "group (name or number) the LMTP unix socket is given, such as postfix; the daemon's user must be a member; empty: the daemon's group",
+		set: func(c *Config, v string) error { c.LMTPSocketGroup = v; return nil }},
 	{name: "outbound", def: "api", help: `how outgoing mail leaves: "api" (a mail service fetches it over the Mail API) or "smtp" (through the [relay] of the config file)`,
 		set: func(c *Config, v string) error {
 			if v != "api" && v != "smtp" {
@@ -320,7 +336,7 @@ func applyFile(c *Config, path string) error {
 	}
 	fresh := false
 	for k, v := range m {
-		if k == "relay" || k == "imap" {
+		if k == "relay" || k == "imap" || k == "mailbox" {
 			if err := applyMailTables(c, path, k, v); err != nil {
 				return err
 			}
@@ -420,6 +436,9 @@ func (c *Config) validate() error {
 	if err := c.validateMail(); err != nil {
 		return err
 	}
+	if err := c.validateMailboxes(); err != nil {
+		return err
+	}
 	if c.Database != "" && !strings.HasPrefix(c.Database, "postgres://") && !strings.HasPrefix(c.Database, "postgresql://") {
 		return fmt.Errorf("setting database: %q: use a postgres://user:password@host:5432/dbname URL, or leave it empty for SQLite in the data directory", redactURL(c.Database))
 	}
@@ -452,6 +471,9 @@ func usage(w io.Writer) {
 Commands:
   serve                     run the daemon (the default)
   user add NAME [--name N]  add an agent; the password is read from the terminal or stdin
+  user edit NAME [--email ADDRESS] [--notify new,assigned,reply]
+                            set an agent's e-mail address ("" removes it) and notifications
+                            (also with user add; default notify: assigned,reply)
   user list                 list the agents
   user passwd NAME          set an agent's password (ends their sessions)
   user remove NAME          remove an agent (releases their tickets)

@@ -6,7 +6,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,9 +45,17 @@ func newPollers(c Config, svc *core.Service, maxBytes int64, log *slog.Logger) (
 		if err != nil {
 			return nil, fmt.Errorf("[[imap]] #%d: %w", i+1, err)
 		}
+		acct := imappoll.Account{Name: a.name(), Host: a.Host, Port: a.Port, TLS: a.TLS, TLSConfig: tc, Username: a.Username,
+			Password: a.Password, Mailbox: a.Mailbox, Processed: a.Processed, PollInterval: a.PollInterval}
+		if a.OAuth.enabled() {
+			src, err := a.OAuth.source()
+			if err != nil {
+				return nil, fmt.Errorf("[[imap]] #%d: %w", i+1, err)
+			}
+			acct.OAuth2, acct.AuthMechanism = src, a.OAuth.mechanism()
+		}
 		p, err := imappoll.New(imappoll.Config{
-			Account: imappoll.Account{Host: a.Host, Port: a.Port, TLS: a.TLS, TLSConfig: tc, Username: a.Username,
-				Password: a.Password, Mailbox: a.Mailbox, Processed: a.Processed, PollInterval: a.PollInterval},
+			Account:         acct,
 			Receiver:        svc,
 			MaxMessageBytes: maxBytes,
 			Logger:          log,
@@ -129,9 +140,12 @@ func pollerStatus(p *imappoll.Poller, held bool) string {
 	return line + fmt.Sprintf(", %d ingested, %d rejected", s.Ingested, s.Rejected)
 }
 
-// addPoller exports one IMAP account's state.
-func (m *metrics) addPoller(p *imappoll.Poller) {
-	labels := prometheus.Labels{"account": p.Status().Account}
+// addPoller exports one IMAP account's state. The labels tell apart
+// several tables of one login (another port or mailbox).
+func (m *metrics) addPoller(p *imappoll.Poller, a IMAPConfig) {
+	host, port, user, mailbox := a.identity()
+	labels := prometheus.Labels{"account": p.Status().Account, "host": host, "port": strconv.Itoa(port),
+		"user": user, "mailbox": mailbox}
 	m.reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ticketd_imap_connected", ConstLabels: labels,
 			Help: "1 while this daemon is logged in to the IMAP account with its mailbox selected."},
@@ -156,4 +170,40 @@ func (m *metrics) addPoller(p *imappoll.Poller) {
 			Help: "Messages of the IMAP account flagged as unreadable or too large."},
 			func() float64 { return float64(p.Status().Rejected) }),
 	)
+}
+
+// effectivePort is the port the poller connects to: the configured one, or
+// the default of the TLS mode.
+func (a IMAPConfig) effectivePort() int {
+	switch {
+	case a.Port != 0:
+		return a.Port
+	case a.TLS == "implicit" || a.TLS == "":
+		return 993
+	}
+	return 143
+}
+
+// identity is what tells one [[imap]] table from another: the server (host
+// in lower case and port), the login and the mailbox (INBOX in any case is
+// INBOX, RFC 3501 §5.1).
+func (a IMAPConfig) identity() (host string, port int, user, mailbox string) {
+	mailbox = a.Mailbox
+	if mailbox == "" || strings.EqualFold(mailbox, "INBOX") {
+		mailbox = "INBOX"
+	}
+	return strings.ToLower(strings.TrimSpace(a.Host)), a.effectivePort(), a.Username, mailbox
+}
+
+// name is the account's name in logs, /healthz and metrics.
+func (a IMAPConfig) name() string {
+	host, port, user, mailbox := a.identity()
+	return fmt.Sprintf("%s on %s, %s", user, net.JoinHostPort(host, strconv.Itoa(port)), mailbox)
+}
+
+// lease is the name of the lease under which one daemon of several polls
+// the account's mailbox.
+func (a IMAPConfig) lease() string {
+	host, port, user, mailbox := a.identity()
+	return fmt.Sprintf("imap:%s:%d:%s:%s", host, port, user, mailbox)
 }

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"trivialtickets/core"
 )
 
 // RelayConfig is the [relay] table: the SMTP server outgoing mail goes
@@ -25,6 +27,7 @@ type RelayConfig struct {
 	RetryFor  time.Duration // how long temporary failures are retried
 	// RetryMin and RetryMax bound the wait between tries (it doubles).
 	RetryMin, RetryMax time.Duration
+	OAuth              OAuthConfig // AUTH with an OAuth2 token instead of the password
 }
 
 // IMAPConfig is one [[imap]] table: a mailbox the poller reads customer mail
@@ -39,6 +42,13 @@ type IMAPConfig struct {
 	Mailbox      string
 	Processed    string // folder ingested mail is moved to; "" = only set \Seen
 	PollInterval time.Duration
+	OAuth        OAuthConfig // log in with an OAuth2 token instead of the password
+}
+
+// MailboxConfig is one [[mailbox]] table: a support address with a name.
+type MailboxConfig struct {
+	Address string
+	Name    string
 }
 
 // tableKey describes one key of a config table: its documentation and how
@@ -105,7 +115,7 @@ func secretFile(p *string) func(v any) error {
 }
 
 // relayKeys documents and sets the keys of [relay]; README.md lists them.
-var relayKeys = []tableKey[RelayConfig]{
+var relayKeys = append([]tableKey[RelayConfig]{
 	{"host", "relay host name", func(r *RelayConfig, v any) error { return text(&r.Host)(v) }},
 	{"port", "relay port; default 587 (starttls), 465 (implicit) or 25 (none)", func(r *RelayConfig, v any) error { return port(&r.Port)(v) }},
 	{"tls", `"starttls" (default), "implicit" or "none" (loopback only)`, func(r *RelayConfig, v any) error {
@@ -126,10 +136,10 @@ var relayKeys = []tableKey[RelayConfig]{
 	{"retry_max", `longest wait between tries (default "1h")`, func(r *RelayConfig, v any) error {
 		return duration(&r.RetryMax, 100*time.Millisecond)(v)
 	}},
-}
+}, oauthKeys(func(r *RelayConfig) *OAuthConfig { return &r.OAuth })...)
 
 // imapKeys documents and sets the keys of [[imap]]; README.md lists them.
-var imapKeys = []tableKey[IMAPConfig]{
+var imapKeys = append([]tableKey[IMAPConfig]{
 	{"host", "IMAP server host name", func(c *IMAPConfig, v any) error { return text(&c.Host)(v) }},
 	{"port", "IMAP port; default 993 (implicit) or 143", func(c *IMAPConfig, v any) error { return port(&c.Port)(v) }},
 	{"tls", `"implicit" (default), "starttls" or "none" (loopback only)`, func(c *IMAPConfig, v any) error {
@@ -146,6 +156,13 @@ var imapKeys = []tableKey[IMAPConfig]{
 	{"poll_interval", `how often to look for mail when the server has no IDLE, and to re-check otherwise (default "60s")`, func(c *IMAPConfig, v any) error {
 		return duration(&c.PollInterval, time.Second)(v)
 	}},
+}, oauthKeys(func(c *IMAPConfig) *OAuthConfig { return &c.OAuth })...)
+
+// mailboxKeys documents and sets the keys of [[mailbox]]; README.md lists
+// them.
+var mailboxKeys = []tableKey[MailboxConfig]{
+	{"address", "the support address (it is one without support-address too)", func(m *MailboxConfig, v any) error { return text(&m.Address)(v) }},
+	{"name", `the mailbox's name shown on its tickets, e.g. "Sales"`, func(m *MailboxConfig, v any) error { return text(&m.Name)(v) }},
 }
 
 // setTable applies the keys of one TOML table to t; where names the table
@@ -167,7 +184,7 @@ func setTable[T any](t *T, m map[string]any, keys []tableKey[T], where string) e
 	return nil
 }
 
-// applyMailTables reads [relay] and [[imap]] of a config file.
+// applyMailTables reads [relay], [[imap]] and [[mailbox]] of a config file.
 func applyMailTables(c *Config, path, key string, v any) error {
 	switch key {
 	case "relay":
@@ -191,6 +208,20 @@ func applyMailTables(c *Config, path, key string, v any) error {
 			c.IMAP = append(c.IMAP, a)
 		}
 		return nil
+	case "mailbox":
+		list, ok := v.([]map[string]any)
+		if !ok {
+			return fmt.Errorf("config file %s: mailbox must be an array of tables: [[mailbox]]", path)
+		}
+		c.Mailboxes = nil
+		for i, m := range list {
+			var mb MailboxConfig
+			if err := setTable(&mb, m, mailboxKeys, fmt.Sprintf("config file %s: [[mailbox]] #%d", path, i+1)); err != nil {
+				return err
+			}
+			c.Mailboxes = append(c.Mailboxes, mb)
+		}
+		return nil
 	}
 	return fmt.Errorf("config file %s: unknown setting %q", path, key)
 }
@@ -210,12 +241,57 @@ func (c *Config) validateMail() error {
 	if c.Relay.RetryMax < c.Relay.RetryMin {
 		return errors.New("[relay]: retry_max must not be shorter than retry_min")
 	}
-	if c.Relay.Host != "" && (c.Relay.Username == "") != (c.Relay.Password == "") {
+	if c.Relay.OAuth.enabled() {
+		if err := c.Relay.OAuth.validate(); err != nil {
+			return fmt.Errorf("[relay]: %w", err)
+		}
+		if c.Relay.Username == "" {
+			return errors.New("[relay]: an OAuth2 login needs the username")
+		}
+	} else if c.Relay.Host != "" && (c.Relay.Username == "") != (c.Relay.Password == "") {
 		return errors.New("[relay]: username and password go together: set both or neither")
 	}
 	for i, a := range c.IMAP {
-		if a.Host == "" || a.Username == "" || a.Password == "" {
-			return fmt.Errorf("[[imap]] #%d: host, username and password (or password_file) are required", i+1)
+		if err := a.OAuth.validate(); err != nil {
+			return fmt.Errorf("[[imap]] #%d: %w", i+1, err)
+		}
+		if a.Host == "" || a.Username == "" || (a.Password == "" && !a.OAuth.enabled()) {
+			return fmt.Errorf("[[imap]] #%d: host, username and password (or password_file, or auth = \"oauth2\") are required", i+1)
+		}
+		// Two pollers of one mailbox would share a lease and metrics and
+		// fetch the same mail twice over.
+		host, port, user, mailbox := a.identity()
+		for j, b := range c.IMAP[:i] {
+			if h, p, u, m := b.identity(); h == host && p == port && u == user && m == mailbox {
+				return fmt.Errorf("[[imap]] #%d repeats #%d (host %s, port %d, username %s, mailbox %s): remove one, or set mailbox to read another folder",
+					i+1, j+1, host, port, user, mailbox)
+			}
+		}
+	}
+	return nil
+}
+
+// validateMailboxes checks the [[mailbox]] tables: an address each, not a
+// plus-address, a name, no address twice.
+func (c *Config) validateMailboxes() error {
+	for i := range c.Mailboxes {
+		mb := &c.Mailboxes[i]
+		addr, err := core.ParseAddress(mb.Address)
+		if err != nil {
+			return fmt.Errorf("[[mailbox]] #%d: address: %w", i+1, err)
+		}
+		if strings.Contains(addr[:strings.LastIndexByte(addr, '@')], "+") {
+			return fmt.Errorf("[[mailbox]] #%d: address %q must not contain '+': plus-addresses are made from it", i+1, mb.Address)
+		}
+		mb.Address = addr
+		mb.Name = strings.TrimSpace(mb.Name)
+		if mb.Name == "" || len(mb.Name) > 100 || strings.ContainsAny(mb.Name, "\r\n") {
+			return fmt.Errorf("[[mailbox]] #%d (%s): name must be one line of 1 to 100 characters, such as \"Sales\"", i+1, addr)
+		}
+		for j, other := range c.Mailboxes[:i] {
+			if strings.EqualFold(other.Address, addr) {
+				return fmt.Errorf("[[mailbox]] #%d repeats the address %s of #%d", i+1, addr, j+1)
+			}
 		}
 	}
 	return nil

@@ -125,11 +125,17 @@ func TestSettingsDocumented(t *testing.T) {
 			t.Errorf("[[imap]] key %s is not documented in README.md and the example", k.name)
 		}
 	}
+	for _, k := range mailboxKeys {
+		if !strings.Contains(string(readme), "`"+k.name+"`") || !strings.Contains(string(example), k.name+" = ") {
+			t.Errorf("[[mailbox]] key %s is not documented in README.md and the example", k.name)
+		}
+	}
 	dir := t.TempDir()
 	pw := filepath.Join(dir, "pw")
 	os.WriteFile(pw, []byte("secret\n"), 0o600)
-	uncommented := strings.NewReplacer("# [relay]", "[relay]", "# [[imap]]", "[[imap]]", `outbound = "api"`, `outbound = "smtp"`,
-		"/etc/ticketd/relay-password", pw, "/etc/ticketd/imap-password", pw).Replace(string(example))
+	uncommented := strings.NewReplacer("# [relay]", "[relay]", "# [[imap]]", "[[imap]]", "# [[mailbox]]", "[[mailbox]]", `outbound = "api"`, `outbound = "smtp"`,
+		"/etc/ticketd/relay-password", pw, "/etc/ticketd/imap-password", pw,
+		"/etc/ticketd/oauth-client-secret", pw, "/etc/ticketd/oauth-refresh-token", pw).Replace(string(example))
 	var lines []string
 	for _, l := range strings.Split(uncommented, "\n") {
 		if rest, ok := strings.CutPrefix(l, "# "); ok && strings.Contains(rest, " = ") {

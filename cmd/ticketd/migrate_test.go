@@ -32,6 +32,8 @@ type migrateFixture struct {
 	token    string // bob's session
 	maxEntry int64  // highest entry id
 	maxMail  int64  // highest outbox id
+	// bobReplyTo is the signed Reply-To of bob's notification on tickets[0].
+	bobReplyTo string
 }
 
 // binaryData is an attachment with NUL bytes and every byte value.
@@ -103,6 +105,10 @@ func fillDataDir(t *testing.T, dir string) migrateFixture {
 	must(svc.Save(ctx, "bob", second, core.Change{MergeInto: first, External: true}))
 	must(svc.Save(ctx, "alice", third, core.Change{Status: core.StatusClosed, Comment: "done", External: true}))
 	must(svc.CustomerComment(ctx, third, "thanks"))
+	// An agent's address, and a notification signed with the shared key.
+	must(svc.SetAgentMail(ctx, "bob", "bob@agents.example", core.NotifyReply))
+	receive(core.InboundMessage{Door: core.DoorSMTP, From: "one@example.org", Subject: core.Tag(first) + " Printer on fire",
+		Text: "Now it smokes.", MessageID: "third@example.org"})
 
 	v, err := svc.ViewTicket(ctx, &core.Agent{Username: "bob"}, first)
 	must(err)
@@ -133,6 +139,11 @@ func fillDataDir(t *testing.T, dir string) migrateFixture {
 	must(err)
 	must(svc.MailDeferred(ctx, claimed[0].ID, "451 try later", time.Now().Add(time.Hour)))
 	f.maxMail = ms[len(ms)-1].ID
+	for _, m := range ms {
+		if m.To == "bob@agents.example" {
+			f.bobReplyTo = m.ReplyTo
+		}
+	}
 
 	// A throttled login also trusts the browser (trusted_devices).
 	login, err := svc.LoginThrottled(ctx, core.LoginAttempt{Username: "bob", Password: "bob-password-1", Client: "192.0.2.1"})
@@ -215,7 +226,7 @@ func TestMigrateStore(t *testing.T) {
 			t.Errorf("output lacks %q", strings.TrimSpace(line))
 		}
 	}
-	if !regexp.MustCompile(`\ndone in .*: 8 tables, \d+ rows, .* copied and checked`).MatchString(stdout) {
+	if !regexp.MustCompile(`\ndone in .*: 10 tables, \d+ rows, .* copied and checked`).MatchString(stdout) {
 		t.Errorf("no summary in the output")
 	}
 	if fileSum(t, path) != before {
@@ -295,9 +306,12 @@ func TestMigrateStore(t *testing.T) {
 	if err != nil || !res.Created {
 		t.Fatalf("new ticket on PostgreSQL: %+v, %v", res, err)
 	}
+	// bob's notice of the comment is signed with the key that moved along.
 	ms, err := migrated.PendingMails(ctx, f.maxMail, 100)
-	if err != nil || len(ms) != 1 || ms[0].ID != f.maxMail+1 || ms[0].To != "three@example.org" {
-		t.Errorf("mails after the old ones: %+v, %v; want one with id %d", ms, err, f.maxMail+1)
+	if err != nil || len(ms) != 2 || ms[0].ID != f.maxMail+1 || ms[0].To != "bob@agents.example" || ms[0].ReplyTo != f.bobReplyTo ||
+		ms[1].To != "three@example.org" {
+		t.Errorf("mails after the old ones: %+v, %v; want bob's notice with id %d and Reply-To %s, then the confirmation",
+			ms, err, f.maxMail+1, f.bobReplyTo)
 	}
 
 	// Leases are not copied.

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -24,9 +25,11 @@ import (
 // exit code: 0 for success, 1 for failure, 2 for bad usage.
 func run(ctx context.Context, args, env []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var name, to string
+	var mail agentMailFlags
 	c, cmd, err := loadConfig(args, env, stderr, func(fs *flag.FlagSet) {
 		fs.StringVar(&name, "name", "", "display name of the agent (user add)")
 		fs.StringVar(&to, "to", "", "PostgreSQL URL of the empty database to copy the data directory into (migrate-store)")
+		mail.define(fs)
 	})
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -44,7 +47,7 @@ func run(ctx context.Context, args, env []string, stdin io.Reader, stdout, stder
 	case cmd[0] == "version" && len(cmd) == 1:
 		fmt.Fprintf(stdout, "ticketd %s\n", version)
 	case cmd[0] == "user" && len(cmd) >= 2:
-		err = userCommand(ctx, c, cmd[1:], name, stdin, stdout, stderr)
+		err = userCommand(ctx, c, cmd[1:], name, mail, stdin, stdout, stderr)
 	case cmd[0] == "migrate-store" && len(cmd) == 1:
 		err = migrateStore(ctx, c, to, stdout)
 	case cmd[0] == "backup":
@@ -94,7 +97,12 @@ func openStore(ctx context.Context, c Config) (core.Store, error) {
 }
 
 func newService(st core.Store, c Config, publicURL string, onReceive func(string, core.ReceiveResult, error)) *core.Service {
+	var mailboxes []core.Mailbox
+	for _, mb := range c.Mailboxes {
+		mailboxes = append(mailboxes, core.Mailbox{Address: mb.Address, Name: mb.Name})
+	}
 	return core.NewService(st, core.Config{
+		Mailboxes:        mailboxes,
 		PublicURL:        publicURL,
 		SupportAddresses: c.SupportAddresses,
 		FromAddress:      c.FromAddress,
@@ -130,7 +138,7 @@ func shortTicketIDs(_ []string, a slog.Attr) slog.Attr {
 }
 
 // userCommand runs "ticketd user add|list|passwd|remove".
-func userCommand(ctx context.Context, c Config, args []string, name string, stdin io.Reader, stdout, stderr io.Writer) error {
+func userCommand(ctx context.Context, c Config, args []string, name string, mail agentMailFlags, stdin io.Reader, stdout, stderr io.Writer) error {
 	st, err := openStore(ctx, c)
 	if err != nil {
 		return err
@@ -149,14 +157,22 @@ func userCommand(ctx context.Context, c Config, args []string, name string, stdi
 		if err != nil {
 			return err
 		}
+		mails, err := svc.AgentMails(ctx)
+		if err != nil {
+			return err
+		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "USER\tNAME\tVACATION\tSINCE")
+		fmt.Fprintln(tw, "USER\tNAME\tVACATION\tSINCE\tE-MAIL\tNOTIFY")
 		for _, a := range as {
 			vac := "no"
 			if a.Vacation {
 				vac = "yes"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.Username, a.Name, vac, a.CreatedAt.Format("2006-01-02"))
+			email, notify := "-", "-"
+			if i := slices.IndexFunc(mails, func(m core.AgentMail) bool { return m.Username == a.Username }); i >= 0 {
+				email, notify = mails[i].Email, mails[i].Notify.String()
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.Username, a.Name, vac, a.CreatedAt.Format("2006-01-02"), email, notify)
 		}
 		return tw.Flush()
 	case "add":
@@ -172,6 +188,18 @@ func userCommand(ctx context.Context, c Config, args []string, name string, stdi
 			return err
 		}
 		fmt.Fprintf(stdout, "added agent %s\n", user)
+		if mail.given() {
+			return mail.apply(ctx, svc, user, stdout)
+		}
+	case "edit":
+		user, err := needName()
+		if err != nil {
+			return err
+		}
+		if !mail.given() {
+			return usageError("usage: ticketd user edit NAME [--email ADDRESS] [--notify new,assigned,reply]")
+		}
+		return mail.apply(ctx, svc, user, stdout)
 	case "passwd":
 		user, err := needName()
 		if err != nil {
@@ -198,7 +226,7 @@ func userCommand(ctx context.Context, c Config, args []string, name string, stdi
 		}
 		fmt.Fprintf(stdout, "removed agent %s; their tickets are unassigned\n", user)
 	default:
-		return usageError(fmt.Sprintf("unknown user command %q: use add, list, passwd or remove", args[0]))
+		return usageError(fmt.Sprintf("unknown user command %q: use add, edit, list, passwd or remove", args[0]))
 	}
 	return nil
 }

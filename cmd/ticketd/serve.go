@@ -166,6 +166,12 @@ func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("setting lmtp: listen on %s: %w", c.LMTP, err)
 		}
+		if network == "unix" {
+			if err := setSocketAccess(addr, c.LMTPSocketMode, c.LMTPSocketGroup); err != nil {
+				lln.Close()
+				return err
+			}
+		}
 		lmtp := smtpin.New(smtpin.Config{
 			Service:         svc,
 			Domain:          domain,
@@ -211,10 +217,10 @@ func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 		return err
 	}
 	for i, p := range pollers {
-		met.addPoller(p)
+		met.addPoller(p, c.IMAP[i])
 		var held atomic.Bool
 		status.add(func() string { return pollerStatus(p, held.Load()) })
-		lease := fmt.Sprintf("imap:%s:%s", c.IMAP[i].Host, p.Status().Account)
+		lease := c.IMAP[i].lease()
 		workers.Go(func() {
 			runLeased(work, svc, lease, id, log, held.Store, func(ctx context.Context) { p.Run(ctx) })
 		})
@@ -300,10 +306,18 @@ func newDispatcher(c Config, svc *core.Service, domain, daemonID string, log *sl
 	if hello == "" {
 		hello = domain
 	}
+	relay := outbound.Relay{Host: r.Host, Port: r.Port, TLS: r.TLS, TLSConfig: tc,
+		Username: r.Username, Password: r.Password, From: r.From, HelloName: hello}
+	if r.OAuth.enabled() {
+		src, err := r.OAuth.source()
+		if err != nil {
+			return nil, fmt.Errorf("[relay]: %w", err)
+		}
+		relay.OAuth2, relay.AuthMechanism = src, r.OAuth.mechanism()
+	}
 	d, err := outbound.New(outbound.Config{
-		Outbox: svc,
-		Relay: outbound.Relay{Host: r.Host, Port: r.Port, TLS: r.TLS, TLSConfig: tc,
-			Username: r.Username, Password: r.Password, From: r.From, HelloName: hello},
+		Outbox:     svc,
+		Relay:      relay,
 		LoopID:     svc.MessageIDDomain(),
 		Owner:      daemonID,
 		MaxAge:     r.RetryFor,

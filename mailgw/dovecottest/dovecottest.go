@@ -46,6 +46,11 @@ type Options struct {
 	// offers STARTTLS on Port and implicit TLS on TLSPort, and CertPool
 	// trusts it.
 	TLS bool
+	// OAuth2IntrospectionURL, when set, lets the user log in with SASL
+	// XOAUTH2 and OAUTHBEARER too: Dovecot's oauth2 passdb asks this URL
+	// (RFC 7662 token introspection, POST token=…) whether a token is
+	// active, and for which username.
+	OAuth2IntrospectionURL string
 }
 
 // Server is a running private Dovecot.
@@ -112,6 +117,13 @@ func StartWith(t testing.TB, o Options) *Server {
 	passwd := fmt.Sprintf("%s:{PLAIN}%s:%d:%d::%s\n", s.User, s.Password, ids.mailUID, ids.mailGID, filepath.Join(mail, s.User))
 	if err := os.WriteFile(filepath.Join(dir, "passwd"), []byte(passwd), 0o644); err != nil {
 		t.Fatalf("dovecottest: %v", err)
+	}
+	if o.OAuth2IntrospectionURL != "" {
+		conf := "introspection_mode = post\nintrospection_url = " + o.OAuth2IntrospectionURL +
+			"\nusername_attribute = username\nactive_attribute = active\nactive_value = true\n"
+		if err := os.WriteFile(filepath.Join(dir, "oauth2.conf"), []byte(conf), 0o644); err != nil {
+			t.Fatalf("dovecottest: %v", err)
+		}
 	}
 	if o.TLS {
 		pool, err := writeCert(dir)
@@ -308,6 +320,11 @@ func accounts() (ids, error) {
 // config is a complete Dovecot 2.3 configuration.
 func config(s *Server, id ids, o Options) string {
 	d := s.Dir
+	var oauthMechs, oauthPassdb string
+	if o.OAuth2IntrospectionURL != "" {
+		oauthMechs = " xoauth2 oauthbearer"
+		oauthPassdb = fmt.Sprintf("passdb {\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = %s/oauth2.conf\n}\n", d)
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `# Written by trivialtickets/mailgw/dovecottest for one test.
 instance_name = dovecottest-%d
@@ -322,9 +339,9 @@ default_internal_group = %s
 first_valid_uid = 1
 first_valid_gid = 1
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login%s
 mail_location = maildir:%s/mail/%%u
-passdb {
+%spassdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%%u %s/passwd
 }
@@ -335,7 +352,7 @@ userdb {
 protocol imap {
   mail_max_userip_connections = 100
 }
-`, s.Port, d, d, d, id.loginUser, id.internalUser, id.internalGroup, d, d, d)
+`, s.Port, d, d, d, id.loginUser, id.internalUser, id.internalGroup, oauthMechs, d, oauthPassdb, d, d)
 	if o.TLS {
 		fmt.Fprintf(&b, "ssl = yes\nssl_cert = <%s/cert.pem\nssl_key = <%s/key.pem\n", d, d)
 	} else {

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"trivialtickets/core"
+	"trivialtickets/mailgw/oauth2"
 )
 
 // TLS modes of Account.TLS.
@@ -86,6 +87,19 @@ type Account struct {
 	// lacks IDLE, and the safety re-check while it IDLEs. Default:
 	// DefaultPollInterval; at least MinPollInterval.
 	PollInterval time.Duration
+	// OAuth2, when set, logs in with SASL AuthMechanism and an access
+	// token from it instead of LOGIN with Password. A token the server
+	// refuses is invalidated, so the next attempt refreshes it.
+	OAuth2 TokenSource
+	// AuthMechanism is oauth2.XOAUTH2 or oauth2.OAUTHBEARER. Default:
+	// OAUTHBEARER when the server offers it, else XOAUTH2.
+	AuthMechanism string
+}
+
+// TokenSource hands out OAuth2 access tokens; *oauth2.Source satisfies it.
+type TokenSource interface {
+	Token(ctx context.Context) (string, error)
+	Invalidate()
 }
 
 // Receiver takes one inbound message; *core.Service satisfies it. A nil
@@ -192,7 +206,7 @@ func New(cfg Config) (*Poller, error) {
 	if a.Username == "" {
 		return nil, bad("username is empty: set username")
 	}
-	if a.Password == "" {
+	if a.Password == "" && a.OAuth2 == nil {
 		return nil, bad("password is empty: set password or password_file")
 	}
 	if a.Mailbox == "" {
@@ -307,7 +321,7 @@ func (p *Poller) Run(ctx context.Context) error {
 		}
 		p.noteError(err)
 		var le *loginError
-		if errors.As(err, &le) {
+		if errors.As(err, &le) || errors.Is(err, oauth2.ErrRefresh) {
 			p.log.Error(err.Error(), "retry_in", delay.Round(time.Millisecond))
 		} else {
 			p.log.Warn("IMAP polling interrupted; reconnecting", "server", p.addr, "err", err, "retry_in", delay.Round(time.Millisecond))
@@ -374,8 +388,13 @@ func (p *Poller) countRejected(n int) {
 type loginError struct {
 	user, addr string
 	text       string // the server's words
+	mechanism  string // the SASL mechanism of an OAuth2 login; "" for LOGIN
 }
 
 func (e *loginError) Error() string {
+	if e.mechanism != "" {
+		return fmt.Sprintf("IMAP login (%s) failed for %s at %s: %s: the token is refreshed for the next try; if this repeats, check username and the OAuth2 client's grants",
+			e.mechanism, e.user, e.addr, e.text)
+	}
 	return fmt.Sprintf("IMAP login failed for %s at %s: %s: check username/password", e.user, e.addr, e.text)
 }

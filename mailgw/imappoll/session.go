@@ -18,6 +18,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"trivialtickets/core"
+	"trivialtickets/mailgw/oauth2"
 	"trivialtickets/mailgw/parse"
 )
 
@@ -75,7 +76,7 @@ func (p *Poller) session(ctx context.Context) (progressed bool, err error) {
 	if err := s.connect(ctx); err != nil {
 		return false, err
 	}
-	if err := s.open(); err != nil {
+	if err := s.open(ctx); err != nil {
 		return false, err
 	}
 	p.setConnected(true)
@@ -140,9 +141,14 @@ func (s *session) connect(ctx context.Context) error {
 
 // open logs in, learns the capabilities, makes sure the Processed folder
 // exists and selects the mailbox.
-func (s *session) open() error {
+func (s *session) open(ctx context.Context) error {
 	p, c, a := s.p, s.c, s.p.acct
 	s.kick()
+	if c.State() == imap.ConnStateNotAuthenticated && a.OAuth2 != nil {
+		if err := s.authenticate(ctx); err != nil {
+			return err
+		}
+	}
 	if c.State() == imap.ConnStateNotAuthenticated {
 		if c.Caps().Has(imap.CapLoginDisabled) {
 			return fmt.Errorf("IMAP server %s refuses to log in on this connection (LOGINDISABLED): set tls to %q or %q",
@@ -152,11 +158,7 @@ func (s *session) open() error {
 		if err := c.Login(a.Username, a.Password).Wait(); err != nil {
 			var ie *imap.Error
 			if errors.As(err, &ie) {
-				text := strings.TrimRight(ie.Text, ". ")
-				if ie.Code != "" {
-					text = "[" + string(ie.Code) + "] " + text
-				}
-				return &loginError{user: a.Username, addr: p.addr, text: text}
+				return &loginError{user: a.Username, addr: p.addr, text: imapErrorText(ie)}
 			}
 			return s.fail("log in to IMAP server "+p.addr, err)
 		}
@@ -681,4 +683,53 @@ func (s *session) pollWait(ctx context.Context) error {
 			s.wd.Stop()
 		}
 	}
+}
+
+// authenticate logs in with an OAuth2 access token over SASL XOAUTH2 or
+// OAUTHBEARER (RFC 7628). A refused token is invalidated, so that the next
+// session refreshes it; a failed refresh is the session's error, which the
+// log and /healthz show.
+func (s *session) authenticate(ctx context.Context) error {
+	p, c, a := s.p, s.c, s.p.acct
+	token, err := a.OAuth2.Token(ctx)
+	if err != nil {
+		return fmt.Errorf("IMAP account %s: %w", a.Name, err)
+	}
+	mech := a.AuthMechanism
+	if mech == "" {
+		mech = oauth2.XOAUTH2
+		if c.Caps().Has(imap.Cap("AUTH=" + oauth2.OAUTHBEARER)) {
+			mech = oauth2.OAUTHBEARER
+		}
+	}
+	sc, err := oauth2.NewClient(mech, a.Username, token, a.Host, a.Port)
+	if err != nil {
+		return err
+	}
+	s.kick()
+	if err := c.Authenticate(sc); err != nil {
+		a.OAuth2.Invalidate()
+		var ie *imap.Error
+		var ne net.Error
+		switch {
+		case errors.As(err, &ie):
+			return &loginError{user: a.Username, addr: p.addr, text: imapErrorText(ie), mechanism: mech}
+		case errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || s.timedOut.Load():
+			return s.fail("authenticate ("+mech+") to IMAP server "+p.addr, err)
+		}
+		// RFC 7628 §3.2.2: the server's JSON error, which the SASL
+		// client reports.
+		return &loginError{user: a.Username, addr: p.addr, text: err.Error(), mechanism: mech}
+	}
+	return nil
+}
+
+// imapErrorText is the server's answer to a refused login, with its
+// response code.
+func imapErrorText(ie *imap.Error) string {
+	text := strings.TrimRight(ie.Text, ". ")
+	if ie.Code != "" {
+		text = "[" + string(ie.Code) + "] " + text
+	}
+	return text
 }

@@ -27,6 +27,7 @@ import (
 
 	"trivialtickets/core"
 	"trivialtickets/mailgw/compose"
+	"trivialtickets/mailgw/oauth2"
 )
 
 // TLS modes of the relay connection.
@@ -52,6 +53,19 @@ type Relay struct {
 	From string
 	// HelloName is the name given in EHLO; "localhost" when empty.
 	HelloName string
+	// OAuth2, when set, authenticates Username with an access token from
+	// it over SASL AuthMechanism instead of the Password. A token the
+	// relay refuses is invalidated, so the next session refreshes it.
+	OAuth2 TokenSource
+	// AuthMechanism is oauth2.XOAUTH2 or oauth2.OAUTHBEARER. Default:
+	// OAUTHBEARER when the relay offers it, else XOAUTH2.
+	AuthMechanism string
+}
+
+// TokenSource hands out OAuth2 access tokens; *oauth2.Source satisfies it.
+type TokenSource interface {
+	Token(ctx context.Context) (string, error)
+	Invalidate()
 }
 
 // Addr is host:port of the relay.
@@ -153,7 +167,10 @@ func New(cfg Config) (*Dispatcher, error) {
 	if cfg.Relay.Port < 1 || cfg.Relay.Port > 65535 {
 		return nil, fmt.Errorf("outbound: relay port %d: use 1 to 65535", cfg.Relay.Port)
 	}
-	if (cfg.Relay.Username == "") != (cfg.Relay.Password == "") {
+	if cfg.Relay.OAuth2 != nil && cfg.Relay.Username == "" {
+		return nil, errors.New("outbound: an OAuth2 login to the relay needs the username")
+	}
+	if cfg.Relay.OAuth2 == nil && (cfg.Relay.Username == "") != (cfg.Relay.Password == "") {
 		return nil, errors.New("outbound: relay username and password go together: set both or neither")
 	}
 	if cfg.Relay.HelloName == "" {
@@ -515,7 +532,11 @@ func (d *Dispatcher) connect() (*smtp.Client, error) {
 	if err := c.Hello(r.HelloName); err != nil {
 		return fail("EHLO", err)
 	}
-	if r.Username != "" {
+	if r.Username != "" && r.OAuth2 != nil {
+		if err := d.authOAuth2(c); err != nil {
+			return fail("AUTH", err)
+		}
+	} else if r.Username != "" {
 		var a sasl.Client
 		switch {
 		case c.SupportsAuth(sasl.Plain):
@@ -530,6 +551,34 @@ func (d *Dispatcher) connect() (*smtp.Client, error) {
 		}
 	}
 	return c, nil
+}
+
+// authOAuth2 authenticates with an access token (RFC 7628 OAUTHBEARER or
+// XOAUTH2); a refused token is invalidated for the next session.
+func (d *Dispatcher) authOAuth2(c *smtp.Client) error {
+	r := d.cfg.Relay
+	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.Timeout)
+	defer cancel()
+	token, err := r.OAuth2.Token(ctx)
+	if err != nil {
+		return err
+	}
+	mech := r.AuthMechanism
+	if mech == "" {
+		mech = oauth2.XOAUTH2
+		if c.SupportsAuth(oauth2.OAUTHBEARER) {
+			mech = oauth2.OAUTHBEARER
+		}
+	}
+	a, err := oauth2.NewClient(mech, r.Username, token, r.Host, r.Port)
+	if err != nil {
+		return err
+	}
+	if err := c.Auth(a); err != nil {
+		r.OAuth2.Invalidate()
+		return fmt.Errorf("%s: %w", mech, err)
+	}
+	return nil
 }
 
 // send transfers one mail on an open session.

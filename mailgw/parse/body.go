@@ -41,7 +41,11 @@ type walker struct {
 	bounce  bool
 	dsn     []string
 	origIDs []string
-	unnamed int
+	// origSubject and origAddrs are the Subject and the addresses of the
+	// header of a returned message (of a bounce).
+	origSubject string
+	origAddrs   []string
+	unnamed     int
 }
 
 func (w *walker) note(s string) {
@@ -582,12 +586,23 @@ func (w *walker) deliveryStatus(b []byte) {
 	}
 }
 
-// originalHeader takes the Message-ID from the header of a returned message.
+// originalHeader takes the Message-ID, the Subject and the addresses from
+// the header of a returned message.
 func (w *walker) originalHeader(b []byte) {
 	hb, _ := splitEntity(b, true)
 	h, _ := readHeader(hb, w.lim.MaxHeaderBytes)
 	if ids := msgIDs(h.get("Message-Id")); len(ids) > 0 && len(w.origIDs) < 10 && !contains(w.origIDs, ids[0]) {
 		w.origIDs = append(w.origIDs, ids[0])
+	}
+	if w.origSubject == "" {
+		w.origSubject = core.CleanSubject(decodeText(h.get("Subject")))
+	}
+	for _, key := range []string{"From", "To", "Cc", "Reply-To"} {
+		for _, a := range parseAddressList(h.get(key)) {
+			if len(w.origAddrs) < 50 && !contains(w.origAddrs, a.addr) {
+				w.origAddrs = append(w.origAddrs, a.addr)
+			}
+		}
 	}
 }
 

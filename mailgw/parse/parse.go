@@ -136,6 +136,9 @@ func ParseBytes(raw []byte, lim Limits) (core.InboundMessage, error) {
 			m.InReplyTo = append(m.InReplyTo, id)
 		}
 	}
+	if m.Bounce {
+		m.ReturnedSubject, m.ReturnedAddresses = w.origSubject, w.origAddrs
+	}
 	return m, nil
 }
 

@@ -174,7 +174,7 @@ func (p *params) add(v any) string {
 // Tickets.
 
 const ticketColumns = `id, subject, customer, customer_name, status, assignee, merged_into,
-	root_message_id, last_message_id, created_at, updated_at`
+	root_message_id, last_message_id, created_at, updated_at, mailbox`
 
 // ticketScan holds the scan targets of ticketColumns.
 type ticketScan struct {
@@ -186,7 +186,7 @@ type ticketScan struct {
 
 func (s *ticketScan) dest() []any {
 	return []any{&s.t.ID, &s.t.Subject, &s.t.Customer, &s.t.CustomerName, &s.status, &s.assignee,
-		&s.t.MergedInto, &s.t.RootMessageID, &s.t.LastMessageID, &s.createdAt, &s.updatedAt}
+		&s.t.MergedInto, &s.t.RootMessageID, &s.t.LastMessageID, &s.createdAt, &s.updatedAt, &s.t.Mailbox}
 }
 
 func (s *ticketScan) ticket() core.Ticket {
@@ -217,9 +217,9 @@ func (t *tx) CreateTicket(ctx context.Context, tk core.Ticket) error {
 	}
 	what := "create ticket " + tk.ID
 	n, err := t.exec(ctx, what, `INSERT INTO tickets (`+ticketColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING`,
 		tk.ID, tk.Subject, tk.Customer, tk.CustomerName, string(tk.Status), nullString(tk.Assignee), tk.MergedInto,
-		tk.RootMessageID, tk.LastMessageID, nanos(tk.CreatedAt), nanos(tk.UpdatedAt))
+		tk.RootMessageID, tk.LastMessageID, nanos(tk.CreatedAt), nanos(tk.UpdatedAt), tk.Mailbox)
 	if err == nil && n == 0 {
 		err = fmt.Errorf("%s: %w", what, core.ErrDuplicate)
 	}
@@ -453,14 +453,14 @@ func (t *tx) MessageIDTicket(ctx context.Context, msgID string) (string, bool, e
 // The outbox.
 
 const mailColumns = `id, ticket_id, from_addr, to_addr, reply_to, subject, body, message_id, in_reply_to,
-	refs, automatic, state, created_at, sent_at, attempts, next_try, last_error`
+	refs, automatic, state, created_at, sent_at, attempts, next_try, last_error, personal`
 
 func scanMail(row pgx.CollectableRow) (core.OutMail, error) {
 	var m core.OutMail
 	var refs, state string
 	var createdAt, sentAt, nextTry int64
 	if err := row.Scan(&m.ID, &m.TicketID, &m.From, &m.To, &m.ReplyTo, &m.Subject, &m.Body, &m.MessageID,
-		&m.InReplyTo, &refs, &m.Automatic, &state, &createdAt, &sentAt, &m.Attempts, &nextTry, &m.LastError); err != nil {
+		&m.InReplyTo, &refs, &m.Automatic, &state, &createdAt, &sentAt, &m.Attempts, &nextTry, &m.LastError, &m.Personal); err != nil {
 		return core.OutMail{}, err
 	}
 	if refs != "" {
@@ -476,11 +476,11 @@ func (t *tx) QueueMail(ctx context.Context, m *core.OutMail) error {
 	var id int64
 	if err := t.queryRow(ctx, "queue mail for ticket "+m.TicketID, []any{&id}, `INSERT INTO outbox
 		(ticket_id, from_addr, to_addr, reply_to, subject, body, message_id, in_reply_to,
-		 refs, automatic, state, created_at, sent_at, attempts, next_try, last_error, to_key)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id`,
+		 refs, automatic, state, created_at, sent_at, attempts, next_try, last_error, to_key, personal)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id`,
 		m.TicketID, m.From, m.To, m.ReplyTo, m.Subject, m.Body, m.MessageID, m.InReplyTo,
 		strings.Join(m.References, "\n"), m.Automatic, string(m.State), nanos(m.CreatedAt), nanos(m.SentAt),
-		m.Attempts, nanos(m.NextTry), m.LastError, core.NormalizeAddress(m.To)); err != nil {
+		m.Attempts, nanos(m.NextTry), m.LastError, core.NormalizeAddress(m.To), m.Personal); err != nil {
 		return err
 	}
 	m.ID = id

@@ -133,7 +133,7 @@ func (t *tx) count(ctx context.Context, what, query string, args ...any) (int, e
 // Tickets.
 
 const ticketColumns = `id, subject, customer, customer_name, status, assignee, merged_into,
-	root_message_id, last_message_id, created_at, updated_at`
+	root_message_id, last_message_id, created_at, updated_at, mailbox`
 
 // ticketScan holds the scan targets of ticketColumns.
 type ticketScan struct {
@@ -145,7 +145,7 @@ type ticketScan struct {
 
 func (s *ticketScan) dest() []any {
 	return []any{&s.t.ID, &s.t.Subject, &s.t.Customer, &s.t.CustomerName, &s.status, &s.assignee,
-		&s.t.MergedInto, &s.t.RootMessageID, &s.t.LastMessageID, &s.createdAt, &s.updatedAt}
+		&s.t.MergedInto, &s.t.RootMessageID, &s.t.LastMessageID, &s.createdAt, &s.updatedAt, &s.t.Mailbox}
 }
 
 func (s *ticketScan) ticket() core.Ticket {
@@ -162,9 +162,9 @@ func (t *tx) CreateTicket(ctx context.Context, tk core.Ticket) error {
 		return fmt.Errorf("create ticket: %w", core.Invalid("the ticket has no id"))
 	}
 	_, err := t.exec(ctx, "create ticket "+tk.ID, `INSERT INTO tickets (`+ticketColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		tk.ID, tk.Subject, tk.Customer, tk.CustomerName, string(tk.Status), nullString(tk.Assignee), tk.MergedInto,
-		tk.RootMessageID, tk.LastMessageID, nanos(tk.CreatedAt), nanos(tk.UpdatedAt))
+		tk.RootMessageID, tk.LastMessageID, nanos(tk.CreatedAt), nanos(tk.UpdatedAt), tk.Mailbox)
 	return err
 }
 
@@ -410,17 +410,17 @@ func (t *tx) MessageIDTicket(ctx context.Context, msgID string) (string, bool, e
 // The outbox.
 
 const mailColumns = `id, ticket_id, from_addr, to_addr, reply_to, subject, body, message_id, in_reply_to,
-	refs, automatic, state, created_at, sent_at, attempts, next_try, last_error`
+	refs, automatic, state, created_at, sent_at, attempts, next_try, last_error, personal`
 
 func (t *tx) QueueMail(ctx context.Context, m *core.OutMail) error {
 	m.State = core.MailPending
 	id, err := t.insert(ctx, "queue mail for ticket "+m.TicketID, `INSERT INTO outbox
 		(ticket_id, from_addr, to_addr, reply_to, subject, body, message_id, in_reply_to,
-		 refs, automatic, state, created_at, sent_at, attempts, next_try, last_error, to_key)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		 refs, automatic, state, created_at, sent_at, attempts, next_try, last_error, to_key, personal)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.TicketID, m.From, m.To, m.ReplyTo, m.Subject, m.Body, m.MessageID, m.InReplyTo,
 		strings.Join(m.References, "\n"), m.Automatic, string(m.State), nanos(m.CreatedAt), nanos(m.SentAt),
-		m.Attempts, nanos(m.NextTry), m.LastError, core.NormalizeAddress(m.To))
+		m.Attempts, nanos(m.NextTry), m.LastError, core.NormalizeAddress(m.To), m.Personal)
 	if err != nil {
 		return err
 	}
@@ -459,7 +459,7 @@ func scanMail(scan func(...any) error) (core.OutMail, error) {
 	var refs, state string
 	var createdAt, sentAt, nextTry int64
 	if err := scan(&m.ID, &m.TicketID, &m.From, &m.To, &m.ReplyTo, &m.Subject, &m.Body, &m.MessageID,
-		&m.InReplyTo, &refs, &m.Automatic, &state, &createdAt, &sentAt, &m.Attempts, &nextTry, &m.LastError); err != nil {
+		&m.InReplyTo, &refs, &m.Automatic, &state, &createdAt, &sentAt, &m.Attempts, &nextTry, &m.LastError, &m.Personal); err != nil {
 		return core.OutMail{}, err
 	}
 	if refs != "" {

@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) core.Store) {
 		{"ConcurrentClaims", testConcurrentClaims},
 		{"Leases", testLeases},
 		{"Agents", testAgents},
+		{"AgentMail", testAgentMail},
 		{"Sessions", testSessions},
 		{"UpdateRollback", testUpdateRollback},
 		{"ViewIsReadOnly", testViewReadOnly},
