@@ -10,6 +10,7 @@ const (
 	DoorAPI  = "api"
 	DoorSMTP = "smtp"
 	DoorIMAP = "imap"
+	DoorLMTP = "lmtp"
 )
 
 // InboundMessage is a customer message as every door hands it to

@@ -43,6 +43,7 @@ type Config struct {
 	LMTP             string // LMTP listen address: host:port or unix:/path; empty = off
 	Relay            RelayConfig
 	IMAP             []IMAPConfig
+	Limits           NetLimits // limits.go
 }
 
 // setting is one configuration value: its flag name (the TOML key is the

@@ -9,12 +9,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"trivialtickets/core"
 )
 
 // ErrBusy is returned (wrapped) by Spool.Parse when a large message could
-// not get a turn before its context ended: the sender should try again
+// not get a turn within SpoolConfig.MaxWait: the sender should try again
 // later.
 var ErrBusy = errors.New("too many large messages at once")
 
@@ -35,6 +36,9 @@ type SpoolConfig struct {
 	Dir       string // directory of the temporary files; must exist
 	Threshold int64  // bytes kept in memory; a larger message goes to a file; 1 MiB when 0
 	MaxLarge  int    // large messages parsed at once; the others wait their turn; 2 when 0
+	// MaxWait is how long a large message waits for its turn before
+	// Parse gives up with ErrBusy; 1 min when 0.
+	MaxWait time.Duration
 }
 
 // Spool reads raw messages for Parse, keeping small ones in memory and
@@ -53,6 +57,9 @@ func NewSpool(cfg SpoolConfig) *Spool {
 	}
 	if cfg.MaxLarge <= 0 {
 		cfg.MaxLarge = 2
+	}
+	if cfg.MaxWait <= 0 {
+		cfg.MaxWait = time.Minute
 	}
 	return &Spool{cfg: cfg, turns: make(chan struct{}, cfg.MaxLarge)}
 }
@@ -74,10 +81,11 @@ func Clean(dir string) error {
 
 // Parse reads one message from r (at most lim.MaxSize bytes), waits for a
 // turn if it is large, and parses it with ParseBytes. It gives ErrTooLarge
-// for a message over the limit, ErrBusy when ctx ends while it waits. The
-// temporary file is removed before Parse returns. The parsed message is
-// in memory while the caller stores it; the caller's turn ends then too,
-// since release runs when the caller calls it (nil for a small message).
+// for a message over the limit, ErrRead when r fails, ErrBusy when no turn
+// came within MaxWait, and ctx's error when ctx ends while it waits. The
+// temporary file is removed before Parse returns. The caller keeps the
+// turn while it stores the message and ends it by calling release (always
+// non-nil; a no-op for a small message or an error).
 func (s *Spool) Parse(ctx context.Context, r io.Reader, lim Limits) (m core.InboundMessage, release func(), err error) {
 	lim = lim.withDefaults()
 	release = func() {}
@@ -113,8 +121,16 @@ func (s *Spool) Parse(ctx context.Context, r io.Reader, lim Limits) (m core.Inbo
 
 	select {
 	case s.turns <- struct{}{}:
-	case <-ctx.Done():
-		return m, release, fmt.Errorf("parse: waiting for a turn: %w (%w)", ErrBusy, ctx.Err())
+	default:
+		wait := time.NewTimer(s.cfg.MaxWait)
+		defer wait.Stop()
+		select {
+		case s.turns <- struct{}{}:
+		case <-wait.C:
+			return m, release, fmt.Errorf("parse: %w: no turn within %v", ErrBusy, s.cfg.MaxWait)
+		case <-ctx.Done():
+			return m, release, fmt.Errorf("parse: waiting for a turn: %w", ctx.Err())
+		}
 	}
 	release = func() { <-s.turns }
 	raw := make([]byte, size)
