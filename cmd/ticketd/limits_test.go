@@ -103,11 +103,12 @@ func apiTicket(t *testing.T, d *crashDaemon) string {
 	return res.TicketID
 }
 
-// getWithin fetches url with a fresh connection and fails the test unless
-// it answers 200 within limit.
+// getWithin fetches url with a fresh connection from 127.0.0.2 and fails
+// the test unless it answers 200 within limit.
 func getWithin(t *testing.T, url string, limit time.Duration) {
 	t.Helper()
-	hc := &http.Client{Timeout: limit, Transport: &http.Transport{DisableKeepAlives: true}}
+	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}
+	hc := &http.Client{Timeout: limit, Transport: &http.Transport{DisableKeepAlives: true, DialContext: dialer.DialContext}}
 	start := time.Now()
 	resp, err := hc.Get(url)
 	if err != nil {
@@ -122,28 +123,10 @@ func getWithin(t *testing.T, url string, limit time.Duration) {
 	t.Logf("GET %s answered %d in %v", url, resp.StatusCode, time.Since(start).Round(time.Millisecond))
 }
 
-// TestFloodOfRawConnections opens thousands of TCP connections to the
-// SMTP port that never send a command (as many as the test's file limit
-// allows, at most 20,000, from 127.0.0.1) against a daemon that may have
-// 4096 files open, and holds them: /healthz and the ticket page must still
-// answer, and a client from 127.0.0.2 must still deliver a mail.
-func TestFloodOfRawConnections(t *testing.T) {
-	if testing.Short() {
-		t.Skip("the flood test takes up to a minute")
-	}
-	n := 20000
-	if own := raiseOwnFileLimit(t); own < uint64(n)+1000 {
-		n = int(own) - 1000
-	}
-	d := startCrashDaemon(t)
-	if err := setFileLimit(d.cmd.Process.Pid, daemonFileLimit); err != nil {
-		t.Fatalf("limit the daemon's open files: %v", err)
-	}
-	id := apiTicket(t, d)
-
-	// The flood: n connections from 127.0.0.1, opened by 200 dialers with
-	// a short timeout (the kernel's accept queue is only so long) and held
-	// until the test ends; at most 60 s of dialing.
+// flood opens n TCP connections to addr from 127.0.0.1 that never send
+// anything, with 200 dialers and a short timeout (the kernel's accept queue
+// is only so long), for at most 60 s; they stay open until the test ends.
+func flood(t *testing.T, addr string, n int) {
 	var (
 		mu      sync.Mutex
 		conns   []net.Conn
@@ -151,17 +134,17 @@ func TestFloodOfRawConnections(t *testing.T) {
 		next    atomic.Int64
 		stopped = time.Now().Add(60 * time.Second)
 	)
-	defer func() {
+	t.Cleanup(func() {
 		for _, c := range conns {
 			c.Close()
 		}
-	}()
+	})
 	start := time.Now()
 	var wg sync.WaitGroup
 	for range 200 {
 		wg.Go(func() {
 			for next.Add(1) <= int64(n) && time.Now().Before(stopped) {
-				c, err := net.DialTimeout("tcp", d.smtpAddr, 2*time.Second)
+				c, err := net.DialTimeout("tcp", addr, 2*time.Second)
 				if err != nil {
 					failed.Add(1)
 					continue
@@ -174,26 +157,53 @@ func TestFloodOfRawConnections(t *testing.T) {
 	}
 	wg.Wait()
 	t.Logf("flood: %d connections opened, %d dials failed, in %v", len(conns), failed.Load(), time.Since(start).Round(time.Millisecond))
+}
 
-	if fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", d.cmd.Process.Pid)); err == nil {
-		t.Logf("the daemon has %d files open", len(fds))
-		if len(fds) > 1000 {
-			t.Errorf("the daemon has %d files open during the flood; the listener limits should keep it near 100", len(fds))
-		}
+// TestFloodOfRawConnections opens thousands of TCP connections that never
+// send anything (as many as the test's file limit allows, at most 20,000,
+// from 127.0.0.1) to the SMTP port, and in a second daemon to the web port,
+// of a daemon that may have 4096 files open, and holds them: /healthz and
+// the ticket page must still answer, and a client from 127.0.0.2 must still
+// deliver a mail.
+func TestFloodOfRawConnections(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the flood test takes up to a minute")
 	}
-	getWithin(t, d.url()+"/healthz", 5*time.Second)
-	getWithin(t, d.url()+"/ticket?id="+id, 5*time.Second)
-	msg := []byte("From: bob@example.org\r\nTo: support@localhost\r\nSubject: During the flood\r\nMessage-ID: <flood@example.org>\r\n\r\nStill here?\r\n")
-	sent := time.Now()
-	if err := sendFrom("127.0.0.2", d.smtpAddr, "bob@example.org", msg); err != nil {
-		t.Errorf("a client from 127.0.0.2 could not deliver during the flood: %v", err)
-	} else {
-		t.Logf("a client from 127.0.0.2 delivered in %v", time.Since(sent).Round(time.Millisecond))
+	n := 20000
+	if own := raiseOwnFileLimit(t); own < uint64(n)+1000 {
+		n = int(own) - 1000
 	}
-	if testing.Verbose() {
-		if b, err := os.ReadFile(d.logPath); err == nil {
-			t.Logf("daemon log: %d lines", bytes.Count(b, []byte("\n")))
-		}
+	for _, port := range []string{"smtp", "http"} {
+		t.Run(port, func(t *testing.T) {
+			d := startCrashDaemon(t)
+			if err := setFileLimit(d.cmd.Process.Pid, daemonFileLimit); err != nil {
+				t.Fatalf("limit the daemon's open files: %v", err)
+			}
+			id := apiTicket(t, d)
+			target := d.smtpAddr
+			if port == "http" {
+				target = d.httpAddr
+			}
+			flood(t, target, n)
+			if fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", d.cmd.Process.Pid)); err == nil {
+				t.Logf("the daemon has %d files open", len(fds))
+				if len(fds) > 1000 {
+					t.Errorf("the daemon has %d files open during the flood; the listener limits should keep it near the per-address limit", len(fds))
+				}
+			}
+			getWithin(t, d.url()+"/healthz", 5*time.Second)
+			getWithin(t, d.url()+"/ticket?id="+id, 5*time.Second)
+			msg := []byte("From: bob@example.org\r\nTo: support@localhost\r\nSubject: During the flood\r\nMessage-ID: <flood@example.org>\r\n\r\nStill here?\r\n")
+			sent := time.Now()
+			if err := sendFrom("127.0.0.2", d.smtpAddr, "bob@example.org", msg); err != nil {
+				t.Errorf("a client from 127.0.0.2 could not deliver during the flood: %v", err)
+			} else {
+				t.Logf("a client from 127.0.0.2 delivered in %v", time.Since(sent).Round(time.Millisecond))
+			}
+			if b, err := os.ReadFile(d.logPath); err == nil {
+				t.Logf("daemon output: %d lines", bytes.Count(b, []byte("\n")))
+			}
+		})
 	}
 }
 
