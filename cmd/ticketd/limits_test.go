@@ -22,7 +22,9 @@ import (
 	"unsafe"
 
 	"github.com/emersion/go-smtp"
+	"github.com/prometheus/client_golang/prometheus"
 
+	"trivialtickets/mailgw/connlimit"
 	"trivialtickets/webui/mailapi"
 	"trivialtickets/webui/mailapi/client"
 )
@@ -391,5 +393,65 @@ func TestLMTPFinishesOnSIGTERM(t *testing.T) {
 	defer db.Close()
 	if n := crashQueryInt(t, db, `SELECT COUNT(*) FROM tickets`); n != 1 {
 		t.Errorf("%d tickets after the LMTP delivery, want 1", n)
+	}
+}
+
+// TestListenerMetrics: refusals are counted by listener and reason, and
+// the open connections are exported.
+func TestListenerMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	lm := newListenerMetrics(reg)
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := lm.limit(reg, raw, connlimit.Config{Name: "smtp", MaxPerAddress: 1, RefuseAddress: smtpRefuseAddress}, nil)
+	defer ln.Close()
+	accepted := make(chan net.Conn, 2)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	first, err := net.Dial("tcp", raw.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	defer (<-accepted).Close()
+	second, err := net.Dial("tcp", raw.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	if got := readReply(second, bufio.NewReader(second)); got != strings.TrimSpace(string(smtpRefuseAddress)) {
+		t.Errorf("second connection from one address: %q", got)
+	}
+	got := map[string]float64{}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			key := mf.GetName()
+			for _, l := range m.GetLabel() {
+				key += " " + l.GetName() + "=" + l.GetValue()
+			}
+			got[key] = m.GetGauge().GetValue() + m.GetCounter().GetValue()
+		}
+	}
+	want := map[string]float64{
+		"ticketd_connections_open listener=smtp":                         1,
+		"ticketd_connections_refused_total listener=smtp reason=address": 1,
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v (all: %v)", k, got[k], v, got)
+		}
 	}
 }
