@@ -455,3 +455,18 @@ func TestListenerMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestSpoolCleanedAtStart: a spool file left by a daemon that was killed
+// is removed when the daemon starts again.
+func TestSpoolCleanedAtStart(t *testing.T) {
+	d := startCrashDaemon(t)
+	d.kill()
+	left := filepath.Join(d.data, spoolDir, "message-1234.eml")
+	if err := os.WriteFile(left, []byte("From: a@example.org\r\n\r\nhalf a mess"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d.restart()
+	if _, err := os.Stat(left); !os.IsNotExist(err) {
+		t.Errorf("the left-over spool file is still there after a start (%v)", err)
+	}
+}
