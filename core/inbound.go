@@ -10,6 +10,7 @@ const (
 	DoorAPI  = "api"
 	DoorSMTP = "smtp"
 	DoorIMAP = "imap"
+	DoorLMTP = "lmtp"
 )
 
 // LoopHeader is the header field the daemon puts into every mail it sends,

@@ -55,6 +55,7 @@ type Config struct {
 	MetricsTokenFile string          // file with the bearer token of /metrics on the web port; empty: metrics-token in the data directory
 	StoreTimeout     time.Duration   // time budget of one store transaction
 	Mailboxes        []MailboxConfig // [[mailbox]]: named support addresses
+	Limits           NetLimits       // limits.go
 }
 
 // setting is one configuration value: its flag name (the TOML key is the

@@ -20,6 +20,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"trivialtickets/core"
+	"trivialtickets/mailgw/connlimit"
 	"trivialtickets/mailgw/outbound"
 	"trivialtickets/mailgw/parse"
 	"trivialtickets/mailgw/smtpin"
@@ -49,6 +50,9 @@ func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 	publicURL := c.publicURL(ln.Addr())
 	var svc *core.Service
 	met := newMetrics(func() *core.Service { return svc })
+	lm := newListenerMetrics(met.reg)
+	ln = lm.limit(met.reg, ln, connlimit.Config{Name: "http",
+		MaxTotal: c.Limits.HTTPMaxConnections, MaxPerAddress: c.Limits.HTTPMaxPerAddress}, log.With("part", "http"))
 	// Every transaction of the daemon's doors and workers has a time
 	// budget; /healthz sees failed writes.
 	guard := store.NewGuard(st, c.StoreTimeout)
@@ -87,15 +91,19 @@ func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 		return err
 	}
 
+	spool, err := newSpool(c)
+	if err != nil {
+		return err
+	}
 	limits := parse.DefaultLimits()
 	limits.MaxSize = c.MaxMessageSize
-	api := mailapi.New(mailapi.Config{
+	api := mailapi.LimitInFlight(mailapi.New(mailapi.Config{
 		Service:      svc,
 		Token:        token,
 		MaxBodyBytes: c.MaxMessageSize,
-		ParseRaw:     func(r io.Reader) (core.InboundMessage, error) { return parse.Parse(r, limits) },
+		ParseRaw:     parseRaw(spool, limits),
 		Logger:       log.With("part", "mailapi"),
-	})
+	}), c.Limits.APIMaxRequestsAtOnce, 5*time.Second)
 	status := &statusBoard{}
 	metricsOnWeb, metricsToken, err := metricsOnWebPort(c, met.handler(), log)
 	if err != nil {
@@ -121,10 +129,10 @@ func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 	srv := &http.Server{
 		Handler:           handler,
 		TLSConfig:         tlsConfig,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: c.Limits.HTTPHeaderTimeout,
 		ReadTimeout:       2 * time.Minute,
 		WriteTimeout:      2 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
+		IdleTimeout:       c.Limits.HTTPIdleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.With("part", "http").Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
@@ -134,19 +142,16 @@ func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 	if u, err := url.Parse(publicURL); err == nil && u.Hostname() != "" {
 		domain = u.Hostname()
 	}
-	var gateway *smtp.Server
+	var gateway, lmtp *smtpin.Server
 	if c.SMTP != "" {
 		sln, err := net.Listen("tcp", c.SMTP)
 		if err != nil {
 			return fmt.Errorf("setting smtp: listen on %s: %w", c.SMTP, err)
 		}
-		gateway = smtpin.New(smtpin.Config{
-			Service:         svc,
-			Domain:          domain,
-			MaxMessageBytes: c.MaxMessageSize,
-			TLSConfig:       tlsConfig,
-			Logger:          log.With("part", "smtp"),
-		})
+		sln = lm.limit(met.reg, sln, connlimit.Config{Name: "smtp",
+			MaxTotal: c.Limits.SMTPMaxConnections, MaxPerAddress: c.Limits.SMTPMaxPerAddress,
+			RefuseTotal: smtpRefuseTotal, RefuseAddress: smtpRefuseAddress}, log.With("part", "smtp"))
+		gateway = smtpin.New(c.smtpConfig(svc, domain, spool, tlsConfig, false, log.With("part", "smtp")))
 		go func() {
 			if err := gateway.Serve(sln); err != nil && !errors.Is(err, smtp.ErrServerClosed) {
 				log.Error("SMTP gateway stopped", "err", err)
@@ -172,13 +177,10 @@ func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 				return err
 			}
 		}
-		lmtp := smtpin.New(smtpin.Config{
-			Service:         svc,
-			Domain:          domain,
-			MaxMessageBytes: c.MaxMessageSize,
-			Logger:          log.With("part", "lmtp"),
-		})
-		lmtp.LMTP = true
+		lln = lm.limit(met.reg, lln, connlimit.Config{Name: "lmtp",
+			MaxTotal: c.Limits.LMTPMaxConnections, MaxPerAddress: c.Limits.LMTPMaxPerAddress,
+			RefuseTotal: smtpRefuseTotal, RefuseAddress: smtpRefuseAddress}, log.With("part", "lmtp"))
+		lmtp = smtpin.New(c.smtpConfig(svc, domain, spool, nil, true, log.With("part", "lmtp")))
 		go func() {
 			if err := lmtp.Serve(lln); err != nil && !errors.Is(err, smtp.ErrServerClosed) {
 				log.Error("LMTP server stopped", "err", err)
@@ -282,13 +284,22 @@ func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 	log.Info("shutting down: finishing requests in flight", "timeout", c.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
 	defer cancel()
-	if gateway != nil {
-		// Sessions in DATA finish their commit before the connection closes.
-		if err := gateway.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-			log.Warn("SMTP gateway shutdown", "err", err)
+	// All doors drain at once: sessions in DATA finish their commit
+	// before their connection closes, and an idle SMTP session does not
+	// eat the HTTP requests' time.
+	var doors sync.WaitGroup
+	for name, g := range map[string]*smtpin.Server{"SMTP gateway": gateway, "LMTP server": lmtp} {
+		if g != nil {
+			doors.Go(func() {
+				if err := g.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+					log.Warn(name+" shutdown", "err", err)
+				}
+			})
 		}
 	}
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+	err = srv.Shutdown(sctx)
+	doors.Wait()
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	log.Info("stopped")

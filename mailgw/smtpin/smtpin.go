@@ -6,13 +6,13 @@
 package smtpin
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"time"
 
@@ -28,95 +28,114 @@ type Config struct {
 	Domain          string // host name announced in the greeting
 	MaxMessageBytes int64  // SIZE; 25 MiB when 0
 	MaxRecipients   int    // per message; 50 when 0
-	MaxConnections  int    // at once; 100 when 0
-	TLSConfig       *tls.Config
-	Logger          *slog.Logger
+	// MaxCommands bounds the commands of any kind (EHLO, NOOP, RSET,
+	// VRFY, HELP, MAIL, RCPT …) a connection may send without delivering
+	// a message; past it the gateway answers 421 and closes. 200 when 0.
+	MaxCommands int
+	// FirstCommandTimeout is how long a new connection may take to send
+	// its first command; 30 s when 0.
+	FirstCommandTimeout time.Duration
+	// IdleTimeout is how long the gateway waits for any later command
+	// (RFC 5321 §4.5.3.2.7 asks for at least 5 minutes); 5 min when 0.
+	IdleTimeout time.Duration
+	// Spool holds the message bodies while they are parsed; when nil,
+	// every body is held in memory.
+	Spool     *parse.Spool
+	LMTP      bool // speak LMTP (RFC 2033) instead of SMTP; the door is then "lmtp"
+	TLSConfig *tls.Config
+	Logger    *slog.Logger
 }
 
-// New returns an SMTP server for the gateway; the caller runs Serve on a
-// listener and Shutdown or Close at the end.
-func New(cfg Config) *smtp.Server {
+// Server is the gateway: a go-smtp server whose connections count their
+// commands. Serve it on a listener; Shutdown or Close it at the end.
+type Server struct {
+	*smtp.Server
+	cfg Config
+}
+
+// New returns the gateway for cfg.
+func New(cfg Config) *Server {
 	if cfg.MaxMessageBytes <= 0 {
 		cfg.MaxMessageBytes = 25 << 20
 	}
 	if cfg.MaxRecipients <= 0 {
 		cfg.MaxRecipients = 50
 	}
-	if cfg.MaxConnections <= 0 {
-		cfg.MaxConnections = 100
+	if cfg.MaxCommands <= 0 {
+		cfg.MaxCommands = 200
+	}
+	if cfg.FirstCommandTimeout <= 0 {
+		cfg.FirstCommandTimeout = 30 * time.Second
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 5 * time.Minute
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	be := &backend{cfg: cfg, slots: make(chan struct{}, cfg.MaxConnections)}
+	if cfg.Spool == nil {
+		cfg.Spool = parse.NewSpool(parse.SpoolConfig{Threshold: cfg.MaxMessageBytes})
+	}
+	be := &backend{cfg: cfg}
 	s := smtp.NewServer(be)
 	s.Domain = cfg.Domain
+	s.LMTP = cfg.LMTP
 	s.MaxMessageBytes = cfg.MaxMessageBytes
 	s.MaxRecipients = cfg.MaxRecipients
-	s.ReadTimeout = 5 * time.Minute // RFC 5321 §4.5.3.2.7: server timeout
+	s.ReadTimeout = cfg.IdleTimeout // RFC 5321 §4.5.3.2.7: server timeout
 	s.WriteTimeout = 5 * time.Minute
 	s.TLSConfig = cfg.TLSConfig
 	s.EnableSMTPUTF8 = true
 	s.ErrorLog = slogLogger{cfg.Logger}
-	return s
+	return &Server{Server: s, cfg: cfg}
+}
+
+// Serve accepts connections on ln until Shutdown or Close. Limits on the
+// number of connections belong to ln (package connlimit).
+func (s *Server) Serve(ln net.Listener) error {
+	return s.Server.Serve(&countingListener{Listener: ln, cfg: &s.cfg})
+}
+
+// door is the name of the gateway's door in logs and metrics.
+func (c *Config) door() string {
+	if c.LMTP {
+		return core.DoorLMTP
+	}
+	return core.DoorSMTP
 }
 
 type backend struct {
-	cfg   Config
-	slots chan struct{}
+	cfg Config
 }
 
 func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
-	select {
-	case b.slots <- struct{}{}:
-	default:
-		return nil, &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 2}, Message: "Too many connections, try again later"}
+	cc := findCounting(c.Conn())
+	if cc != nil {
+		// After STARTTLS, answers must go through TLS.
+		cc.setOut(c.Conn())
 	}
-	return &session{b: b, conn: c, remote: c.Conn().RemoteAddr().String()}, nil
+	return &session{b: b, conn: c, counting: cc, remote: c.Conn().RemoteAddr().String()}, nil
 }
-
-// maxCommandsWithoutData bounds the MAIL, RCPT and RSET commands a
-// connection may send without delivering a message, so that a client
-// cannot hold a connection slot busy forever (go-smtp itself limits
-// erroneous commands).
-const maxCommandsWithoutData = 200
 
 type session struct {
 	b          *backend
 	conn       *smtp.Conn
+	counting   *countingConn // nil if the connection did not come from Serve
 	remote     string
 	from       string
 	nullSender bool
 	rcpts      []string
-	commands   int // MAIL, RCPT and RSET since the last DATA
 }
 
 func (s *session) Reset() {
 	s.from, s.nullSender, s.rcpts = "", false, nil
 }
 
-// count counts a command without a message; past the limit it answers 421
-// and closes the connection.
-func (s *session) count() error {
-	s.commands++
-	if s.commands <= maxCommandsWithoutData {
-		return nil
-	}
-	s.b.cfg.Logger.Warn("closing a connection that sends commands but no message", "remote", s.remote)
-	// The 421 is written when this returns; then the connection closes.
-	time.AfterFunc(100*time.Millisecond, func() { s.conn.Close() })
-	return &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Too many commands without a message, closing the connection"}
-}
-
 func (s *session) Logout() error {
-	<-s.b.slots
 	return nil
 }
 
 func (s *session) Mail(from string, _ *smtp.MailOptions) error {
-	if err := s.count(); err != nil {
-		return err
-	}
 	s.Reset()
 	s.from = from
 	// RFC 5321 §4.5.5: MAIL FROM:<> marks a notification that must never
@@ -128,9 +147,6 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 // Rcpt accepts only the support addresses and their plus-addresses
 // (support+<ticket-id>@domain): the gateway is not an open relay.
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
-	if err := s.count(); err != nil {
-		return err
-	}
 	if !s.b.cfg.Service.IsSupportRecipient(to) {
 		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such mailbox here: this server only takes mail for the helpdesk"}
 	}
@@ -141,9 +157,21 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 // Data reads the message, parses it and records it. The 250 that go-smtp
 // sends when Data returns nil comes after the commit.
 func (s *session) Data(r io.Reader) error {
-	s.commands = 0
-	raw, err := io.ReadAll(r)
-	if err != nil {
+	if s.counting != nil {
+		s.counting.inMessage.Store(true)
+		defer s.counting.messageDone()
+	}
+	lim := parse.DefaultLimits()
+	lim.MaxSize = s.b.cfg.MaxMessageBytes
+	m, release, err := s.b.cfg.Spool.Parse(context.Background(), r, lim)
+	defer release()
+	switch {
+	case err == nil:
+	case errors.Is(err, parse.ErrTooLarge):
+		return smtp.ErrDataTooLarge
+	case errors.Is(err, parse.ErrBusy):
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 1}, Message: "Too many large messages at once, try again later"}
+	case errors.Is(err, parse.ErrRead):
 		var se *smtp.SMTPError
 		if errors.As(err, &se) { // size limit, line too long: go-smtp says why
 			return se
@@ -154,18 +182,14 @@ func (s *session) Data(r io.Reader) error {
 			return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "A line of the message is too long; wrap lines or use quoted-printable"}
 		}
 		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "Connection problem while reading the message, try again"}
-	}
-	lim := parse.DefaultLimits()
-	lim.MaxSize = s.b.cfg.MaxMessageBytes
-	m, err := parse.Parse(bytes.NewReader(raw), lim)
-	if err != nil {
-		if errors.Is(err, parse.ErrTooLarge) {
-			return smtp.ErrDataTooLarge
-		}
+	case errors.Is(err, parse.ErrSpool):
+		s.b.cfg.Logger.Error("could not spool a message; the sender will retry", "remote", s.remote, "err", err)
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Temporary local problem, try again later"}
+	default:
 		s.b.cfg.Logger.Warn("rejected unparsable message", "remote", s.remote, "from", s.from, "err", err)
 		return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "Message cannot be read: " + oneLine(err.Error())}
 	}
-	m.Door = core.DoorSMTP
+	m.Door = s.b.cfg.door()
 	m.Recipients = append(m.Recipients, s.rcpts...)
 	if s.nullSender {
 		m.NullSender = true
@@ -184,7 +208,7 @@ func (s *session) Data(r io.Reader) error {
 		s.b.cfg.Logger.Error("could not record message; the sender will retry", "remote", s.remote, "message_id", m.MessageID, "err", err)
 		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Temporary local problem, try again later"}
 	}
-	s.b.cfg.Logger.Info("message received", "door", "smtp", "ticket", res.TicketID, "created", res.Created,
+	s.b.cfg.Logger.Info("message received", "door", s.b.cfg.door(), "ticket", res.TicketID, "created", res.Created,
 		"duplicate", res.Duplicate, "automatic", res.Automatic)
 	return nil
 }

@@ -26,20 +26,7 @@ import (
 // gateway starts the gateway on a loopback port over a fresh store.
 func gateway(t testing.TB, maxBytes int64) (addr string, svc *core.Service) {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	svc = core.NewService(st, core.Config{PublicURL: "https://help.example", SupportAddresses: []string{"support@help.example"}})
-	srv := smtpin.New(smtpin.Config{Service: svc, Domain: "help.example", MaxMessageBytes: maxBytes})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return ln.Addr().String(), svc
+	return gatewayWith(t, smtpin.Config{MaxMessageBytes: maxBytes})
 }
 
 func send(addr, from string, to []string, msg string) error {

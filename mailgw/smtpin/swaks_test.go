@@ -14,7 +14,6 @@ import (
 
 	"trivialtickets/core"
 	"trivialtickets/mailgw/smtpin"
-	"trivialtickets/store/sqlite"
 )
 
 // These tests drive the gateway with swaks, a real SMTP client written by
@@ -42,21 +41,8 @@ func requireProgram(t *testing.T, program, msg string) string {
 func swaksGateway(t *testing.T, maxBytes int64) (addr string, svc *core.Service) {
 	t.Helper()
 	cert, _ := selfSigned(t)
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	svc = core.NewService(st, core.Config{PublicURL: "https://help.example", SupportAddresses: []string{"support@help.example"}})
-	srv := smtpin.New(smtpin.Config{Service: svc, Domain: "localhost", MaxMessageBytes: maxBytes,
+	return gatewayWith(t, smtpin.Config{Domain: "localhost", MaxMessageBytes: maxBytes,
 		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return ln.Addr().String(), svc
 }
 
 // swaks runs swaks against addr with the given options and returns its

@@ -116,6 +116,9 @@ func (h *handler) inboundRaw(w http.ResponseWriter, r *http.Request) (core.Inbou
 	if tooLarge(body.err) {
 		return core.InboundMessage{}, tooLargeError(h.maxBody)
 	}
+	if errors.Is(err, core.ErrUnavailable) {
+		return core.InboundMessage{}, err // 503: the message was fine, the daemon busy
+	}
 	if err != nil {
 		return core.InboundMessage{}, badRequest("invalid message: " + err.Error())
 	}

@@ -3,6 +3,8 @@ package mailapi_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -66,5 +68,24 @@ func TestReceiveStoreUnavailable(t *testing.T) {
 	}
 	if rec := receive(); rec.Code != http.StatusOK {
 		t.Errorf("receive once the store is free: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// TestReceiveRawParserBusy: a raw message the parser could not take for
+// lack of room (too many large messages at once) is 503, not 400: the
+// message was fine and is to be sent again.
+func TestReceiveRawParserBusy(t *testing.T) {
+	svc := newService(t, newStore(t))
+	busy := func(io.Reader) (core.InboundMessage, error) {
+		return core.InboundMessage{}, fmt.Errorf("%w: no turn for a large message", core.ErrUnavailable)
+	}
+	h := mailapi.New(mailapi.Config{Service: svc, Token: testToken, ParseRaw: busy, Logger: slog.New(slog.DiscardHandler)})
+	req := httptest.NewRequest(http.MethodPost, "/api/receive", strings.NewReader("From: c@example.com\r\n\r\nHello\r\n"))
+	req.Header.Set("Content-Type", "message/rfc822")
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
+		t.Errorf("busy parser: %d %s, Retry-After %q; want 503 with Retry-After", rec.Code, rec.Body, rec.Header().Get("Retry-After"))
 	}
 }

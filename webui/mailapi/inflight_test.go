@@ -1,0 +1,61 @@
+package mailapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"trivialtickets/webui/mailapi/wire"
+)
+
+// TestLimitInFlight: with 2 requests held inside, a third gets 503 with
+// Retry-After and a JSON error; once one finishes, the next is served.
+func TestLimitInFlight(t *testing.T) {
+	hold := make(chan struct{})
+	var inside sync.WaitGroup
+	inside.Add(2)
+	h := LimitInFlight(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("hold") != "" {
+			inside.Done()
+			<-hold
+		}
+		w.WriteHeader(http.StatusOK)
+	}), 2, 5*time.Second)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			resp, err := http.Post(srv.URL+"/api/receive?hold=1", "application/json", strings.NewReader("{}"))
+			if err == nil {
+				resp.Body.Close()
+			}
+		})
+	}
+	inside.Wait()
+	resp, err := http.Post(srv.URL+"/api/receive", "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e wire.ErrorResponse
+	json.NewDecoder(resp.Body).Decode(&e)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "5" || e.Status != 503 || !strings.Contains(e.Message, "try again") {
+		t.Errorf("third request: %s, Retry-After %q, %+v; want 503, 5 and a message", resp.Status, resp.Header.Get("Retry-After"), e)
+	}
+	close(hold)
+	wg.Wait()
+	resp, err = http.Post(srv.URL+"/api/receive", "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("after the others finished: %s", resp.Status)
+	}
+}
