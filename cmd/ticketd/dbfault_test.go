@@ -194,7 +194,7 @@ func TestPostgresTooManyConnections(t *testing.T) {
 	var stops []func() int
 	for range 2 {
 		u, stop := startDaemon(t, "--database", url, "--data", t.TempDir(), "--http", "127.0.0.1:0", "--no-tls", "--smtp", "",
-			"--no-api-token", "--store-timeout", "3s", "--log-level", "error")
+			"--no-api-token", "--store-timeout", "3s", "--api-max-requests", "64", "--log-level", "error")
 		bases = append(bases, u)
 		stops = append(stops, stop)
 	}

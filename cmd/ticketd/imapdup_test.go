@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -81,16 +80,7 @@ poll_interval = "1h"
 		return false
 	}, func() string { return healthz(t, url) })
 
-	metrics := func() string {
-		resp, err := http.Get(url + "/metrics")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return string(b)
-	}
-	m := metrics()
+	m := metricsPage(t, url, filepath.Join(dir, "data"))
 	for _, mb := range []string{"INBOX", "Sales"} {
 		if !strings.Contains(m, fmt.Sprintf(`ticketd_imap_connected{account=%q,host="127.0.0.1",mailbox=%q,port="%d",user=%q} 1`,
 			fmt.Sprintf("%s on 127.0.0.1:%d, %s", dove.User, dove.Port, mb), mb, dove.Port, dove.User)) {

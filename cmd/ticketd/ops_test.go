@@ -48,6 +48,28 @@ func getPage(t *testing.T, hc *http.Client, url string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
+// metricsPage reads /metrics of the daemon at base with the metrics token
+// of its data directory.
+func metricsPage(t *testing.T, base, data string) string {
+	t.Helper()
+	token, err := os.ReadFile(filepath.Join(data, metricsTokenFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodGet, base+"/metrics", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
 // TestBackupUnderLoad backs up a daemon (the binary, in a process of its
 // own) while 4 Mail API and 4 SMTP clients write to it, restores the copy
 // into a fresh data directory, starts a daemon on it and finds every
@@ -354,19 +376,7 @@ func TestRetentionInDaemon(t *testing.T) {
 	if code, _ := getPage(t, hc, base+"/ticket?id="+open.TicketID); code != http.StatusOK {
 		t.Errorf("the open ticket answers %d", code)
 	}
-	token, err := os.ReadFile(filepath.Join(data, metricsTokenFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, _ := http.NewRequest(http.MethodGet, base+"/metrics", nil)
-	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
-	resp, err := hc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if metrics := string(b); !strings.Contains(metrics, `ticketd_retention_deleted_total{kind="tickets"} 1`) {
+	if metrics := metricsPage(t, base, data); !strings.Contains(metrics, `ticketd_retention_deleted_total{kind="tickets"} 1`) {
 		t.Errorf("metrics lack the deleted ticket:\n%s", metrics)
 	}
 }

@@ -22,7 +22,7 @@ func LimitInFlight(h http.Handler, n int, retryAfter time.Duration) http.Handler
 			w.Header().Set("Retry-After", secs)
 			// The unread body is not worth keeping the connection for.
 			w.Header().Set("Connection", "close")
-			writeError(w, http.StatusServiceUnavailable, "too many Mail API requests at once; try again after "+secs+" s")
+			writeError(w, http.StatusServiceUnavailable, "too many Mail API requests at once; the request was not stored, try again after "+secs+" s")
 		}
 	})
 }
