@@ -11,8 +11,8 @@ import (
 	"trivialtickets/core"
 )
 
-// login starts an agent's session: POST /login. A failed login stays on
-// the start page.
+// login starts an agent's session: POST /login. A failed login shows the
+// login page with the reason beside the fields.
 func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	if !h.parseForm(w, r) {
 		return
@@ -27,7 +27,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	}
 	if wait > 0 {
 		h.log.Warn("login throttled", "username", username, "client", keys[1])
-		h.startPage(w, r, http.StatusTooManyRequests, createForm{}, tooManyLogins(wait), username)
+		h.renderLogin(w, r, http.StatusTooManyRequests, username, tooManyLogins(wait))
 		return
 	}
 	token, a, err := h.svc.Login(r.Context(), username, password, sessionToken(r))
@@ -37,7 +37,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.log.Info("login failed", "username", username, "client", keys[1])
-		h.startPage(w, r, http.StatusUnauthorized, createForm{}, "Wrong username or password.", username)
+		h.renderLogin(w, r, http.StatusUnauthorized, username, "Wrong username or password.")
 		return
 	}
 	if err != nil {

@@ -45,6 +45,7 @@ func (h *handler) routes(cfg Config, static fs.FS) http.Handler {
 		r.Get("/ticket", h.viewTicket)
 		r.Post("/ticket/comment", h.commentTicket)
 		r.Get("/ticket/attachment", h.attachment)
+		r.Get("/login", h.loginPage)
 		r.Post("/login", h.login)
 		r.Post("/logout", h.logout)
 

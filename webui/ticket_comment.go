@@ -17,5 +17,5 @@ func (h *handler) commentTicket(w http.ResponseWriter, r *http.Request) {
 		h.failBack(w, r, err, ticketURL(id))
 		return
 	}
-	h.redirectFlash(w, r, ticketURL(id), flash{Text: "Your comment was added."})
+	h.redirectFlash(w, r, ticketURL(id), flash{Text: "Your comment was added to " + h.ticketName(r.Context(), id) + "."})
 }
