@@ -59,6 +59,31 @@ type Ticket struct {
 	LastMessageID string
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+	// ActivityAt is the time of the latest entry of any kind (CreatedAt
+	// before the first). CustomerAt is the latest entry by the customer
+	// and RepliedAt the latest external entry by an agent (zero: none).
+	// The store keeps all three in the transaction that adds the entry.
+	ActivityAt time.Time
+	CustomerAt time.Time
+	RepliedAt  time.Time
+	// SeenAt is when the assignee last opened the ticket (zero: never).
+	SeenAt time.Time
+}
+
+// WaitingOnUs reports whether the ticket waits for an agent: it is not
+// closed and the customer wrote after our last external reply, or nobody
+// has answered yet. Otherwise it waits for the customer.
+func (t Ticket) WaitingOnUs() bool {
+	if t.Status == StatusClosed {
+		return false
+	}
+	return t.RepliedAt.IsZero() || t.CustomerAt.After(t.RepliedAt)
+}
+
+// UnreadFor reports whether the ticket is assigned to username and the
+// customer wrote since the assignee last opened it.
+func (t Ticket) UnreadFor(username string) bool {
+	return username != "" && t.Assignee == username && t.CustomerAt.After(t.SeenAt)
 }
 
 // Merged reports whether the ticket was merged into another one.
@@ -109,7 +134,10 @@ type Agent struct {
 	Name         string // display name; the username when empty
 	PasswordHash []byte
 	Vacation     bool
-	CreatedAt    time.Time
+	// TimeZone is the IANA name of the zone the agent reads times in;
+	// empty for the daemon's default.
+	TimeZone  string
+	CreatedAt time.Time
 }
 
 // DisplayName is the agent's name, or the username when no name is set.

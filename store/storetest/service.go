@@ -176,6 +176,11 @@ func runService(t *testing.T, open func(*testing.T) core.Store) {
 		{"Leases", core.Config{}, svcLeases},
 		{"ConcurrentAssign", core.Config{}, svcConcurrentAssign},
 		{"LoginThrottle", core.Config{}, svcLoginThrottle},
+		{"Search", core.Config{}, svcSearch},
+		{"ViewsAndCounts", core.Config{}, svcViewsAndCounts},
+		{"ActivityUnread", core.Config{}, svcActivityUnread},
+		{"WorkspaceRules", core.Config{}, svcWorkspaceRules},
+		{"TicketPageData", core.Config{}, svcTicketPageData},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
