@@ -79,7 +79,8 @@ func (c clock) Tag(t time.Time) template.HTML {
 		template.HTMLEscapeString(c.Rel(t))))
 }
 
-// clock is the clock of the request's viewer: the daemon's zone.
+// clock is the clock of the request's viewer: the agent's time zone, or
+// for customers and agents without one the daemon's.
 func (h *handler) clock(r *http.Request) clock {
-	return clock{Loc: h.zone, Now: h.svc.Config().Now()}
+	return clock{Loc: h.svc.Location(currentAgent(r)), Now: h.svc.Config().Now()}
 }

@@ -31,7 +31,7 @@ func TestRenderPages(t *testing.T) {
 	}
 	merged := tk
 	merged.MergedInto = "bbbbbbbbbbbbbbbb"
-	list := listPage{Tickets: []ticketRow{{Ticket: tk, AssigneeName: "Alice"}, {Ticket: core.Ticket{ID: "cccccccccccccccc", Status: core.StatusOpen}}}, Total: 2, Next: "/tickets?after=1.cccccccccccccccc", First: "/tickets", Back: "/tickets"}
+	list := listPage{Tickets: []ticketRow{{Ticket: tk, AssigneeName: "Alice"}, {Ticket: core.Ticket{ID: "cccccccccccccccc", Status: core.StatusOpen}}}, Total: 2, Next: "/tickets?page=2", Prev: "/tickets", Back: "/tickets"}
 	list.From, list.To = 1, 2
 	withRelease, withAgents := list, list
 	withRelease.ReleaseButtons = true
@@ -54,7 +54,7 @@ func TestRenderPages(t *testing.T) {
 		{pageTicket, alice, page{Data: ticketPage{Ticket: tk, Entries: entries, Assignee: &core.Agent{Username: "bob"}, Agent: true, Statuses: core.Statuses}}, []string{"Assigned to bob: read-only."}},
 		{pageTicket, nil, page{Data: ticketPage{Ticket: merged, Entries: entries[:1], MergeTarget: core.Ticket{ID: "bbbbbbbbbbbbbbbb", Subject: "Target"}}}, []string{"This ticket was merged into", "Target"}},
 		{pageDashboard, alice, page{Data: dashboardPage{Active: withRelease, Closed: list, Vacation: true}}, []string{"Deactivate vacation mode", "Release ticket", "Next page", "1–2 of 2"}},
-		{pageTickets, alice, page{Data: ticketsPage{List: withAgents, Filters: []listTab{{Label: "Any status", URL: "/tickets", Active: true}}}}, []string{"Assign", "First page", `<option value="alice">Alice</option>`}},
+		{pageTickets, alice, page{Data: ticketsPage{List: withAgents, Filters: []listTab{{Label: "Any status", URL: "/tickets", Active: true}}}}, []string{"Assign", "Previous page", `<option value="alice">Alice</option>`}},
 		{pageNotFound, nil, page{}, []string{"Page not found"}},
 		{pageMessage, alice, page{Data: message{Title: "T", Text: "x"}}, []string{"Logout"}},
 	}

@@ -58,6 +58,7 @@ func (h *handler) routes(cfg Config, static fs.FS) http.Handler {
 			r.Post("/ticket/assign", h.assignTicket)
 			r.Post("/ticket/release", h.releaseTicket)
 			r.Post("/vacation", h.vacation)
+			r.Post("/timezone", h.timeZone)
 		})
 	})
 	return r

@@ -26,6 +26,8 @@ func (h *handler) saveTicket(w http.ResponseWriter, r *http.Request) {
 		Reply:   r.PostFormValue("reply"),
 		Comment: strings.ReplaceAll(r.PostFormValue("comment"), "\r\n", "\n"),
 		Merge:   strings.TrimSpace(r.PostFormValue("merge")),
+		// Only the answer form offers taking the ticket.
+		AssignToMe: r.PostFormValue("assign_to_me") == "1",
 	}
 	kind := r.PostFormValue("form")
 	if kind == "status" && f.Reply == "" {
@@ -57,7 +59,7 @@ func (h *handler) saveTicket(w http.ResponseWriter, r *http.Request) {
 		h.renderTicket(w, r, http.StatusBadRequest, id, &f, errs)
 		return
 	}
-	c.Comment, c.MergeInto = f.Comment, f.Merge
+	c.Comment, c.MergeInto, c.AssignToMe = f.Comment, f.Merge, f.AssignToMe
 	if err := h.svc.Save(r.Context(), me.Username, id, c); err != nil {
 		if status, text, ok := userError(err); ok && correctable(err) {
 			field := "comment"

@@ -15,11 +15,9 @@ type saveForm struct {
 	Reply   string // "internal" or "external"; chosen with the button
 	Comment string
 	Merge   string
+	// AssignToMe takes an unassigned ticket with the answer.
+	AssignToMe bool
 }
-
-// maxOtherTickets is how many of the customer's other tickets the side
-// column lists.
-const maxOtherTickets = 10
 
 // ticketPage is the data of the ticket page. It repeats the fields of
 // core.TicketView rather than embedding it: the templates look fields up by
@@ -39,7 +37,7 @@ type ticketPage struct {
 	// Mine: the ticket is assigned to the viewing agent.
 	Mine bool
 	// CanTake: the ticket is unassigned and can be taken with "Assign to
-	// me".
+	// me", alone or with the answer.
 	CanTake bool
 	// CanRelease: the ticket is the viewer's and not Closed.
 	CanRelease bool
@@ -52,9 +50,10 @@ type ticketPage struct {
 	Comment string
 	// OtherTickets are the customer's other tickets, for agents.
 	OtherTickets []core.Ticket
-	// ReplyAddress is where the customer can write to add to the ticket.
-	ReplyAddress string
-	Clock        clock
+	// ReplyAddress is where the customer can write to add to the ticket,
+	// with ReplySubject.
+	ReplyAddress, ReplySubject string
+	Clock                      clock
 }
 
 // viewTicket shows a ticket: GET /ticket?id=. Customers see the external
@@ -77,7 +76,7 @@ func (h *handler) renderTicket(w http.ResponseWriter, r *http.Request, status in
 	slices.Reverse(entries)
 	p := ticketPage{Ticket: v.Ticket, Entries: entries, CanEdit: v.CanEdit, MergeCandidates: v.MergeCandidates,
 		Assignee: v.Assignee, Agent: me != nil, Statuses: core.Statuses, Errors: errs, Clock: h.clock(r),
-		ReplyAddress: core.PlusAddress(h.svc.Config().SupportAddresses[0], v.Ticket.ID)}
+		ReplyAddress: v.ReplyAddress, ReplySubject: v.ReplySubject, OtherTickets: v.CustomerTickets}
 	if v.MergedInto != nil {
 		p.MergeTarget = *v.MergedInto
 	} else if v.Ticket.Merged() {
@@ -89,17 +88,19 @@ func (h *handler) renderTicket(w http.ResponseWriter, r *http.Request, status in
 		open := !v.Ticket.Merged()
 		p.CanTake = open && v.Ticket.Assignee == "" && !me.Vacation
 		p.CanRelease = open && p.Mine && v.Ticket.Status != core.StatusClosed
-		others, err := h.svc.ListTickets(r.Context(), core.TicketQuery{Customer: v.Ticket.Customer, Exclude: v.Ticket.ID, Limit: maxOtherTickets, CountMax: 1})
-		if err != nil {
-			h.fail(w, r, err)
-			return
+		if p.Mine && r.Method == http.MethodGet {
+			// Opening the ticket clears its unread marker; a failure
+			// only leaves the marker.
+			if err := h.svc.MarkSeen(r.Context(), me.Username, v.Ticket.ID); err != nil {
+				h.log.Warn("could not mark ticket seen", "username", me.Username, "err", err)
+			}
 		}
-		p.OtherTickets = others.Tickets
 	}
 	if form != nil {
-		p.Form = *form
+		p.Form, p.Comment = *form, form.Comment
 	} else {
 		p.Form.Status = string(v.Ticket.Status)
+		p.Form.AssignToMe = true
 	}
 	nav := ""
 	if me != nil {

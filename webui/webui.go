@@ -39,9 +39,6 @@ type Config struct {
 	// (such as "/ticket"), method, status code and duration; nil: not
 	// observed.
 	ObserveRequest func(route, method string, status int, d time.Duration)
-	// TimeZone is the zone pages show times in for customers and for
-	// agents without a zone of their own; UTC when nil.
-	TimeZone *time.Location
 }
 
 // handler holds what the handlers need; one method per action, one action
@@ -53,7 +50,6 @@ type handler struct {
 	health func(ctx context.Context) error
 	status func() []string
 	tpl    templates
-	zone   *time.Location
 }
 
 // New returns the web interface as one http.Handler. It fails when a
@@ -80,10 +76,6 @@ func New(cfg Config) (http.Handler, error) {
 		health: cfg.Health,
 		status: cfg.Status,
 		tpl:    tpl,
-		zone:   cfg.TimeZone,
-	}
-	if h.zone == nil {
-		h.zone = time.UTC
 	}
 	return h.routes(cfg, static), nil
 }

@@ -61,8 +61,9 @@ func TestStartPageCreateAndComment(t *testing.T) {
 	if i, j := strings.Index(r.Body, "is jammed."), strings.Index(r.Body, "Still jammed."); i < j {
 		t.Error("the newest entry is not shown first")
 	}
-	r = b.follow(b.post("/ticket/comment", url.Values{"id": {id}, "comment": {"   "}}))
-	expectContains(t, r.Body, "flash-error", "Write a comment first.")
+	r = b.post("/ticket/comment", url.Values{"id": {id}, "comment": {"   "}})
+	expectCode(t, r, http.StatusBadRequest)
+	expectContains(t, r.Body, `<a href="#comment">Write a comment first.</a>`, `aria-invalid="true" aria-describedby="comment-error"`)
 	if n := len(e.pending()); n != 1 {
 		t.Errorf("customer comments sent mail: %d pending", n)
 	}
@@ -659,11 +660,11 @@ func TestTicketListPaging(t *testing.T) {
 	a := e.browser()
 	a.login("alice")
 	subjects := regexp.MustCompile(`>Paged (\d+)\.<`)
-	next := regexp.MustCompile(`href="(/tickets\?[^"]*after=[^"]*)" rel="next">Next page`)
+	next := regexp.MustCompile(`href="(/tickets\?[^"]*page=2[^"]*)" rel="next">Next page`)
 
-	r := a.get("/tickets?status=open")
-	expectContains(t, r.Body, `<span class="count">`+strconv.Itoa(n)+`</span>`)
-	expectLacks(t, r.Body, "First page")
+	r := a.get("/tickets?status=open&sort=created")
+	expectContains(t, r.Body, `Open <span class="count">`+strconv.Itoa(n)+`</span>`, "1–50 of 53")
+	expectLacks(t, r.Body, "Previous page")
 	page1 := subjects.FindAllStringSubmatch(r.Body, -1)
 	m := next.FindStringSubmatch(r.Body)
 	if len(page1) != core.DefaultPageSize || m == nil {
@@ -673,17 +674,21 @@ func TestTicketListPaging(t *testing.T) {
 		t.Errorf("newest first: first row is %s", page1[0][1])
 	}
 	link := strings.ReplaceAll(m[1], "&amp;", "&")
-	if !strings.Contains(link, "status=open") {
-		t.Errorf("next link %q lost the filter", link)
+	if !strings.Contains(link, "status=open") || !strings.Contains(link, "sort=created") {
+		t.Errorf("next link %q lost the filter or the order", link)
 	}
 	r = a.get(link)
 	page2 := subjects.FindAllStringSubmatch(r.Body, -1)
 	if len(page2) != 3 || page2[2][1] != "0" {
 		t.Fatalf("page 2: %v", page2)
 	}
-	expectContains(t, r.Body, "First page")
+	expectContains(t, r.Body, "51–53 of 53", `rel="prev">« Previous page`)
 	expectLacks(t, r.Body, "Next page")
 	// Forms on page 2 come back to page 2.
 	expectContains(t, r.Body, `name="back" value="`+strings.ReplaceAll(link, "&", "&amp;")+`"`)
-	expectContains(t, a.get("/tickets?status=closed").Body, `<span class="count">0</span>`, "No tickets here.")
+	expectContains(t, a.get("/tickets?status=closed").Body, `Closed <span class="count">0</span>`, "No tickets here.")
+	// Nonsense parameters mean the defaults.
+	r = a.get("/tickets?view=%3Cx%3E&status=nope&sort=evil&page=-3")
+	expectCode(t, r, http.StatusOK)
+	expectContains(t, r.Body, "1–50 of 53")
 }
