@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"time"
 
 	"trivialtickets/core"
 )
@@ -113,3 +114,9 @@ func (h *handler) renderTicket(w http.ResponseWriter, r *http.Request, status in
 func ticketURL(id string) string {
 	return "/ticket?id=" + url.QueryEscape(id)
 }
+
+// LastActivity is the time of the ticket's latest entry.
+func (p ticketPage) LastActivity() time.Time { return ticketRow{Ticket: p.Ticket}.LastActivity() }
+
+// WaitingOn says whose turn it is: "us", "customer", or "" when closed.
+func (p ticketPage) WaitingOn() string { return ticketRow{Ticket: p.Ticket}.WaitingOn() }

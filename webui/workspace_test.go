@@ -110,13 +110,13 @@ func TestTakeAndAnswerInOne(t *testing.T) {
 	a := e.browser()
 	a.login("alice")
 	r := a.get("/ticket?id=" + id)
-	expectContains(t, r.Body, ">Assign to me</button>", `name="assign_to_me" value="1" checked`)
+	expectContains(t, r.Body, ">Assign to me</button>", `name="assign_to_me" value="1" checked`, "<dt>Waiting on</dt><dd><strong>us</strong>")
 	before := len(e.pending())
 	r = a.post("/ticket/save", url.Values{"id": {id}, "form": {"reply"}, "assign_to_me": {"1"}, "status": {"open"}, "reply": {"external"}, "comment": {"On it."}})
 	if r.Code != http.StatusSeeOther {
 		t.Fatalf("answer: %d %s", r.Code, excerpt(r.Body))
 	}
-	expectContains(t, a.follow(r).Body, "Reply sent to the customer on ticket “Need help”.")
+	expectContains(t, a.follow(r).Body, "Reply sent to the customer on ticket “Need help”.", "<dt>Waiting on</dt><dd>the customer</dd>")
 	v := e.view(id)
 	if v.Ticket.Assignee != "alice" {
 		t.Errorf("assignee %q after answering with Assign to me", v.Ticket.Assignee)
