@@ -217,14 +217,56 @@ func (t *tx) MarkSeen(ctx context.Context, id string, at time.Time) error {
 	return nil
 }
 
-// ticketWhere builds the WHERE clause of a ticket list over tickets (and,
-// with a search, ticket_search joined on search_seq). The literal
-// merged_into = ” lets SQLite use the partial list indexes.
-func ticketWhere(q core.TicketQuery, withCursor bool) (string, []any) {
+// searchPlan is how a list with a search reads: byIndex, the full-text
+// index drives (its matches come in order of last activity, and each
+// finds its ticket); byTickets, a list index of tickets drives and each
+// ticket is looked up in the full-text index. byTickets serves a common
+// word within few tickets (one agent's, one customer's) or in order of
+// creation, where reading the index would go through every match.
+type searchPlan int
+
+const (
+	byIndex searchPlan = iota
+	byTickets
+)
+
+// probeMatches is how many matches of a search make it common: up to
+// this many, reading them all and sorting is cheap. (A variable for the
+// test that runs the suite with every search read byTickets.)
+var probeMatches = 2000
+
+// searchPlan chooses the plan of a list or count with a search.
+func (t *tx) searchPlan(ctx context.Context, q core.TicketQuery, list bool) (searchPlan, error) {
+	if q.Search == "" {
+		return byIndex, nil
+	}
+	narrow := q.Assignee != "" || q.Customer != "" || (list && (q.Sort == core.SortCreated || q.After != nil))
+	if !narrow {
+		return byIndex, nil
+	}
+	n, err := t.count(ctx, "probe search", `SELECT COUNT(*) FROM (SELECT 1 FROM ticket_search WHERE ticket_search MATCH ? LIMIT ?)`,
+		matchExpr(q.Search), probeMatches)
+	if err != nil {
+		return byIndex, err
+	}
+	if n < probeMatches {
+		return byIndex, nil
+	}
+	return byTickets, nil
+}
+
+// ticketWhere builds the WHERE clause of a ticket list over tickets t (and,
+// with a search read byIndex, ticket_search joined on search_seq). The
+// literal merged_into = ” lets SQLite use the partial list indexes.
+func ticketWhere(q core.TicketQuery, plan searchPlan, withCursor bool) (string, []any) {
 	var b strings.Builder
 	var args []any
 	b.WriteString(` WHERE merged_into = ''`)
-	if q.Search != "" {
+	switch {
+	case q.Search != "" && plan == byTickets:
+		b.WriteString(` AND EXISTS (SELECT 1 FROM ticket_search WHERE ticket_search MATCH ? AND ticket_search.rowid = t.search_seq)`)
+		args = append(args, matchExpr(q.Search))
+	case q.Search != "":
 		b.WriteString(` AND ticket_search MATCH ?`)
 		args = append(args, matchExpr(q.Search))
 	}
@@ -259,38 +301,38 @@ func ticketWhere(q core.TicketQuery, withCursor bool) (string, []any) {
 	return b.String(), args
 }
 
-// ticketFrom is the FROM clause of a ticket list: with a search, the
-// index drives and each match finds its ticket by search_seq.
-func ticketFrom(q core.TicketQuery) string {
-	if q.Search != "" {
+// ticketFrom is the FROM clause of a ticket list: with a search read
+// byIndex, the index drives and each match finds its ticket by search_seq.
+func ticketFrom(q core.TicketQuery, plan searchPlan) string {
+	if q.Search != "" && plan == byIndex {
 		return ` FROM ticket_search JOIN tickets t ON t.search_seq = ticket_search.rowid`
 	}
 	return ` FROM tickets t`
 }
 
 // listTicketsSQL returns the query and arguments of ListTickets.
-func listTicketsSQL(q core.TicketQuery) (string, []any) {
-	where, args := ticketWhere(q, true)
+func listTicketsSQL(q core.TicketQuery, plan searchPlan) (string, []any) {
+	where, args := ticketWhere(q, plan, true)
 	order := ` ORDER BY t.activity_at DESC, t.id DESC`
 	switch {
 	case q.After != nil || q.Sort == core.SortCreated:
 		order = ` ORDER BY t.created_at DESC, t.id DESC`
-	case q.Search != "":
+	case q.Search != "" && plan == byIndex:
 		// search_seq grows with every entry: its order is the order of
 		// last activity, read straight from the index.
 		order = ` ORDER BY ticket_search.rowid DESC`
 	}
 	args = append(args, q.Limit, max(q.Offset, 0))
-	return `SELECT ` + ticketListColumns + ticketFrom(q) + where + order + ` LIMIT ? OFFSET ?`, args
+	return `SELECT ` + ticketListColumns + ticketFrom(q, plan) + where + order + ` LIMIT ? OFFSET ?`, args
 }
 
 // countTicketsSQL returns the query and arguments of CountTickets.
-func countTicketsSQL(q core.TicketQuery) (string, []any) {
-	where, args := ticketWhere(q, false)
+func countTicketsSQL(q core.TicketQuery, plan searchPlan) (string, []any) {
+	where, args := ticketWhere(q, plan, false)
 	if q.CountMax > 0 {
-		return `SELECT COUNT(*) FROM (SELECT 1` + ticketFrom(q) + where + ` LIMIT ?)`, append(args, q.CountMax)
+		return `SELECT COUNT(*) FROM (SELECT 1` + ticketFrom(q, plan) + where + ` LIMIT ?)`, append(args, q.CountMax)
 	}
-	return `SELECT COUNT(*)` + ticketFrom(q) + where, args
+	return `SELECT COUNT(*)` + ticketFrom(q, plan) + where, args
 }
 
 // ListTickets returns at most q.Limit tickets; a Limit below 1 is refused
@@ -299,7 +341,11 @@ func (t *tx) ListTickets(ctx context.Context, q core.TicketQuery) ([]core.Ticket
 	if q.Limit < 1 {
 		return nil, fmt.Errorf("list tickets: %w", core.Invalid("a ticket list needs a limit"))
 	}
-	query, args := listTicketsSQL(q)
+	plan, err := t.searchPlan(ctx, q, true)
+	if err != nil {
+		return nil, err
+	}
+	query, args := listTicketsSQL(q, plan)
 	rows, err := t.query(ctx, "list tickets", query, args...)
 	if err != nil {
 		return nil, err
@@ -320,7 +366,11 @@ func (t *tx) ListTickets(ctx context.Context, q core.TicketQuery) ([]core.Ticket
 }
 
 func (t *tx) CountTickets(ctx context.Context, q core.TicketQuery) (int, error) {
-	query, args := countTicketsSQL(q)
+	plan, err := t.searchPlan(ctx, q, false)
+	if err != nil {
+		return 0, err
+	}
+	query, args := countTicketsSQL(q, plan)
 	return t.count(ctx, "count tickets", query, args...)
 }
 

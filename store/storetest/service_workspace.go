@@ -101,6 +101,24 @@ func svcSearch(e *env) {
 	if got := e.search("toner"); !slices.Equal(got, []string{a, b}) {
 		t.Errorf("search toner after a reply to %s = %v", a, got)
 	}
+	// Within a customer's tickets, and in order of creation.
+	for _, c := range []struct {
+		q     core.TicketQuery
+		want  []string
+		total int
+	}{
+		{core.TicketQuery{Customer: "alice@example.com"}, []string{a, b}, 2},
+		{core.TicketQuery{Customer: "eve@example.com"}, nil, 0},
+		{core.TicketQuery{Sort: core.SortCreated}, []string{b, a}, 2},
+		{core.TicketQuery{Customer: "alice@example.com", Sort: core.SortCreated, Offset: 1}, []string{a}, 2},
+	} {
+		c.q.Search, c.q.Viewer = "toner", "bob"
+		l, err := e.svc.ListTickets(ctx, c.q)
+		e.must("search toner", err)
+		if got := ids(l.Tickets); !slices.Equal(got, c.want) || l.Total != c.total {
+			t.Errorf("search %+v = %v (Total %d), want %v (Total %d)", c.q, got, l.Total, c.want, c.total)
+		}
+	}
 
 	// Merged away: the old ticket is not found, the target is, by the
 	// words of the old one too.
