@@ -43,6 +43,7 @@ type Config struct {
 	LMTP             string // LMTP listen address: host:port or unix:/path; empty = off
 	Relay            RelayConfig
 	IMAP             []IMAPConfig
+	TimeZone         string // IANA zone of agents without their own
 }
 
 // setting is one configuration value: its flag name (the TOML key is the
@@ -146,6 +147,14 @@ var settings = []setting{
 		}},
 	{name: "debug-listen", help: "listen address of a debug server with Go's profiles under /debug/pprof/, such as 127.0.0.1:6060; keep it on loopback, it has no login; empty: off",
 		set: func(c *Config, v string) error { c.DebugListen = v; return nil }},
+	{name: "time-zone", def: core.DefaultTimeZone, help: "IANA time zone agents read times in unless they chose their own, e.g. Europe/Berlin",
+		set: func(c *Config, v string) error {
+			if err := core.CheckTimeZone(v); err != nil {
+				return fmt.Errorf("setting time-zone: %w", err)
+			}
+			c.TimeZone = v
+			return nil
+		}},
 }
 
 // settingValue adapts a setting to flag.Value: it records what was given,
