@@ -125,6 +125,9 @@ func (c *checker) check(p *tab, name, path string) {
 		if err := os.WriteFile(filepath.Join(c.dir, name+"-"+vp.name+"-fold.png"), fold, 0o644); err != nil {
 			c.t.Fatal(err)
 		}
+		if low := p.eval(lowBorders); low != "" {
+			c.t.Errorf("%s: form controls whose border has a contrast below 3:1 against their background: %s", where, low)
+		}
 		if c.axe != "" {
 			c.accessible(p, where)
 		}
@@ -134,6 +137,25 @@ func (c *checker) check(p *tab, name, path string) {
 // widest names the elements that stick out of the window, for the failure
 // message.
 const widest = `Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)).join(', ')`
+
+// lowBorders lists the visible form controls whose border contrasts less
+// than 3:1 with their own background (WCAG 2.1 1.4.11), which axe-core
+// does not check.
+const lowBorders = `(() => {
+	const lum = c => {
+		const [r, g, b] = c.match(/[\d.]+/g).slice(0, 3).map(v => { v = v / 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+		return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+	};
+	const out = [];
+	for (const el of document.querySelectorAll('input:not([type=hidden]):not([type=checkbox]), select, textarea')) {
+		if (!el.offsetParent) continue;
+		const st = getComputedStyle(el);
+		const a = lum(st.borderTopColor), b = lum(st.backgroundColor);
+		const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+		if (ratio < 3) out.push((el.id || el.name) + ' ' + ratio.toFixed(2));
+	}
+	return out.join(', ');
+})()`
 
 // accessible runs axe-core on the page and reports violations of impact
 // serious or critical.
@@ -202,6 +224,12 @@ func TestBrowserWorkspace(t *testing.T) {
 	// The customer's pages.
 	cust := newTab(t, srv.URL)
 	c.check(cust, "start", "/")
+	// The first Tab reaches the skip link, which shows itself with a
+	// visible focus outline.
+	cust.do("press Tab", chromedp.KeyEvent("\t"))
+	if got := cust.eval(`(() => { const a = document.activeElement, r = a.getBoundingClientRect(), s = getComputedStyle(a); return a.className + " " + (r.left >= 0 && r.top >= 0) + " " + s.outlineStyle; })()`); got != "skip-link true solid" {
+		t.Errorf("after the first Tab: %q, want the visible skip link with a solid outline", got)
+	}
 	c.check(cust, "ticket-customer", "/ticket?id="+long)
 	cust.shows("support+"+long+"@help.example", "Rückfrage 14")
 	c.check(cust, "login", "/login")
