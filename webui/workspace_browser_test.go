@@ -106,6 +106,7 @@ func (c *checker) check(p *tab, name, path string) {
 		sizes := p.eval(`document.documentElement.scrollWidth + " " + window.innerWidth`)
 		var sw, iw int
 		fmt.Sscan(sizes, &sw, &iw)
+		c.t.Logf("%s: scrollWidth %d, innerWidth %d", where, sw, iw)
 		if sw == 0 || sw > iw {
 			c.t.Errorf("%s scrolls sideways: scrollWidth %d > innerWidth %d; widest: %s", where, sw, iw, p.eval(widest))
 		}
