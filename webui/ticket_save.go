@@ -48,7 +48,7 @@ func (h *handler) saveTicket(w http.ResponseWriter, r *http.Request) {
 	if f.Status != "" {
 		st, err := core.ParseStatus(f.Status)
 		if err != nil {
-			errs.add("status", "Choose a status: Open, In Progress or Closed.")
+			errs.add(statusField(kind), "Choose a status: Open, In Progress or Closed.")
 		}
 		c.Status = st
 	}
@@ -63,8 +63,11 @@ func (h *handler) saveTicket(w http.ResponseWriter, r *http.Request) {
 	if err := h.svc.Save(r.Context(), me.Username, id, c); err != nil {
 		if status, text, ok := userError(err); ok && correctable(err) {
 			field := "comment"
-			if f.Merge != "" {
+			switch {
+			case f.Merge != "":
 				field = "merge"
+			case kind == "status":
+				field = statusField(kind)
 			}
 			errs.add(field, text)
 			h.renderTicket(w, r, status, id, &f, errs)
@@ -105,4 +108,13 @@ func (h *handler) ticketName(ctx context.Context, id string) string {
 func capitalize(s string) string {
 	r, n := utf8.DecodeRuneInString(s)
 	return string(unicode.ToUpper(r)) + s[n:]
+}
+
+// statusField is the id of the status field of the form that was sent:
+// the side column's status change or the answer's status.
+func statusField(kind string) string {
+	if kind == "status" {
+		return "status-only"
+	}
+	return "status"
 }

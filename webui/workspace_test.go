@@ -159,7 +159,10 @@ func TestStatusOnlyAndRelease(t *testing.T) {
 	// Bad values are refused beside their fields.
 	r = a.post("/ticket/save", url.Values{"id": {id}, "form": {"status"}, "status": {"nonsense"}})
 	expectCode(t, r, http.StatusBadRequest)
-	expectContains(t, r.Body, `<a href="#status">Choose a status`)
+	expectContains(t, r.Body, `<a href="#status-only">Choose a status`, `aria-invalid="true" aria-describedby="status-only-error"`)
+	r = a.post("/ticket/save", url.Values{"id": {id}, "form": {"status"}, "status": {"in_progress"}})
+	expectCode(t, r, http.StatusBadRequest)
+	expectContains(t, r.Body, `<a href="#status-only">Nothing to save`)
 	r = a.post("/ticket/save", url.Values{"id": {id}, "form": {"merge"}, "reply": {"internal"}})
 	expectCode(t, r, http.StatusBadRequest)
 	expectContains(t, r.Body, `<a href="#merge">Choose the ticket to merge`)
