@@ -66,7 +66,8 @@ type Ticket struct {
 	ActivityAt time.Time
 	CustomerAt time.Time
 	RepliedAt  time.Time
-	// SeenAt is when the assignee last opened the ticket (zero: never).
+	// SeenAt is when the assignee first opened the ticket after the
+	// customer's latest entry (zero: never).
 	SeenAt time.Time
 }
 

@@ -195,7 +195,8 @@ func (s *Service) ViewCounts(ctx context.Context, viewer, search string) ([]View
 }
 
 // MarkSeen records that the assignee opened the ticket, which clears its
-// unread marker. For anyone else it does nothing.
+// unread marker. For anyone else, and when the customer has not written
+// since the assignee last opened it, it writes nothing.
 func (s *Service) MarkSeen(ctx context.Context, actor, id string) error {
 	if !ValidTicketID(id) {
 		return fmt.Errorf("ticket %q: %w", id, ErrNotFound)
@@ -206,8 +207,8 @@ func (s *Service) MarkSeen(ctx context.Context, actor, id string) error {
 		if err != nil {
 			return err
 		}
-		if t.Assignee != actor || actor == "" {
-			return nil
+		if t.Assignee != actor || actor == "" || (!t.SeenAt.IsZero() && !t.CustomerAt.After(t.SeenAt)) {
+			return nil // not theirs, or nothing new: no write
 		}
 		return tx.MarkSeen(ctx, id, now)
 	})

@@ -278,6 +278,12 @@ func svcActivityUnread(e *env) {
 	if tk := e.ticket(id); tk.UnreadFor("bob") || tk.SeenAt.IsZero() {
 		t.Errorf("after MarkSeen: %+v", tk)
 	}
+	// Opening it again with nothing new writes nothing.
+	seen := e.ticket(id).SeenAt
+	e.must("MarkSeen again", e.svc.MarkSeen(ctx, "bob", id))
+	if tk := e.ticket(id); !tk.SeenAt.Equal(seen) {
+		t.Errorf("MarkSeen with nothing new moved SeenAt from %v to %v", seen, tk.SeenAt)
+	}
 	e.must("internal", e.svc.Save(ctx, "bob", id, core.Change{Comment: "note"}))
 	tk = e.ticket(id)
 	if !tk.WaitingOnUs() || !tk.ActivityAt.After(tk.CustomerAt) {
@@ -294,6 +300,11 @@ func svcActivityUnread(e *env) {
 	if !tk.WaitingOnUs() || !tk.UnreadFor("bob") || !tk.CustomerAt.Equal(tk.ActivityAt) {
 		t.Errorf("the customer wrote again: %+v", tk)
 	}
+	e.must("MarkSeen after the reply", e.svc.MarkSeen(ctx, "bob", id))
+	if tk := e.ticket(id); tk.UnreadFor("bob") || !tk.SeenAt.After(seen) {
+		t.Errorf("MarkSeen after the customer's reply: %+v", tk)
+	}
+	e.receive(mail(`[Ticket "`+id+`"]`, "Still no."))
 	// Others opening the ticket do not clear bob's marker.
 	e.agent("carol", false)
 	e.must("MarkSeen carol", e.svc.MarkSeen(ctx, "carol", id))
