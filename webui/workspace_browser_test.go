@@ -262,6 +262,16 @@ func TestBrowserWorkspace(t *testing.T) {
 		t.Fatalf("after Log in at %s:\n%s", u, p.text())
 	}
 	c.check(p, "dashboard", "/dashboard")
+	// A time zone that does not exist: the error at the top and beside
+	// the field; then a real one changes the times.
+	p.typeInto("#zone", "Mars/Olympus")
+	p.clickNav(button("", "Save time zone"))
+	p.shows("There is a problem", "Mars/Olympus")
+	c.check(p, "dashboard-errors", "")
+	p.eval(`document.getElementById("zone").value = ""`)
+	p.typeInto("#zone", "Europe/Berlin")
+	p.clickNav(button("", "Save time zone"))
+	p.shows("Times are now shown in Europe/Berlin.")
 	c.check(p, "tickets", "/tickets")
 	c.check(p, "tickets-unassigned", "/tickets?view=unassigned")
 	c.check(p, "ticket-agent", "/ticket?id="+long)
