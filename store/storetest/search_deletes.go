@@ -22,7 +22,7 @@ type RawDeleter struct {
 
 // SearchFollowsDeletes checks that deleting an entry takes its words out of
 // the search index and its time out of the ticket's last activity, and that
-// deleting a ticket removes its row from the index.
+// deleting a ticket removes its row from the index and it from the counts.
 func SearchFollowsDeletes(t *testing.T, open func(*testing.T) core.Store, del RawDeleter) {
 	e := newEnv(t, open, core.Config{})
 	ctx := t.Context()
@@ -51,7 +51,16 @@ func SearchFollowsDeletes(t *testing.T, open func(*testing.T) core.Store, del Ra
 		t.Errorf("last activity after the delete: %v (was %v), customer %v", after.ActivityAt, before.ActivityAt, after.CustomerAt)
 	}
 
+	countAll := func() int {
+		vcs, err := e.svc.ViewCounts(ctx, "bob", "")
+		e.must("ViewCounts", err)
+		return vcs[2].Total.N
+	}
+	all := countAll()
 	e.must("DeleteTicket", del.DeleteTicket(ctx, gone))
+	if n := countAll(); n != all-1 {
+		t.Errorf("tickets counted after deleting one: %d, want %d", n, all-1)
+	}
 	if got := e.search("scanner"); len(got) != 0 {
 		t.Errorf("search for a deleted ticket = %v", got)
 	}

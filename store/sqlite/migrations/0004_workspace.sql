@@ -93,3 +93,35 @@ CREATE TRIGGER entries_workspace_delete AFTER DELETE ON entries BEGIN
 		WHERE id = old.ticket_id;
 	INSERT INTO ticket_search (rowid, words) SELECT search_seq, words FROM ticket_search_docs WHERE id = old.ticket_id;
 END;
+
+-- The number of listable (not merged) tickets per assignee ('' for none) and
+-- status, kept by triggers, so that the counts of the views and of their
+-- statuses cost one lookup each instead of reading up to MaxListCount index
+-- entries (SQLite only: with several daemons on PostgreSQL such a row would
+-- be a hot spot that every new ticket writes).
+CREATE TABLE ticket_counts (
+	assignee TEXT NOT NULL,
+	status   TEXT NOT NULL,
+	n        INTEGER NOT NULL,
+	PRIMARY KEY (assignee, status)
+) WITHOUT ROWID;
+
+INSERT INTO ticket_counts (assignee, status, n)
+	SELECT coalesce(assignee, ''), status, count(*) FROM tickets WHERE merged_into = '' GROUP BY 1, 2;
+
+CREATE TRIGGER tickets_count_insert AFTER INSERT ON tickets WHEN new.merged_into = '' BEGIN
+	INSERT INTO ticket_counts (assignee, status, n) VALUES (coalesce(new.assignee, ''), new.status, 1)
+		ON CONFLICT (assignee, status) DO UPDATE SET n = n + 1;
+END;
+
+CREATE TRIGGER tickets_count_update AFTER UPDATE OF status, assignee, merged_into ON tickets BEGIN
+	UPDATE ticket_counts SET n = n - 1
+		WHERE old.merged_into = '' AND assignee = coalesce(old.assignee, '') AND status = old.status;
+	INSERT INTO ticket_counts (assignee, status, n)
+		SELECT coalesce(new.assignee, ''), new.status, 1 WHERE new.merged_into = ''
+		ON CONFLICT (assignee, status) DO UPDATE SET n = n + 1;
+END;
+
+CREATE TRIGGER tickets_count_delete AFTER DELETE ON tickets WHEN old.merged_into = '' BEGIN
+	UPDATE ticket_counts SET n = n - 1 WHERE assignee = coalesce(old.assignee, '') AND status = old.status;
+END;
