@@ -7,7 +7,11 @@
 #  3. POST /api/receive with wrk at concurrency 1, 8 and 64, and fetchMails
 #     with the confirmations that left pending;
 #  4. the ticket page, All Tickets and the dashboard with many tickets;
-#  5. start-up time and resident memory with 0 and with many tickets.
+#  5. start-up time and resident memory with 0 and with many tickets;
+#  6. the agents' workspace on the same tickets: search for a rare, a
+#     common and a Japanese word, each view's first page, the view counts
+#     and the ticket page, p50 and p99 on SQLite and on PostgreSQL (a
+#     private server, filled from the same file as migrate-store does).
 # Figures are medians of RUNS runs where a run is short.
 #
 # Needs: Go, curl, Debian's wrk, postfix (smtp-source, smtp-sink) and
@@ -109,3 +113,13 @@ for page in "$ticket" /tickets /dashboard; do
 done
 echo "== daemon resident after the page runs: $(rss) MiB"
 stop
+
+# workspace STORE: p50 and p99 of each workspace operation (bench/workspace).
+workspace() {
+  TICKETD_BENCH_DB="$work/big/ticketd.db" go test ./bench/workspace -run '^$' -bench "^Benchmark$1\$" -benchtime 200x -timeout 2h |
+    awk -v s="$1" '$1 ~ /^Benchmark/ {n = $1; sub(/^Benchmark[A-Za-z]*\//, "", n); sub(/-[0-9]+$/, "", n);
+      printf "   %-10s %-18s p50 %6.2f ms, p99 %6.2f ms\n", s, n, $5, $7}'
+}
+echo "== 6. the agents' workspace with $tickets tickets, one operation at a time (200 each)"
+workspace SQLite
+workspace Postgres

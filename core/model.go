@@ -63,6 +63,32 @@ type Ticket struct {
 	// of Config.Mailboxes: the ticket's mail leaves from it. Empty: the
 	// default From and Reply-To.
 	Mailbox string
+	// ActivityAt is the time of the latest entry of any kind (CreatedAt
+	// before the first). CustomerAt is the latest entry by the customer
+	// and RepliedAt the latest external entry by an agent (zero: none).
+	// The store keeps all three in the transaction that adds the entry.
+	ActivityAt time.Time
+	CustomerAt time.Time
+	RepliedAt  time.Time
+	// SeenAt is when the assignee first opened the ticket after the
+	// customer's latest entry (zero: never).
+	SeenAt time.Time
+}
+
+// WaitingOnUs reports whether the ticket waits for an agent: it is not
+// closed and the customer wrote after our last external reply, or nobody
+// has answered yet. Otherwise it waits for the customer.
+func (t Ticket) WaitingOnUs() bool {
+	if t.Status == StatusClosed {
+		return false
+	}
+	return t.RepliedAt.IsZero() || t.CustomerAt.After(t.RepliedAt)
+}
+
+// UnreadFor reports whether the ticket is assigned to username and the
+// customer wrote since the assignee last opened it.
+func (t Ticket) UnreadFor(username string) bool {
+	return username != "" && t.Assignee == username && t.CustomerAt.After(t.SeenAt)
 }
 
 // Merged reports whether the ticket was merged into another one.
@@ -113,7 +139,10 @@ type Agent struct {
 	Name         string // display name; the username when empty
 	PasswordHash []byte
 	Vacation     bool
-	CreatedAt    time.Time
+	// TimeZone is the IANA name of the zone the agent reads times in;
+	// empty for the daemon's default.
+	TimeZone  string
+	CreatedAt time.Time
 }
 
 // DisplayName is the agent's name, or the username when no name is set.

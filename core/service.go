@@ -37,6 +37,9 @@ type Config struct {
 	OnReceive func(door string, res ReceiveResult, err error)
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
+	// DefaultTimeZone is the IANA zone agents without one of their own
+	// read times in; DefaultTimeZone ("UTC") when empty or unknown.
+	DefaultTimeZone string
 }
 
 // Service carries out every use case of the helpdesk on a Store. It is safe
@@ -45,6 +48,7 @@ type Service struct {
 	store          Store
 	cfg            Config
 	passwordChecks atomic.Int64
+	defaultLoc     *time.Location
 }
 
 // DefaultSupportAddress is used when no support address is configured.
@@ -70,7 +74,11 @@ func NewService(store Store, cfg Config) *Service {
 		cfg.Now = time.Now
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
-	return &Service{store: store, cfg: cfg}
+	loc, err := time.LoadLocation(cfg.DefaultTimeZone)
+	if cfg.DefaultTimeZone == "" || err != nil {
+		cfg.DefaultTimeZone, loc = DefaultTimeZone, time.UTC
+	}
+	return &Service{store: store, cfg: cfg, defaultLoc: loc}
 }
 
 // Config returns the service's configuration with defaults filled in.

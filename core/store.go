@@ -26,11 +26,17 @@ type Tx interface {
 	// UpdateTicket writes Status, Assignee, MergedInto, LastMessageID and
 	// UpdatedAt of an existing ticket.
 	UpdateTicket(ctx context.Context, t Ticket) error
-	// ListTickets returns at most q.Limit tickets matching q, newest first
-	// (CreatedAt, then ID, descending), starting after q.After when set.
+	// ListTickets returns at most q.Limit tickets matching q, skipping
+	// q.Offset, in q.Sort's order: SortCreated (CreatedAt, then ID,
+	// descending) or SortActivity (ActivityAt, then ID, descending; also
+	// for ""). With q.After set, the order is SortCreated and the list
+	// starts after the cursor.
 	ListTickets(ctx context.Context, q TicketQuery) ([]Ticket, error)
-	// CountTickets counts the tickets matching q (ignoring After and Limit).
+	// CountTickets counts the tickets matching q (ignoring After, Offset,
+	// Sort and Limit).
 	CountTickets(ctx context.Context, q TicketQuery) (int, error)
+	// MarkSeen sets the ticket's SeenAt.
+	MarkSeen(ctx context.Context, id string, at time.Time) error
 
 	// AddEntry stores e and its attachments and sets e.ID and the
 	// attachments' IDs.
@@ -111,7 +117,7 @@ type Tx interface {
 	Agent(ctx context.Context, username string) (Agent, error)
 	// Agents returns every agent ordered by username.
 	Agents(ctx context.Context) ([]Agent, error)
-	// UpdateAgent writes Name, PasswordHash and Vacation.
+	// UpdateAgent writes Name, PasswordHash, Vacation and TimeZone.
 	UpdateAgent(ctx context.Context, a Agent) error
 	// DeleteAgent removes an agent and clears the assignee of every ticket
 	// that still names it (merged tickets, which lists never return).
@@ -161,8 +167,19 @@ type TicketQuery struct {
 	Unassigned bool   // only tickets without an assignee
 	Customer   string // only tickets of this customer address (exact, lower-case)
 	Exclude    string // leave out this ticket id
-	After      *Cursor
-	Limit      int
+	NotClosed  bool   // only tickets that are Open or In Progress
+	// Search keeps the tickets that contain every word of it (see
+	// SearchWords) in their id, customer address or name, subject or the
+	// text of a customer's or agent's entry. Stores get it trimmed and
+	// non-empty only when there is something to search.
+	Search string
+	// Viewer is the username of the agent asking; Service.ListTickets
+	// refuses a Search without one (customers never search).
+	Viewer string
+	Sort   Sort
+	After  *Cursor
+	Offset int // tickets to skip; Service.ListTickets caps it at MaxOffset
+	Limit  int
 	// CountMax, when above 0, lets CountTickets stop counting there: a
 	// list's badge needs no exact count of a million tickets.
 	CountMax int

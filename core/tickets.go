@@ -26,6 +26,32 @@ type TicketView struct {
 	Assignee *Agent
 	// MailboxName is the name of the mailbox the ticket came in on, if any.
 	MailboxName string
+	// CustomerTickets are the customer's other tickets (any status and
+	// assignee, merged ones never), newest activity first, at most
+	// MaxCustomerTickets.
+	CustomerTickets []Ticket
+	// ReplyAddress is the address the customer can answer to by mail, and
+	// ReplySubject a subject with the ticket's tag, which also threads
+	// a mail sent to the plain support address.
+	ReplyAddress string
+	ReplySubject string
+}
+
+// MaxCustomerTickets caps TicketView.CustomerTickets.
+const MaxCustomerTickets = 10
+
+// customerSees reports whether the customer sees entry e: their own and
+// the agents' external entries, and of the daemon's lines only the
+// notices of a merge, which tell where the conversation went on.
+func customerSees(e Entry) bool {
+	if e.Internal {
+		return false
+	}
+	if e.AuthorKind != AuthorSystem {
+		return true
+	}
+	return strings.HasPrefix(e.Text, "Merged into ticket ") ||
+		(strings.HasPrefix(e.Text, "Ticket ") && strings.Contains(e.Text, " was merged into this ticket"))
 }
 
 // ViewTicket returns ticket id as seen by viewer: nil for the customer (no
@@ -40,9 +66,20 @@ func (s *Service) ViewTicket(ctx context.Context, viewer *Agent, id string) (Tic
 		if err != nil {
 			return err
 		}
-		v = TicketView{Ticket: t, MailboxName: s.MailboxName(t.Mailbox)}
+		_, base := s.sender(t)
+		v = TicketView{Ticket: t, MailboxName: s.MailboxName(t.Mailbox), ReplyAddress: PlusAddress(base, t.ID),
+			ReplySubject: "Re: " + Tag(t.ID) + " " + StripTag(t.Subject)}
 		if v.Entries, err = tx.Entries(ctx, id, viewer != nil); err != nil {
 			return err
+		}
+		if viewer == nil {
+			kept := v.Entries[:0]
+			for _, e := range v.Entries {
+				if customerSees(e) {
+					kept = append(kept, e)
+				}
+			}
+			v.Entries = kept
 		}
 		if t.MergedInto != "" {
 			if target, err := s.resolve(ctx, tx, t.MergedInto); err == nil {
@@ -54,6 +91,12 @@ func (s *Service) ViewTicket(ctx context.Context, viewer *Agent, id string) (Tic
 		if t.Assignee != "" && viewer != nil {
 			if a, err := tx.Agent(ctx, t.Assignee); err == nil {
 				v.Assignee = &a
+			}
+		}
+		if viewer != nil {
+			if v.CustomerTickets, err = tx.ListTickets(ctx, TicketQuery{Customer: t.Customer, Exclude: t.ID,
+				Sort: SortActivity, Limit: MaxCustomerTickets}); err != nil {
+				return err
 			}
 		}
 		if viewer == nil || t.Merged() || (t.Assignee != "" && t.Assignee != viewer.Username) {
@@ -174,7 +217,8 @@ func (s *Service) Assign(ctx context.Context, actor, id, assignee string) error 
 }
 
 // Release removes the actor from their ticket and sets it Open; the
-// customer learns that it waits for an agent again.
+// customer learns that it waits for an agent again. A Closed ticket stays
+// Closed, without an assignee, and nobody gets mail.
 func (s *Service) Release(ctx context.Context, actor, id string) error {
 	now := s.now()
 	err := s.store.Update(ctx, func(tx Tx) error {
@@ -190,8 +234,15 @@ func (s *Service) Release(ctx context.Context, actor, id string) error {
 			return fmt.Errorf("only the assignee can release a ticket: %w", ErrNotAssignee)
 		}
 		t.Assignee = ""
-		t.Status = StatusOpen
 		t.UpdatedAt = now
+		if t.Status == StatusClosed {
+			if err := tx.UpdateTicket(ctx, t); err != nil {
+				return err
+			}
+			return tx.AddEntry(ctx, &Entry{TicketID: t.ID, CreatedAt: now, AuthorKind: AuthorSystem, Internal: true,
+				Text: fmt.Sprintf("Released by %s; stays Closed.", me.DisplayName())})
+		}
+		t.Status = StatusOpen
 		if err := tx.UpdateTicket(ctx, t); err != nil {
 			return err
 		}
@@ -215,11 +266,18 @@ type Change struct {
 	// MergeInto is the id of another ticket of the same customer and
 	// assignee to merge this one into; empty: no merge.
 	MergeInto string
+	// AssignToMe first gives an unassigned ticket to the actor (In
+	// Progress unless Status says otherwise), so that taking and answering
+	// a ticket is one Save. On the actor's own ticket it does nothing.
+	AssignToMe bool
 }
 
-// Save applies an agent's change to a ticket: status, comment, merge. With
-// reply type external the customer sees the entries and gets one mail; with
-// internal, nothing reaches the customer.
+// Save applies an agent's change to a ticket: assignment to the actor,
+// status, comment, merge. With reply type external the customer sees the
+// entries and gets one mail; with internal, nothing reaches the customer.
+// Taking a ticket alone mails the customer who handles it, as Assign does.
+// An external comment on a Closed ticket whose status is left as it is
+// reopens it: In Progress when assigned, Open otherwise.
 func (s *Service) Save(ctx context.Context, actor, id string, c Change) error {
 	c.Comment = strings.TrimSpace(c.Comment)
 	if len(c.Comment) > MaxCommentLength {
@@ -246,12 +304,33 @@ func (s *Service) Save(ctx context.Context, actor, id string, c Change) error {
 		if t.Assignee != "" && t.Assignee != me.Username {
 			return fmt.Errorf("ticket is assigned to %s: %w", t.Assignee, ErrNotAssignee)
 		}
+		took := false
+		if c.AssignToMe && t.Assignee == "" {
+			if me.Vacation {
+				return fmt.Errorf("you are in vacation mode and cannot take tickets: %w", ErrOnVacation)
+			}
+			t.Assignee = me.Username
+			took = true
+			if err := tx.AddEntry(ctx, &Entry{TicketID: t.ID, CreatedAt: now, AuthorKind: AuthorSystem, Internal: true,
+				Text: fmt.Sprintf("Assigned to %s by %s.", me.DisplayName(), me.DisplayName())}); err != nil {
+				return err
+			}
+		}
 		old := t.Status
 		status := c.Status
 		if status == "" || c.MergeInto != "" {
 			status = t.Status
 		}
-		if status == t.Status && c.Comment == "" && c.MergeInto == "" {
+		if took && (c.Status == "" || c.Status == t.Status) && c.MergeInto == "" && t.Status != StatusInProgress {
+			status = StatusInProgress
+		}
+		if c.External && c.Comment != "" && c.MergeInto == "" && t.Status == StatusClosed && status == StatusClosed {
+			status = StatusOpen
+			if t.Assignee != "" {
+				status = StatusInProgress
+			}
+		}
+		if status == t.Status && c.Comment == "" && c.MergeInto == "" && !took {
 			return Invalid("nothing to save: choose another status, write a comment or pick a ticket to merge with")
 		}
 		internal := !c.External
@@ -286,6 +365,9 @@ func (s *Service) Save(ctx context.Context, actor, id string, c Change) error {
 		t.UpdatedAt = now
 		if err := tx.UpdateTicket(ctx, t); err != nil {
 			return err
+		}
+		if took && (internal || (c.Comment == "" && target == nil && old == t.Status)) {
+			return s.queue(ctx, tx, t, false, assignedText(s, t, me))
 		}
 		if internal {
 			return nil
@@ -325,6 +407,9 @@ func (s *Service) merge(ctx context.Context, tx Tx, me Agent, t *Ticket, targetI
 		return Ticket{}, err
 	}
 	for _, e := range entries {
+		if e.AuthorKind == AuthorSystem {
+			continue // its "Assigned to…" lines are not the target's history
+		}
 		e.ID = 0
 		e.TicketID = target.ID
 		e.FromTicket = t.ID
@@ -362,16 +447,22 @@ func (s *Service) merge(ctx context.Context, tx Tx, me Agent, t *Ticket, targetI
 
 // SetVacation switches the actor's vacation mode.
 func (s *Service) SetVacation(ctx context.Context, actor string, on bool) error {
+	return s.changeAgent(ctx, actor, "set vacation", func(a *Agent) { a.Vacation = on })
+}
+
+// changeAgent applies change to the stored agent actor; what names the
+// change in the error.
+func (s *Service) changeAgent(ctx context.Context, actor, what string, change func(*Agent)) error {
 	err := s.store.Update(ctx, func(tx Tx) error {
 		a, err := tx.Agent(ctx, actor)
 		if err != nil {
 			return err
 		}
-		a.Vacation = on
+		change(&a)
 		return tx.UpdateAgent(ctx, a)
 	})
 	if err != nil {
-		return fmt.Errorf("set vacation of %s: %w", actor, err)
+		return fmt.Errorf("%s of %s: %w", what, actor, err)
 	}
 	return nil
 }
@@ -379,9 +470,15 @@ func (s *Service) SetVacation(ctx context.Context, actor string, on bool) error 
 // TicketList is one page of a ticket list.
 type TicketList struct {
 	Tickets []Ticket
-	Total   int     // matching tickets in all pages, at most MaxListCount
-	More    bool    // more than Total match (Total is MaxListCount)
-	Next    *Cursor // position after the last ticket; nil on the last page
+	// Items are Tickets with the snippet of a search, in the same order.
+	Items []TicketSummary
+	Total int     // matching tickets in all pages, at most MaxListCount (MaxSearchCount for a search)
+	More  bool    // more than Total match (counting stopped)
+	Next  *Cursor // position after the last ticket; nil on the last page
+	// Offset is the number of tickets before this page (the query's,
+	// capped at MaxOffset); HasNext says whether another page follows.
+	Offset  int
+	HasNext bool
 }
 
 // MaxListCount is where ListTickets stops counting the matching tickets:
@@ -392,12 +489,26 @@ const MaxListCount = 10_000
 const DefaultPageSize = 50
 
 // ListTickets returns one page of tickets matching q (merged ones never).
+// A search needs q.Viewer, an agent; its results carry snippets.
 func (s *Service) ListTickets(ctx context.Context, q TicketQuery) (TicketList, error) {
 	if q.Limit <= 0 || q.Limit > 500 {
 		q.Limit = DefaultPageSize
 	}
+	if q.Offset < 0 {
+		q.Offset = 0
+	}
+	if q.Offset > MaxOffset {
+		q.Offset = MaxOffset
+	}
+	if q.After != nil {
+		q.Offset = 0
+	}
 	var l TicketList
 	err := s.store.View(ctx, func(tx Tx) error {
+		l = TicketList{Offset: q.Offset}
+		if err := s.cleanSearch(ctx, tx, &q); err != nil {
+			return err
+		}
 		want := q
 		want.Limit = q.Limit + 1
 		ts, err := tx.ListTickets(ctx, want)
@@ -408,20 +519,47 @@ func (s *Service) ListTickets(ctx context.Context, q TicketQuery) (TicketList, e
 			ts = ts[:q.Limit]
 			last := ts[len(ts)-1]
 			l.Next = &Cursor{CreatedAt: last.CreatedAt, ID: last.ID}
+			l.HasNext = q.Offset < MaxOffset
 		}
 		l.Tickets = ts
-		cq := q
-		cq.CountMax = MaxListCount + 1
-		l.Total, err = tx.CountTickets(ctx, cq)
-		if l.Total > MaxListCount {
-			l.Total, l.More = MaxListCount, true
+		l.Items = make([]TicketSummary, len(ts))
+		for i, t := range ts {
+			l.Items[i] = TicketSummary{Ticket: t}
+			if q.Search != "" {
+				if l.Items[i].Snippet, err = s.snippet(ctx, tx, t, q.Search); err != nil {
+					return err
+				}
+			}
 		}
+		c, err := countTickets(ctx, tx, q)
+		l.Total, l.More = c.N, c.More
 		return err
 	})
 	if err != nil {
 		return TicketList{}, fmt.Errorf("list tickets: %w", err)
 	}
 	return l, nil
+}
+
+// snippet returns the text around the first match of search in ticket t:
+// in its newest matching entry, else its subject, customer name or address.
+func (s *Service) snippet(ctx context.Context, tx Tx, t Ticket, search string) (Snippet, error) {
+	es, err := tx.Entries(ctx, t.ID, true)
+	if err != nil {
+		return Snippet{}, err
+	}
+	texts := make([]string, 0, len(es)+3)
+	for i := len(es) - 1; i >= 0; i-- {
+		if Searchable(es[i].AuthorKind) {
+			texts = append(texts, es[i].Text)
+		}
+	}
+	texts = append(texts, t.Subject, t.CustomerName, t.Customer)
+	sn, ok := makeSnippet(search, texts)
+	if !ok {
+		sn = cutSnippet(t.Subject, 0, 0)
+	}
+	return sn, nil
 }
 
 // Attachment returns an attachment of ticket id with its data, if viewer may

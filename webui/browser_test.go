@@ -165,7 +165,7 @@ func TestBrowser(t *testing.T) {
 	if u := p.location(); u.Query().Get("id") != id1 {
 		t.Errorf("after Add comment at %s", u)
 	}
-	p.shows("Your comment was added.", msg1, custCmt)
+	p.shows("Your comment was added to ticket “Printer jam”.", msg1, custCmt)
 	id2 := p.createTicket("carol@example.com", "Toner", msg2)
 
 	// 2. Alice logs in with the header form.
@@ -198,7 +198,7 @@ func TestBrowser(t *testing.T) {
 		if st != "In Progress" {
 			t.Errorf("ticket %s status %q after Assign, want In Progress", id, st)
 		}
-		assignee, err := chromedp.Run(p.ctx, chromedp.Text(row+`/td[5]`))
+		assignee, err := chromedp.Run(p.ctx, chromedp.Text(row+`/td[@data-label="Assignee"]`))
 		if err != nil || !strings.Contains(assignee, "Alice Agent") {
 			t.Errorf("ticket %s assignee %q (%v)", id, assignee, err)
 		}
@@ -207,14 +207,12 @@ func TestBrowser(t *testing.T) {
 	// 4. Internal and external comments on ticket 1, in their colours.
 	p.clickNav(fmt.Sprintf(`//td/a[@href="/ticket?id=%s"]`, id1))
 	p.shows("Printer jam", "Alice Agent", "carol@example.com")
-	p.choose(`select[name="reply"]`, "internal")
 	p.typeInto("#comment", internal)
-	p.clickNav(button("", "Save"))
-	p.shows("Saved.", internal)
-	p.choose(`select[name="reply"]`, "external")
+	p.clickNav(button("", "Internal note"))
+	p.shows("Internal note saved on ticket “Printer jam”.", internal)
 	p.typeInto("#comment", external)
-	p.clickNav(button("", "Save"))
-	p.shows("Saved.", internal, external)
+	p.clickNav(button("", "Reply to customer"))
+	p.shows("Reply sent to the customer on ticket “Printer jam”.", internal, external)
 	bg := func(text string) string {
 		return p.eval(fmt.Sprintf(`(() => {
 			for (const a of document.querySelectorAll('article.entry')) {
@@ -249,9 +247,9 @@ func TestBrowser(t *testing.T) {
 
 	// 5. Merge ticket 2 into ticket 1.
 	p.open("/ticket?id=" + id2)
-	p.choose(`select[name="reply"]`, "internal")
+	p.do("open the merge box", chromedp.Click(chromedp.CSS(`details.merge summary`)))
 	p.choose(`select[name="merge"]`, id1)
-	p.clickNav(button("", "Save"))
+	p.clickNav(button("", "Merge, internal only"))
 	p.shows("merged into")
 	link := `//p[contains(@class,"merged")]/a[@href="/ticket?id=` + id1 + `"]`
 	if !p.has(`p.merged a[href="/ticket?id=` + id1 + `"]`) {

@@ -31,12 +31,20 @@ func newEnv(t *testing.T) *env {
 
 func newEnvConfig(t *testing.T, edit func(*webui.Config)) *env {
 	t.Helper()
+	return newEnvService(t, core.Config{}, edit)
+}
+
+// newEnvService is newEnvConfig with core's configuration too; its public
+// URL and support address are the tests' own.
+func newEnvService(t *testing.T, cc core.Config, edit func(*webui.Config)) *env {
+	t.Helper()
 	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "tickets.db"))
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
-	svc := core.NewService(st, core.Config{PublicURL: "https://help.example", SupportAddresses: []string{"support@help.example"}})
+	cc.PublicURL, cc.SupportAddresses = "https://help.example", []string{"support@help.example"}
+	svc := core.NewService(st, cc)
 	cfg := webui.Config{Service: svc, Logger: slog.New(slog.DiscardHandler)}
 	edit(&cfg)
 	h, err := webui.New(cfg)

@@ -54,10 +54,10 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
 }
 
-// loginFailed answers a refused login with status and the message, on the
-// start page with the user name filled in.
+// loginFailed answers a refused login with status and the message beside
+// the fields of the login page, with the user name filled in.
 func (h *handler) loginFailed(w http.ResponseWriter, r *http.Request, status int, msg, username string) {
-	h.startPage(w, r, status, createForm{}, msg, username)
+	h.renderLogin(w, r, status, username, msg)
 }
 
 // tooManyLogins is the message for a throttled login.

@@ -63,7 +63,7 @@ func TestOtherSenderMarked(t *testing.T) {
 	agent := e.browser()
 	agent.login("bob")
 	r := agent.get("/ticket?id=" + id)
-	expectContains(t, r.Body, "Carol &lt;carol@example.org&gt;", "not the ticket's customer", "Same here.")
+	expectContains(t, r.Body, `<span class="author">Carol</span> <span class="addr">carol@example.org</span>`, "not the ticket's customer", "Same here.")
 	if strings.Count(r.Body, "not the ticket's customer") != 1 {
 		t.Errorf("the customer's own entry is marked too")
 	}

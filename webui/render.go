@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"trivialtickets/core"
 )
@@ -21,19 +20,17 @@ const (
 	pageTickets   = "tickets"
 	pageNotFound  = "notfound"
 	pageMessage   = "message"
+	pageLogin     = "login"
 )
 
-var pageNames = []string{pageStart, pageTicket, pageDashboard, pageTickets, pageNotFound, pageMessage}
+var pageNames = []string{pageStart, pageTicket, pageDashboard, pageTickets, pageNotFound, pageMessage, pageLogin}
 
 // templates maps a page name to its template (layout, partials and page).
 type templates map[string]*template.Template
 
-// timeLayout is how times are shown, always in UTC.
-const timeLayout = "2006-01-02 15:04"
-
 var funcs = template.FuncMap{
-	"fmtTime": func(t time.Time) string { return t.UTC().Format(timeLayout) },
 	"author":  entryAuthor,
+	"speaker": speaker,
 	"otherSender": func(e core.Entry, customer string) bool {
 		return e.AuthorKind == core.AuthorCustomer && e.Author != "" && !core.SameAddress(e.Author, customer)
 	},
@@ -41,6 +38,7 @@ var funcs = template.FuncMap{
 		return fmt.Sprintf("/ticket/attachment?id=%s&att=%d", url.QueryEscape(ticketID), attID)
 	},
 	"ticketURL": ticketURL,
+	"hasPrefix": strings.HasPrefix,
 	"size":      humanSize,
 }
 
@@ -74,6 +72,15 @@ func parseTemplates(fsys fs.FS) (templates, error) {
 type page struct {
 	Agent *core.Agent
 	Nav   string // the navigation entry to highlight
+	// Search refills the header's search box.
+	Search string
+	// Narrow pages (forms) use a narrower column.
+	Narrow bool
+	// HideLoginMask leaves the header's login form out, on the login page
+	// itself.
+	HideLoginMask bool
+	// Path is the request's path, for pages that say what was not found.
+	Path  string
 	Flash *flash
 	Alert string // a message about the form that was sent, shown as an error
 	// LoginName refills the login form after a failed login.
@@ -90,6 +97,7 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 		return
 	}
 	p.Agent = currentAgent(r)
+	p.Path = r.URL.Path
 	if p.Flash == nil {
 		p.Flash = h.takeFlash(w, r)
 	}
@@ -105,13 +113,12 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	w.Write(buf.Bytes())
 }
 
-// entryAuthor names who wrote an entry.
+// entryAuthor names who wrote an entry: the display name, else the bare
+// address or username (never "<address>").
 func entryAuthor(e core.Entry) string {
 	switch {
 	case e.AuthorKind == core.AuthorSystem:
 		return "System"
-	case e.AuthorName != "" && e.Author != "" && e.AuthorKind == core.AuthorCustomer:
-		return e.AuthorName + " <" + e.Author + ">"
 	case e.AuthorName != "":
 		return e.AuthorName
 	case e.Author != "":
@@ -145,4 +152,23 @@ func localPath(back, def string) string {
 		out += "?" + q
 	}
 	return out
+}
+
+// speaker is the label that says in words who wrote an entry, for the
+// viewer: customers read "You" and "Support", agents "Customer", "Agent"
+// or "Internal note".
+func speaker(e core.Entry, agent bool) string {
+	switch {
+	case e.AuthorKind == core.AuthorSystem:
+		return "System"
+	case e.AuthorKind == core.AuthorCustomer && agent:
+		return "Customer"
+	case e.AuthorKind == core.AuthorCustomer:
+		return "You"
+	case !agent:
+		return "Support"
+	case e.Internal:
+		return "Internal note"
+	}
+	return "Reply to customer"
 }

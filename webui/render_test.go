@@ -31,7 +31,11 @@ func TestRenderPages(t *testing.T) {
 	}
 	merged := tk
 	merged.MergedInto = "bbbbbbbbbbbbbbbb"
-	list := listPage{Tickets: []ticketRow{{Ticket: tk, AssigneeName: "Alice"}, {Ticket: core.Ticket{ID: "cccccccccccccccc", Status: core.StatusOpen}}}, Total: 2, Next: "/tickets?after=1.cccccccccccccccc", First: "/tickets", Back: "/tickets"}
+	list := listPage{Tickets: []ticketRow{{Ticket: tk, AssigneeName: "Alice"}, {Ticket: core.Ticket{ID: "cccccccccccccccc", Status: core.StatusOpen}}}, Total: 2, Next: "/tickets?page=2", Prev: "/tickets", Back: "/tickets"}
+	list.From, list.To = 1, 2
+	withRelease, withAgents := list, list
+	withRelease.ReleaseButtons = true
+	withAgents.AssignForms, withAgents.Agents = true, []core.Agent{*alice}
 	tests := []struct {
 		name  string
 		agent *core.Agent
@@ -39,15 +43,19 @@ func TestRenderPages(t *testing.T) {
 		want  []string
 	}{
 		{pageStart, nil, page{Data: createForm{Email: "x@y"}, Alert: "bad"}, []string{"Create ticket", `value="x@y"`, "bad"}},
+		{pageStart, nil, page{Data: createForm{Errors: formErrors{{"email", "Enter it."}, {"message", "Write it."}}}},
+			[]string{`<a href="#email">Enter it.</a>`, `<a href="#message">Write it.</a>`, `id="email-error"`, `aria-describedby="email-hint email-error" aria-invalid="true"`, `aria-invalid="true" aria-describedby="message-error"`}},
+		{pageLogin, nil, page{Data: loginForm{Username: "al", Errors: formErrors{{"username", "Wrong username or password."}}}},
+			[]string{"Agent login", `value="al"`, `<a href="#username">Wrong username or password.</a>`, `id="username-error"`}},
 		{pageTicket, nil, page{Data: ticketPage{Ticket: tk, Entries: entries[:1], Statuses: core.Statuses}}, []string{"Add comment", "a.png", "2.0 KiB", "/ticket/attachment?id=abcdefghijklmnop&amp;att=7"}},
 		{pageTicket, alice, page{Data: ticketPage{Ticket: tk, Entries: entries, CanEdit: true, Assignee: alice,
-			MergeCandidates: []core.Ticket{{ID: "dddddddddddddddd", Subject: "Other", CreatedAt: now}}, Agent: true, Mine: true, Statuses: core.Statuses, Form: saveForm{Status: "in_progress"}}},
-			[]string{"Save", "Release ticket", "entry internal system", "dddddddddddddddd", "2026-03-04 05:06", "Subject &lt;b&gt;"}},
+			MergeCandidates: []core.Ticket{{ID: "dddddddddddddddd", Subject: "Other", CreatedAt: now}}, Agent: true, Mine: true, CanRelease: true, Statuses: core.Statuses, Form: saveForm{Status: "in_progress"}}},
+			[]string{"Reply to customer", "Internal note", "Save status", "Release ticket", "entry from-system internal", "dddddddddddddddd", `<time datetime="2026-03-04T05:06:07Z" title="Wed 4 Mar 2026, 05:06 UTC">`, "Subject &lt;b&gt;"}},
 		{pageTicket, alice, page{Data: ticketPage{Ticket: tk, Entries: entries, Assignee: &core.Agent{Username: "bob"}, Agent: true, Statuses: core.Statuses}}, []string{"Assigned to bob: read-only."}},
 		{pageTicket, nil, page{Data: ticketPage{Ticket: merged, Entries: entries[:1], MergeTarget: core.Ticket{ID: "bbbbbbbbbbbbbbbb", Subject: "Target"}}}, []string{"This ticket was merged into", "Target"}},
-		{pageDashboard, alice, page{Data: dashboardPage{listPage: list, Vacation: true}}, []string{"Deactivate vacation mode", "Release ticket", "Next page"}},
-		{pageTickets, alice, page{Data: ticketsPage{listPage: list, Agents: []core.Agent{*alice}, Filters: []filterOption{{Label: "All", URL: "/tickets", Active: true}}}}, []string{"Assign", "First page", `<option value="alice">Alice</option>`}},
-		{pageNotFound, nil, page{}, []string{"No such ticket"}},
+		{pageDashboard, alice, page{Data: dashboardPage{Active: withRelease, Closed: list, Vacation: true}}, []string{"Deactivate vacation mode", "Release ticket", "Next page", "1–2 of 2"}},
+		{pageTickets, alice, page{Data: ticketsPage{List: withAgents, Filters: []listTab{{Label: "Any status", URL: "/tickets", Active: true}}}}, []string{"Assign", "Previous page", `<option value="alice">Alice</option>`}},
+		{pageNotFound, nil, page{}, []string{"Page not found"}},
 		{pageMessage, alice, page{Data: message{Title: "T", Text: "x"}}, []string{"Logout"}},
 	}
 	for _, tt := range tests {

@@ -52,6 +52,7 @@ func (h *handler) routes(cfg Config, static fs.FS) http.Handler {
 		r.Get("/ticket", h.viewTicket)
 		r.With(forms...).Post("/ticket/comment", h.commentTicket)
 		r.Get("/ticket/attachment", h.attachment)
+		r.Get("/login", h.loginPage)
 		r.Post("/login", h.login)
 		r.Post("/logout", h.logout)
 
@@ -64,6 +65,7 @@ func (h *handler) routes(cfg Config, static fs.FS) http.Handler {
 			r.Post("/ticket/assign", h.assignTicket)
 			r.Post("/ticket/release", h.releaseTicket)
 			r.Post("/vacation", h.vacation)
+			r.Post("/timezone", h.timeZone)
 		})
 	})
 	return r

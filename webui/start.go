@@ -7,12 +7,13 @@ type createForm struct {
 	Email   string
 	Subject string
 	Message string
+	Errors  formErrors
 }
 
 // startPage renders the start page with status, the create form filled
 // with f and alert, if any, above it.
 func (h *handler) startPage(w http.ResponseWriter, r *http.Request, status int, f createForm, alert, loginName string) {
-	h.render(w, r, status, pageStart, page{Nav: "create", Alert: alert, LoginName: loginName, Data: f})
+	h.render(w, r, status, pageStart, page{Nav: "create", Alert: alert, LoginName: loginName, Narrow: true, Data: f})
 }
 
 // start shows the start page: GET /.

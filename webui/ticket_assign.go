@@ -28,5 +28,8 @@ func (h *handler) assignTicket(w http.ResponseWriter, r *http.Request) {
 	if a, err := h.svc.Agent(r.Context(), agent); err == nil {
 		name = a.DisplayName()
 	}
-	h.redirectFlash(w, r, back, flash{Text: "Ticket assigned to " + name + "."})
+	if agent == me.Username {
+		name = "you"
+	}
+	h.redirectFlash(w, r, back, flash{Text: capitalize(h.ticketName(r.Context(), id)) + " assigned to " + name + "."})
 }

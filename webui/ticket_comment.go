@@ -14,8 +14,14 @@ func (h *handler) commentTicket(w http.ResponseWriter, r *http.Request) {
 	id := r.PostFormValue("id")
 	text := strings.ReplaceAll(r.PostFormValue("comment"), "\r\n", "\n")
 	if err := h.svc.CustomerComment(r.Context(), id, text); err != nil {
-		h.failBack(w, r, err, ticketURL(id))
+		if status, msg, ok := userError(err); ok && correctable(err) {
+			var errs formErrors
+			errs.add("comment", msg)
+			h.renderTicket(w, r, status, id, &saveForm{Comment: text}, errs)
+			return
+		}
+		h.fail(w, r, err)
 		return
 	}
-	h.redirectFlash(w, r, ticketURL(id), flash{Text: "Your comment was added."})
+	h.redirectFlash(w, r, ticketURL(id), flash{Text: "Your comment was added to " + h.ticketName(r.Context(), id) + "."})
 }

@@ -1,23 +1,35 @@
 package webui
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"trivialtickets/core"
 )
 
-// validate checks the form before core does; it returns a message for the
-// user or "".
-func (f createForm) validate() string {
+// validate checks the form before core does and returns every mistake.
+func (f createForm) validate() formErrors {
+	var errs formErrors
 	switch {
 	case f.Email == "":
-		return "Enter your e-mail address: answers go there."
-	case strings.TrimSpace(f.Message) == "":
-		return "Write a message: what can we do for you?"
+		errs.add("email", "Enter your e-mail address: answers go there.")
+	case !strings.Contains(f.Email, "@") || strings.ContainsAny(f.Email, " <>,;"):
+		errs.add("email", "Enter the e-mail address in the form name@example.com.")
 	}
-	return ""
+	if utf8.RuneCountInString(f.Subject) > maxSubjectRunes {
+		errs.add("subject", fmt.Sprintf("Shorten the subject to %d characters or fewer.", maxSubjectRunes))
+	}
+	if strings.TrimSpace(f.Message) == "" {
+		errs.add("message", "Write a message: what can we do for you?")
+	}
+	return errs
 }
+
+// maxSubjectRunes is the longest subject the form takes, as its maxlength
+// says.
+const maxSubjectRunes = 300
 
 // createTicket opens a ticket from the start page form: POST /ticket/new.
 func (h *handler) createTicket(w http.ResponseWriter, r *http.Request) {
@@ -29,8 +41,8 @@ func (h *handler) createTicket(w http.ResponseWriter, r *http.Request) {
 		Subject: strings.TrimSpace(r.PostFormValue("subject")),
 		Message: r.PostFormValue("message"),
 	}
-	if msg := f.validate(); msg != "" {
-		h.startPage(w, r, http.StatusBadRequest, f, msg, "")
+	if f.Errors = f.validate(); f.Errors != nil {
+		h.startPage(w, r, http.StatusBadRequest, f, "", "")
 		return
 	}
 	res, err := h.svc.Receive(r.Context(), core.InboundMessage{
@@ -41,7 +53,8 @@ func (h *handler) createTicket(w http.ResponseWriter, r *http.Request) {
 	})
 	if err != nil {
 		if status, text, ok := userError(err); ok && correctable(err) {
-			h.startPage(w, r, status, f, text, "")
+			f.Errors.add(createField(err), text)
+			h.startPage(w, r, status, f, "", "")
 			return
 		}
 		h.fail(w, r, err)
@@ -49,4 +62,17 @@ func (h *handler) createTicket(w http.ResponseWriter, r *http.Request) {
 	}
 	h.log.Info("ticket created on the web", "ticket", res.TicketID)
 	h.redirectFlash(w, r, "/ticket?id="+res.TicketID, flash{Text: "Your ticket was created. Keep this page's address: it is your link to the ticket."})
+}
+
+// createField is the field of the start page that core's objection to a
+// new ticket is about: the address, unless it names the text.
+func createField(err error) string {
+	msg := strings.ToLower(err.Error())
+	switch {
+	case strings.Contains(msg, "subject"):
+		return "subject"
+	case strings.Contains(msg, "text") || strings.Contains(msg, "message") && !strings.Contains(msg, "address"):
+		return "message"
+	}
+	return "email"
 }

@@ -10,9 +10,10 @@ func (h *handler) releaseTicket(w http.ResponseWriter, r *http.Request) {
 	}
 	me := currentAgent(r)
 	back := localPath(r.PostFormValue("back"), "/dashboard")
-	if err := h.svc.Release(r.Context(), me.Username, r.PostFormValue("id")); err != nil {
+	id := r.PostFormValue("id")
+	if err := h.svc.Release(r.Context(), me.Username, id); err != nil {
 		h.failBack(w, r, err, back)
 		return
 	}
-	h.redirectFlash(w, r, back, flash{Text: "Ticket released: it is Open and waits for an agent."})
+	h.redirectFlash(w, r, back, flash{Text: capitalize(h.ticketName(r.Context(), id)) + " released: it is Open and waits for an agent."})
 }

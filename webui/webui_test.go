@@ -32,7 +32,12 @@ func TestStartPageCreateAndComment(t *testing.T) {
 	expectContains(t, r.Body, "Enter your e-mail address", `value="Printer"`, "It is on fire")
 	r = b.post("/ticket/new", url.Values{"email": {"not an address"}, "subject": {"Printer"}, "message": {"It is on fire"}})
 	expectCode(t, r, http.StatusBadRequest)
-	expectContains(t, r.Body, `class="flash flash-error"`, `value="not an address"`, "It is on fire")
+	expectContains(t, r.Body, `class="error-summary"`, `<a href="#email">Enter the e-mail address`, `aria-invalid="true"`, `value="not an address"`, "It is on fire")
+	// Every mistake at once, each beside its field and in the summary.
+	r = b.post("/ticket/new", url.Values{"email": {""}, "subject": {strings.Repeat("s", 301)}, "message": {" "}})
+	expectCode(t, r, http.StatusBadRequest)
+	expectContains(t, r.Body, `<a href="#email">`, `<a href="#subject">`, `<a href="#message">`, `id="email-error"`, `id="subject-error"`, `id="message-error"`,
+		`aria-describedby="email-hint email-error" aria-invalid="true"`, `aria-invalid="true" aria-describedby="message-error"`, "<title>Error: Create ticket")
 	if n := len(e.pending()); n != 0 {
 		t.Fatalf("%d mails after invalid forms", n)
 	}
@@ -40,7 +45,7 @@ func TestStartPageCreateAndComment(t *testing.T) {
 	id := b.create("Carol@Example.COM", "Printer jam", "The printer\nis jammed.")
 	r = b.get("/ticket?id=" + id)
 	expectCode(t, r, http.StatusOK)
-	expectContains(t, r.Body, "Printer jam", "The printer\nis jammed.", "Open", "Your ticket was created", ">Add comment</button>", `class="entry external"`)
+	expectContains(t, r.Body, "Printer jam", "The printer\nis jammed.", "Open", "Your ticket was created", ">Add comment</button>", `class="entry from-customer external"`, "support&#43;"+id+"@help.example")
 	expectLacks(t, r.Body, ">Save</button>", "Carol@Example")
 	if ms := e.pending(); len(ms) != 1 || !strings.Contains(ms[0].Body, "/ticket?id="+id) {
 		t.Fatalf("want one confirmation with the ticket link, got %+v", ms)
@@ -53,12 +58,13 @@ func TestStartPageCreateAndComment(t *testing.T) {
 		t.Fatalf("comment: %d %q", r.Code, r.Location)
 	}
 	r = b.follow(r)
-	expectContains(t, r.Body, "Still jammed.", "Your comment was added.")
-	if i, j := strings.Index(r.Body, "is jammed."), strings.Index(r.Body, "Still jammed."); i > j {
-		t.Error("comment shown before the first message")
+	expectContains(t, r.Body, "Still jammed.", "Your comment was added to ticket “Printer jam”.")
+	if i, j := strings.Index(r.Body, "is jammed."), strings.Index(r.Body, "Still jammed."); i < j {
+		t.Error("the newest entry is not shown first")
 	}
-	r = b.follow(b.post("/ticket/comment", url.Values{"id": {id}, "comment": {"   "}}))
-	expectContains(t, r.Body, "flash-error", "Write a comment first.")
+	r = b.post("/ticket/comment", url.Values{"id": {id}, "comment": {"   "}})
+	expectCode(t, r, http.StatusBadRequest)
+	expectContains(t, r.Body, `<a href="#comment">Write a comment first.</a>`, `aria-invalid="true" aria-describedby="comment-error"`)
 	if n := len(e.pending()); n != 1 {
 		t.Errorf("customer comments sent mail: %d pending", n)
 	}
@@ -85,7 +91,7 @@ func TestLoginDashboardLogout(t *testing.T) {
 	}
 	r = b.get("/dashboard")
 	expectCode(t, r, http.StatusOK)
-	expectContains(t, r.Body, "Alice Agent", ">Logout</button>", `action="/logout"`, "My tickets", ">Activate vacation mode</button>",
+	expectContains(t, r.Body, "Alice Agent", ">Logout</button>", `action="/logout"`, "My open and in-progress tickets", "My closed tickets", ">Activate vacation mode</button>", `type="search"`,
 		`href="/dashboard"`, `href="/tickets"`, ">All tickets<", ">Create ticket<")
 	expectLacks(t, r.Body, `action="/login"`)
 
@@ -134,7 +140,8 @@ func TestLoginFailure(t *testing.T) {
 	} {
 		r := b.post("/login", form)
 		expectCode(t, r, http.StatusUnauthorized)
-		expectContains(t, r.Body, "Wrong username or password.", ">Create ticket</button>", `action="/login"`)
+		expectContains(t, r.Body, "Wrong username or password.", "<h1>Agent login</h1>", `action="/login"`, `<a href="#username">Wrong username or password.</a>`,
+			`id="username" name="username" value="`+form.Get("username")+`"`, `aria-invalid="true" aria-describedby="password-error"`)
 		expectLacks(t, r.Body, ">Logout</button>")
 		if _, ok := b.cookies["tt_session"]; ok {
 			t.Fatal("failed login set a session cookie")
@@ -246,7 +253,8 @@ func TestAssignFromAllTickets(t *testing.T) {
 	expectCode(t, r, http.StatusOK)
 	expectContains(t, r.Body, "All tickets", "Need help", "carol@example.com", `href="/ticket?id=`+id+`"`,
 		`action="/ticket/assign"`, `<option value="alice">Alice</option>`, ">Assign</button>", `<span class="count">1</span>`,
-		">All<", ">Open<", ">In Progress<", ">Closed<")
+		`>Mine <span class="count">0</span>`, `>Unassigned <span class="count">1</span>`, `>All <span class="count">1</span>`,
+		`>Any status <span class="count">1</span>`, `>Open <span class="count">1</span>`, `>In Progress <span class="count">0</span>`, `>Closed <span class="count">0</span>`)
 	expectLacks(t, r.Body, `value="bob"`)
 
 	// The server refuses an agent in vacation mode even when posted.
@@ -269,8 +277,8 @@ func TestAssignFromAllTickets(t *testing.T) {
 		t.Fatalf("assign: %d %q", r.Code, r.Location)
 	}
 	r = a.follow(r)
-	expectContains(t, r.Body, "Ticket assigned to Alice.")
-	expectLacks(t, r.Body, "Need help") // no longer open
+	expectContains(t, r.Body, "Ticket “Need help” assigned to you.")
+	expectLacks(t, r.Body, ">Need help<") // no longer open
 	v := e.view(id)
 	if v.Ticket.Assignee != "alice" || v.Ticket.Status != core.StatusInProgress {
 		t.Fatalf("after assign: assignee %q status %q", v.Ticket.Assignee, v.Ticket.Status)
@@ -279,7 +287,7 @@ func TestAssignFromAllTickets(t *testing.T) {
 		t.Errorf("assign queued %d mails, want 1", n-before)
 	}
 	r = a.get("/tickets")
-	expectContains(t, r.Body, "Need help", "In Progress", "<td>Alice")
+	expectContains(t, r.Body, "Need help", "In Progress", `<td data-label="Assignee">Alice`)
 	expectLacks(t, r.Body, `action="/ticket/assign"`)
 
 	// The dashboard lists my tickets with Open and Release.
@@ -305,8 +313,8 @@ func TestReleaseFromDashboard(t *testing.T) {
 		t.Fatalf("release: %d %q", r.Code, r.Location)
 	}
 	r = a.follow(r)
-	expectContains(t, r.Body, "Ticket released")
-	expectLacks(t, r.Body, "Release me")
+	expectContains(t, r.Body, "Ticket “Release me” released")
+	expectLacks(t, r.Body, ">Release me<")
 	v := e.view(id)
 	if v.Ticket.Assignee != "" || v.Ticket.Status != core.StatusOpen {
 		t.Fatalf("after release: assignee %q status %q", v.Ticket.Assignee, v.Ticket.Status)
@@ -345,17 +353,18 @@ func TestSaveInternalAndExternal(t *testing.T) {
 	r := a.get("/ticket?id=" + id)
 	expectCode(t, r, http.StatusOK)
 	expectContains(t, r.Body, `action="/ticket/save"`, `name="status"`, `<option value="in_progress" selected>In Progress</option>`,
-		`<select name="reply" required>`, `<option value="">Choose…</option>`, `name="comment"`, `<select name="merge">`,
-		">Save</button>", ">Release ticket</button>", `class="entry internal`, `class="entry external"`)
-	expectLacks(t, r.Body, ">Add comment</button>", `value="internal" selected`, `value="external" selected`)
+		`<button type="submit" name="reply" value="external" class="primary">Reply to customer</button>`,
+		`<button type="submit" name="reply" value="internal" class="secondary">Internal note</button>`, `name="comment"`,
+		">Save status</button>", ">Release ticket</button>", `class="entry from-system internal`, `class="entry from-customer external"`)
+	expectLacks(t, r.Body, ">Add comment</button>", "Assign to me")
 
 	// The reply type must be chosen; the comment survives.
 	r = a.post("/ticket/save", url.Values{"id": {id}, "status": {"in_progress"}, "comment": {"draft text"}})
 	expectCode(t, r, http.StatusBadRequest)
-	expectContains(t, r.Body, "Choose a reply type", "draft text")
-	r = a.post("/ticket/save", url.Values{"id": {id}, "status": {"in_progress"}, "reply": {"internal"}})
+	expectContains(t, r.Body, "Choose a reply type", "draft text", `<a href="#reply">`)
+	r = a.post("/ticket/save", url.Values{"id": {id}, "form": {"reply"}, "status": {"in_progress"}, "reply": {"internal"}})
 	expectCode(t, r, http.StatusBadRequest)
-	expectContains(t, r.Body, "Nothing to save")
+	expectContains(t, r.Body, "Nothing to save", `<a href="#comment">`, `aria-invalid="true" aria-describedby="comment-error"`)
 
 	mails := len(e.pending())
 	r = a.post("/ticket/save", url.Values{"id": {id}, "status": {"in_progress"}, "reply": {"internal"}, "comment": {"Secret note for agents"}})
@@ -363,11 +372,11 @@ func TestSaveInternalAndExternal(t *testing.T) {
 		t.Fatalf("save internal: %d %q %s", r.Code, r.Location, excerpt(r.Body))
 	}
 	r = a.follow(r)
-	expectContains(t, r.Body, "Saved.", "Secret note for agents")
+	expectContains(t, r.Body, "Internal note saved on ticket “Broken”.", "Secret note for agents")
 	if n := len(e.pending()); n != mails {
 		t.Errorf("internal comment queued %d mails", n-mails)
 	}
-	internal := regexp.MustCompile(`(?s)<article class="entry internal">.{0,400}Secret note for agents`)
+	internal := regexp.MustCompile(`(?s)<article class="entry from-agent internal">.{0,400}Internal note</span>.{0,400}Secret note for agents`)
 	if !internal.MatchString(r.Body) {
 		t.Errorf("internal comment not in an internal entry:\n%s", excerpt(r.Body))
 	}
@@ -383,9 +392,9 @@ func TestSaveInternalAndExternal(t *testing.T) {
 		t.Errorf("status %q, want closed", v.Ticket.Status)
 	}
 	r = customer.get("/ticket?id=" + id)
-	expectContains(t, r.Body, "Fixed it for you.", "Closed", `class="entry external"`)
+	expectContains(t, r.Body, "Fixed it for you.", "Closed", `class="entry from-agent external"`)
 	expectLacks(t, r.Body, "Secret note", "entry internal")
-	external := regexp.MustCompile(`(?s)<article class="entry external">.{0,400}Fixed it for you.`)
+	external := regexp.MustCompile(`(?s)<article class="entry from-agent external">.{0,400}Support</span>.{0,400}Fixed it for you.`)
 	if !external.MatchString(r.Body) {
 		t.Errorf("external comment not in an external entry")
 	}
@@ -412,14 +421,14 @@ func TestMerge(t *testing.T) {
 	expectContains(t, r.Body, `<option value="`+target+`">Original request (`+target)
 	expectLacks(t, r.Body, `value="`+foreign+`"`, `value="`+unassigned+`"`)
 	r = a.get("/ticket?id=" + foreign)
-	if m := regexp.MustCompile(`(?s)<select name="merge">\s*<option value=""></option>\s*</select>`); !m.MatchString(r.Body) {
-		t.Errorf("merge select of a lone ticket is not empty:\n%s", excerpt(r.Body))
-	}
+	expectContains(t, r.Body, "No other ticket of this customer with this assignee to merge with.")
+	expectLacks(t, r.Body, `name="merge"`)
 
-	r = a.post("/ticket/save", url.Values{"id": {source}, "status": {"in_progress"}, "reply": {"internal"}, "merge": {target}})
+	r = a.post("/ticket/save", url.Values{"id": {source}, "form": {"merge"}, "reply": {"internal"}, "merge": {target}})
 	if r.Code != http.StatusSeeOther {
 		t.Fatalf("merge: %d %s", r.Code, excerpt(r.Body))
 	}
+	expectContains(t, a.follow(r).Body, "Merged ticket “Oops, again”.")
 	v := e.view(source)
 	if v.Ticket.Status != core.StatusClosed || v.Ticket.MergedInto != target {
 		t.Fatalf("source after merge: status %q merged into %q", v.Ticket.Status, v.Ticket.MergedInto)
@@ -433,10 +442,10 @@ func TestMerge(t *testing.T) {
 		expectContains(t, r.Body, "This ticket was merged into", `href="/ticket?id=`+target+`"`)
 		expectLacks(t, r.Body, `action="/ticket/save"`, `action="/ticket/comment"`)
 	}
-	// The target shows the copied entries in creation order.
+	// The target shows the copied entries in creation order, newest first.
 	r = customer.get("/ticket?id=" + target)
 	first, second, comment := strings.Index(r.Body, "First message."), strings.Index(r.Body, "Second message."), strings.Index(r.Body, "Comment on the duplicate.")
-	if first < 0 || second < 0 || comment < 0 || !(first < second && second < comment) {
+	if first < 0 || second < 0 || comment < 0 || !(first > second && second > comment) {
 		t.Errorf("target entries out of order: %d %d %d\n%s", first, second, comment, excerpt(r.Body))
 	}
 }
@@ -678,11 +687,11 @@ func TestTicketListPaging(t *testing.T) {
 	a := e.browser()
 	a.login("alice")
 	subjects := regexp.MustCompile(`>Paged (\d+)\.<`)
-	next := regexp.MustCompile(`href="(/tickets\?[^"]*after=[^"]*)">Next page`)
+	next := regexp.MustCompile(`href="(/tickets\?[^"]*page=2[^"]*)" rel="next">Next page`)
 
-	r := a.get("/tickets?status=open")
-	expectContains(t, r.Body, `<span class="count">`+strconv.Itoa(n)+`</span>`)
-	expectLacks(t, r.Body, "First page")
+	r := a.get("/tickets?status=open&sort=created")
+	expectContains(t, r.Body, `Open <span class="count">`+strconv.Itoa(n)+`</span>`, "1–50 of 53")
+	expectLacks(t, r.Body, "Previous page")
 	page1 := subjects.FindAllStringSubmatch(r.Body, -1)
 	m := next.FindStringSubmatch(r.Body)
 	if len(page1) != core.DefaultPageSize || m == nil {
@@ -692,17 +701,21 @@ func TestTicketListPaging(t *testing.T) {
 		t.Errorf("newest first: first row is %s", page1[0][1])
 	}
 	link := strings.ReplaceAll(m[1], "&amp;", "&")
-	if !strings.Contains(link, "status=open") {
-		t.Errorf("next link %q lost the filter", link)
+	if !strings.Contains(link, "status=open") || !strings.Contains(link, "sort=created") {
+		t.Errorf("next link %q lost the filter or the order", link)
 	}
 	r = a.get(link)
 	page2 := subjects.FindAllStringSubmatch(r.Body, -1)
 	if len(page2) != 3 || page2[2][1] != "0" {
 		t.Fatalf("page 2: %v", page2)
 	}
-	expectContains(t, r.Body, "First page")
+	expectContains(t, r.Body, "51–53 of 53", `rel="prev">« Previous page`)
 	expectLacks(t, r.Body, "Next page")
 	// Forms on page 2 come back to page 2.
 	expectContains(t, r.Body, `name="back" value="`+strings.ReplaceAll(link, "&", "&amp;")+`"`)
-	expectContains(t, a.get("/tickets?status=closed").Body, `<span class="count">0</span>`, "No tickets here.")
+	expectContains(t, a.get("/tickets?status=closed").Body, `Closed <span class="count">0</span>`, "No tickets here.")
+	// Nonsense parameters mean the defaults.
+	r = a.get("/tickets?view=%3Cx%3E&status=nope&sort=evil&page=-3")
+	expectCode(t, r, http.StatusOK)
+	expectContains(t, r.Body, "1–50 of 53")
 }

@@ -1,7 +1,10 @@
 // Command gendb fills the SQLite database of a data directory with tickets
 // for benchmarks: each ticket has one customer entry, every third one is
 // closed, and a hundred are assigned to the agent "bench" (password
-// "bench-password"), who is created too.
+// "bench-password"), who is created too. For the search benchmarks every
+// entry has the common word "broken", every thousandth is Japanese with the
+// word 請求 inside a sentence, and one in 100,000 has the rare word
+// "quokka".
 //
 //	go run ./bench/gendb -data /tmp/bench-data -tickets 1000000
 package main
@@ -62,7 +65,7 @@ func run(ctx context.Context, data string, n int) error {
 					return err
 				}
 				if err := tx.AddEntry(ctx, &core.Entry{TicketID: t.ID, CreatedAt: t.CreatedAt, AuthorKind: core.AuthorCustomer,
-					Author: t.Customer, Text: "Something is broken, please help."}); err != nil {
+					Author: t.Customer, Text: entryText(i)}); err != nil {
 					return err
 				}
 			}
@@ -74,4 +77,16 @@ func run(ctx context.Context, data string, n int) error {
 	}
 	fmt.Printf("%d tickets in %s\n", n, time.Since(start).Round(time.Second))
 	return nil
+}
+
+// entryText is the text of ticket i's entry: the same common word in all,
+// a Japanese sentence in every thousandth, a rare word in one of 100,000.
+func entryText(i int) string {
+	switch {
+	case i%100_000 == 5:
+		return fmt.Sprintf("Something is broken: a quokka chewed cable %d.", i)
+	case i%1000 == 7:
+		return fmt.Sprintf("先月の請求書が届きません (order %d). Something is broken.", i)
+	}
+	return fmt.Sprintf("Something is broken, please help with order %d.", i)
 }

@@ -56,6 +56,7 @@ type Config struct {
 	StoreTimeout     time.Duration   // time budget of one store transaction
 	Mailboxes        []MailboxConfig // [[mailbox]]: named support addresses
 	Limits           NetLimits       // limits.go
+	TimeZone         string          // IANA zone of agents without their own
 }
 
 // setting is one configuration value: its flag name (the TOML key is the
@@ -188,6 +189,14 @@ var settings = []setting{
 			if err != nil || c.StoreTimeout < 100*time.Millisecond || c.StoreTimeout > 10*time.Minute {
 				return fmt.Errorf("%q is not a duration from 100ms to 10m, such as 15s", v)
 			}
+			return nil
+		}},
+	{name: "time-zone", def: core.DefaultTimeZone, help: "IANA time zone agents read times in unless they chose their own, e.g. Europe/Berlin",
+		set: func(c *Config, v string) error {
+			if err := core.CheckTimeZone(v); err != nil {
+				return fmt.Errorf("setting time-zone: %w", err)
+			}
+			c.TimeZone = v
 			return nil
 		}},
 }

@@ -279,6 +279,17 @@ func TestMigrateStore(t *testing.T) {
 	same("ticket list", func(s *core.Service) (any, error) { return s.ListTickets(ctx, core.TicketQuery{}) })
 	same("bob's tickets", func(s *core.Service) (any, error) { return s.ListTickets(ctx, core.TicketQuery{Assignee: "bob"}) })
 	same("session", func(s *core.Service) (any, error) { return s.SessionAgent(ctx, f.token) })
+	// The search index and the workspace's columns came along.
+	for _, q := range []string{"burns", "ümlauts", "printer", "one@example.org"} {
+		same("search "+q, func(s *core.Service) (any, error) {
+			l, err := s.ListTickets(ctx, core.TicketQuery{Search: q, Viewer: "bob"})
+			if err == nil && len(l.Tickets) == 0 {
+				err = fmt.Errorf("nothing found")
+			}
+			return l, err
+		})
+	}
+	same("view counts", func(s *core.Service) (any, error) { return s.ViewCounts(ctx, "bob", "") })
 	v, err := migrated.ViewTicket(ctx, &bob, f.merged)
 	if err != nil || v.MergedInto == nil || v.MergedInto.ID != f.tickets[0] {
 		t.Errorf("merged ticket on PostgreSQL: %+v, %v", v.MergedInto, err)

@@ -109,6 +109,7 @@ func newService(st core.Store, c Config, publicURL string, onReceive func(string
 		AutoReplyLimit:   c.AutoReplyLimit,
 		RelayOutbound:    c.Outbound == "smtp",
 		OnReceive:        onReceive,
+		DefaultTimeZone:  c.TimeZone,
 	})
 }
 

@@ -84,6 +84,12 @@ func (s *Store) Import(ctx context.Context, fn func(*Importer) error) error {
 		return fmt.Errorf("postgres: import: commit: %w", err)
 	}
 	committed = true
+	// The planner's statistics of the new rows (and of the search index
+	// the triggers made), so that the first lists after a large import
+	// use the indexes instead of waiting for autovacuum to analyze.
+	if _, err := s.pool.Exec(ctx, `ANALYZE`); err != nil {
+		return fmt.Errorf("postgres: import: analyze the copied tables (the copy is committed): %w", err)
+	}
 	return nil
 }
 

@@ -38,9 +38,10 @@ func readAll(t *testing.T, st *Store, table string, columns []string) [][]any {
 }
 
 var (
-	agentCols  = []string{"username", "name", "password_hash", "vacation", "created_at"}
+	agentCols  = []string{"username", "name", "password_hash", "vacation", "created_at", "time_zone"}
 	ticketCols = []string{"id", "subject", "customer", "customer_name", "status", "assignee", "merged_into",
-		"root_message_id", "last_message_id", "created_at", "updated_at", "mailbox"}
+		"root_message_id", "last_message_id", "created_at", "updated_at",
+		"activity_at", "customer_at", "replied_at", "seen_at", "mailbox"}
 	entryCols = []string{"id", "ticket_id", "created_at", "author_kind", "author", "author_name", "internal", "text",
 		"automatic", "message_id", "from_ticket"}
 	attachmentCols = []string{"id", "entry_id", "filename", "content_type", "size", "content_id", "data"}
@@ -54,12 +55,14 @@ func importSample(ctx context.Context, im *Importer) error {
 		rows  [][]any
 	}{
 		{"agents", agentCols, [][]any{
-			{"zoe", "Zoe", []byte("hash-z"), int64(1), int64(5)},
-			{"bob", "", "hash-b", int64(0), int64(6)}, // text in a blob column, as SQLite allows
+			{"zoe", "Zoe", []byte("hash-z"), int64(1), int64(5), "Europe/Berlin"},
+			{"bob", "", "hash-b", int64(0), int64(6), ""}, // text in a blob column, as SQLite allows
 		}},
 		{"tickets", ticketCols, [][]any{
-			{"T1", "Help", "c@example.org", "", "open", "bob", "", "r@x", "l@x", int64(7), int64(8), "sales@example.org"},
-			{"T2", "Again", "c@example.org", "", "closed", nil, "T1", "", "", int64(9), int64(9), ""},
+			{"T1", "Help", "c@example.org", "", "open", "bob", "", "r@x", "l@x", int64(7), int64(8),
+				int64(8), int64(7), int64(0), int64(8), "sales@example.org"},
+			{"T2", "Again", "c@example.org", "", "closed", nil, "T1", "", "", int64(9), int64(9),
+				int64(9), int64(0), int64(0), int64(0), ""},
 		}},
 		{"entries", entryCols, [][]any{
 			{int64(10), "T1", int64(7), "customer", "c@example.org", "", int64(0), "hello", int64(1), "m@x", ""},
@@ -89,8 +92,8 @@ func TestImportCopiesAndResetsSequences(t *testing.T) {
 	}
 	got := fmt.Sprintf("%#v", readAll(t, st, "agents", agentCols))
 	want := fmt.Sprintf("%#v", [][]any{
-		{"bob", "", []byte("hash-b"), int64(0), int64(6)},
-		{"zoe", "Zoe", []byte("hash-z"), int64(1), int64(5)},
+		{"bob", "", []byte("hash-b"), int64(0), int64(6), ""},
+		{"zoe", "Zoe", []byte("hash-z"), int64(1), int64(5), "Europe/Berlin"},
 	})
 	if got != want {
 		t.Errorf("agents read back\n got %s\nwant %s", got, want)
@@ -104,9 +107,24 @@ func TestImportCopiesAndResetsSequences(t *testing.T) {
 		t.Errorf("tickets read back: %v", tk)
 	}
 
+	// The search index was made from the imported rows.
+	err := st.View(ctx, func(tx core.Tx) error {
+		ts, err := tx.ListTickets(ctx, core.TicketQuery{Search: "hello", Limit: 10})
+		if err != nil {
+			return err
+		}
+		if len(ts) != 1 || ts[0].ID != "T1" || !ts[0].ActivityAt.Equal(time.Unix(0, 8).UTC()) {
+			return fmt.Errorf("search of imported rows: %+v", ts)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Error(err)
+	}
+
 	// The store works on the imported rows, and new rows get fresh ids.
 	var e core.Entry
-	err := st.Update(ctx, func(tx core.Tx) error {
+	err = st.Update(ctx, func(tx core.Tx) error {
 		a, err := tx.Agent(ctx, "zoe")
 		if err != nil || !a.Vacation {
 			return fmt.Errorf("agent zoe: %+v, %v", a, err)
@@ -151,12 +169,12 @@ func TestImportRollsBackOnError(t *testing.T) {
 		want string
 	}{
 		{"bad boolean", func(im *Importer) error {
-			_, err := im.Copy(ctx, "agents", agentCols, rowsOf([]any{"bob", "", []byte("h"), int64(2), int64(1)}))
+			_, err := im.Copy(ctx, "agents", agentCols, rowsOf([]any{"bob", "", []byte("h"), int64(2), int64(1), ""}))
 			return err
 		}, "column vacation: 2 (int64) is not a boolean 0 or 1"},
 		{"source error", func(im *Importer) error {
 			rows := func(yield func([]any, error) bool) {
-				if yield([]any{"bob", "", []byte("h"), int64(0), int64(1)}, nil) {
+				if yield([]any{"bob", "", []byte("h"), int64(0), int64(1), ""}, nil) {
 					yield(nil, errors.New("disk on fire"))
 				}
 			}
@@ -220,10 +238,11 @@ func TestTablesCoverEveryTableWithData(t *testing.T) {
 		t.Fatal(err)
 	}
 	all = slices.DeleteFunc(all, func(s string) bool {
-		return s == "leases" || s == "login_throttles" || s == "schema_migrations"
+		// ticket_search is made from tickets and entries by triggers.
+		return s == "leases" || s == "login_throttles" || s == "schema_migrations" || s == "ticket_search"
 	})
 	slices.Sort(all)
 	if got := slices.Sorted(slices.Values(Tables())); !slices.Equal(got, all) {
-		t.Errorf("Tables() = %v, the schema has %v (besides leases, login_throttles and schema_migrations)", got, all)
+		t.Errorf("Tables() = %v, the schema has %v (besides leases, login_throttles, schema_migrations and ticket_search)", got, all)
 	}
 }

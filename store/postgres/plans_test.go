@@ -64,7 +64,7 @@ func TestQueryPlans(t *testing.T) {
 		SELECT md5(i::text), 'bob', i, i FROM generate_series(1, 10000) i`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.pool.Exec(ctx, `VACUUM ANALYZE agents, tickets, entries, attachments, outbox, sessions`); err != nil {
+	if _, err := s.pool.Exec(ctx, `VACUUM ANALYZE agents, tickets, entries, attachments, outbox, sessions, ticket_search`); err != nil {
 		t.Fatal(err)
 	}
 	plan := func(query string, args ...any) string {
@@ -99,10 +99,27 @@ func TestQueryPlans(t *testing.T) {
 		"unassigned":          {Unassigned: true, Limit: 50, After: after},
 		"customer":            {Customer: "c7@example.com", Limit: 50},
 		"customer candidates": {Customer: "c7@example.com", Unassigned: true, Exclude: "x", Limit: 200},
+		// The workspace's views by last activity, first and a later page,
+		// and searches for a rare and a common word.
+		"view all":               {Limit: 51},
+		"view all created":       {Sort: core.SortCreated, Limit: 51, Offset: 50},
+		"view all status":        {Status: core.StatusOpen, Limit: 51},
+		"view mine":              {Assignee: "bob", NotClosed: true, Limit: 51},
+		"view mine status":       {Assignee: "bob", NotClosed: true, Status: core.StatusInProgress, Limit: 51},
+		"view unassigned":        {Unassigned: true, NotClosed: true, Limit: 51, Offset: 50},
+		"view unassigned status": {Unassigned: true, NotClosed: true, Status: core.StatusOpen, Limit: 51},
+		"customer tickets":       {Customer: "c7@example.com", Exclude: "x", Limit: 10},
+		"search rare":            {Search: "12345", Limit: 51},
+		"search common":          {Search: "ticket", Limit: 51},
+		"search common mine":     {Search: "ticket", Assignee: "bob", NotClosed: true, Limit: 51},
 	}
 	for name, q := range queries {
 		query, args := listTicketsSQL(q)
-		checkPlan(t, "ListTickets "+name, plan(query, args...))
+		p := plan(query, args...)
+		checkPlan(t, "ListTickets "+name, p)
+		if q.Search != "" && !strings.Contains(p, "ticket_search") {
+			t.Errorf("ListTickets %s: the search uses no index of ticket_search:\n%s", name, p)
+		}
 	}
 	// Counting reads every matching ticket; PostgreSQL rightly reads the
 	// table when that is most of it. Selective counts use an index.

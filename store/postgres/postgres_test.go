@@ -253,3 +253,30 @@ func TestLoadMigrationsRejectsGaps(t *testing.T) {
 		}
 	}
 }
+
+func TestSearchFollowsDeletes(t *testing.T) {
+	var st *Store
+	open := func(t *testing.T) core.Store {
+		st = openURL(t, newDatabase(t))
+		return st
+	}
+	exec := func(ctx context.Context, query string, args ...any) error {
+		return st.Update(ctx, func(c core.Tx) error {
+			_, err := c.(*tx).exec(ctx, "raw delete", query, args...)
+			return err
+		})
+	}
+	storetest.SearchFollowsDeletes(t, open, storetest.RawDeleter{
+		DeleteEntry: func(ctx context.Context, id, text string) error {
+			return exec(ctx, `DELETE FROM entries WHERE ticket_id = $1 AND text = $2`, id, text)
+		},
+		DeleteTicket: func(ctx context.Context, id string) error {
+			return exec(ctx, `DELETE FROM tickets WHERE id = $1`, id)
+		},
+		IndexRows: func(ctx context.Context) (int, error) {
+			var n int
+			err := st.pool.QueryRow(ctx, `SELECT count(*) FROM ticket_search`).Scan(&n)
+			return n, err
+		},
+	})
+}

@@ -57,7 +57,7 @@ func (t *tx) DeleteTickets(ctx context.Context, ids []string) (core.Deleted, err
 }
 
 func (t *tx) CustomerTickets(ctx context.Context, addr string) ([]core.Ticket, error) {
-	return queryAll(ctx, t, "tickets of "+addr, scanTicket, `SELECT `+ticketColumns+` FROM tickets
+	return queryAll(ctx, t, "tickets of "+addr, scanTicket, `SELECT `+ticketListColumns+` FROM tickets t
 		WHERE lower(customer) = lower($1) ORDER BY created_at, id`, addr)
 }
 

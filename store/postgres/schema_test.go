@@ -63,6 +63,15 @@ func TestSchemaMatchesSQLite(t *testing.T) {
 		defer rows.Close()
 		return sortedStrings(t, rows)
 	}
+	// The search index is each database's own: an FTS5 table (and its
+	// shadow tables) read in the order of tickets.search_seq in SQLite, a
+	// table with a GIN index in PostgreSQL. Both are made from the same
+	// columns by triggers.
+	// SQLite alone keeps ticket_counts (a hot spot for several daemons).
+	search := func(s string) bool {
+		return strings.HasPrefix(s, "ticket_search") || s == "tickets_search_seq" || s == "tickets.search_seq" ||
+			strings.HasPrefix(s, "ticket_counts")
+	}
 	for _, c := range []struct {
 		what       string
 		lite, pg   string
@@ -77,8 +86,8 @@ func TestSchemaMatchesSQLite(t *testing.T) {
 			`SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND indexname NOT LIKE '%\_pkey'`,
 			"sqlite_autoindex_"},
 	} {
-		want := slices.DeleteFunc(lite(c.lite), func(s string) bool { return strings.HasPrefix(s, c.liteIgnore) })
-		if got := pg(c.pg); !slices.Equal(got, want) {
+		want := slices.DeleteFunc(lite(c.lite), func(s string) bool { return strings.HasPrefix(s, c.liteIgnore) || search(s) })
+		if got := slices.DeleteFunc(pg(c.pg), search); !slices.Equal(got, want) {
 			t.Errorf("%s:\n postgres %v\n sqlite   %v", c.what, got, want)
 		}
 	}

@@ -176,17 +176,28 @@ func (p *params) add(v any) string {
 const ticketColumns = `id, subject, customer, customer_name, status, assignee, merged_into,
 	root_message_id, last_message_id, created_at, updated_at, mailbox`
 
+// ticketListColumns are ticketColumns and the workspace's columns, which
+// the triggers of migration 0007 keep; every read of a ticket uses them.
+const ticketListColumns = `t.id, t.subject, t.customer, t.customer_name, t.status, t.assignee, t.merged_into,
+	t.root_message_id, t.last_message_id, t.created_at, t.updated_at,
+	t.activity_at, t.customer_at, t.replied_at, t.seen_at, t.mailbox`
+
 // ticketScan holds the scan targets of ticketColumns.
 type ticketScan struct {
 	t                    core.Ticket
 	status               string
 	assignee             *string
 	createdAt, updatedAt int64
+	activityAt           int64
+	customerAt           int64
+	repliedAt            int64
+	seenAt               int64
 }
 
 func (s *ticketScan) dest() []any {
 	return []any{&s.t.ID, &s.t.Subject, &s.t.Customer, &s.t.CustomerName, &s.status, &s.assignee,
-		&s.t.MergedInto, &s.t.RootMessageID, &s.t.LastMessageID, &s.createdAt, &s.updatedAt, &s.t.Mailbox}
+		&s.t.MergedInto, &s.t.RootMessageID, &s.t.LastMessageID, &s.createdAt, &s.updatedAt,
+		&s.activityAt, &s.customerAt, &s.repliedAt, &s.seenAt, &s.t.Mailbox}
 }
 
 func (s *ticketScan) ticket() core.Ticket {
@@ -197,6 +208,10 @@ func (s *ticketScan) ticket() core.Ticket {
 	}
 	t.CreatedAt = fromNanos(s.createdAt)
 	t.UpdatedAt = fromNanos(s.updatedAt)
+	t.ActivityAt = fromNanos(s.activityAt)
+	t.CustomerAt = fromNanos(s.customerAt)
+	t.RepliedAt = fromNanos(s.repliedAt)
+	t.SeenAt = fromNanos(s.seenAt)
 	return t
 }
 
@@ -228,7 +243,7 @@ func (t *tx) CreateTicket(ctx context.Context, tk core.Ticket) error {
 
 func (t *tx) Ticket(ctx context.Context, id string) (core.Ticket, error) {
 	var s ticketScan
-	query := `SELECT ` + ticketColumns + ` FROM tickets WHERE id = $1`
+	query := `SELECT ` + ticketListColumns + ` FROM tickets t WHERE id = $1`
 	if t.write {
 		// Core reads a ticket in Update to change it: hold it until the
 		// commit, so concurrent changes of one ticket take turns.
@@ -254,11 +269,35 @@ func (t *tx) UpdateTicket(ctx context.Context, tk core.Ticket) error {
 	return nil
 }
 
-// ticketWhere builds the WHERE clause of a ticket list. The literal
-// merged_into = ” lets PostgreSQL use the partial list indexes.
+// MarkSeen sets the ticket's seen_at.
+func (t *tx) MarkSeen(ctx context.Context, id string, at time.Time) error {
+	n, err := t.exec(ctx, "mark ticket "+id+" seen", `UPDATE tickets SET seen_at = $1 WHERE id = $2`, nanos(at), id)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("mark ticket %s seen: %w", id, core.ErrNotFound)
+	}
+	return nil
+}
+
+// searchQuery is the tsquery of a search: every word of it, as the index
+// sees words (tt_search_words, the same function that made the index).
+const searchQuery = `(SELECT coalesce(string_agg(quote_literal(w), ' & '), '''''')::tsquery
+	FROM unnest(tt_search_words(%s)) AS w)`
+
+// ticketWhere builds the WHERE clause of a ticket list over tickets t
+// (and ticket_search s, with a search). The literal merged_into = ” lets
+// PostgreSQL use the partial list indexes.
 func ticketWhere(q core.TicketQuery, withCursor bool, p *params) string {
 	var b strings.Builder
 	b.WriteString(` WHERE merged_into = ''`)
+	if q.Search != "" {
+		b.WriteString(` AND s.words @@ ` + fmt.Sprintf(searchQuery, p.add(q.Search)))
+	}
+	if q.NotClosed && q.Status == "" {
+		b.WriteString(` AND status <> 'closed'`)
+	}
 	if q.Status != "" {
 		b.WriteString(` AND status = ` + p.add(string(q.Status)))
 	}
@@ -272,22 +311,35 @@ func ticketWhere(q core.TicketQuery, withCursor bool, p *params) string {
 		b.WriteString(` AND customer = ` + p.add(q.Customer))
 	}
 	if q.Exclude != "" {
-		b.WriteString(` AND id <> ` + p.add(q.Exclude))
+		b.WriteString(` AND t.id <> ` + p.add(q.Exclude))
 	}
 	if withCursor && q.After != nil {
 		// Keyset paging: strictly after the cursor in (created_at, id)
 		// descending order. A row value comparison is a range on the index.
-		b.WriteString(` AND (created_at, id) < (` + p.add(nanos(q.After.CreatedAt)) + `, ` + p.add(q.After.ID) + `)`)
+		b.WriteString(` AND (t.created_at, t.id) < (` + p.add(nanos(q.After.CreatedAt)) + `, ` + p.add(q.After.ID) + `)`)
 	}
 	return b.String()
+}
+
+// ticketFrom is the FROM clause of a ticket list.
+func ticketFrom(q core.TicketQuery) string {
+	if q.Search != "" {
+		return ` FROM tickets t JOIN ticket_search s ON s.ticket_id = t.id`
+	}
+	return ` FROM tickets t`
 }
 
 // listTicketsSQL returns the query and arguments of ListTickets.
 func listTicketsSQL(q core.TicketQuery) (string, []any) {
 	var p params
 	where := ticketWhere(q, true, &p)
+	order := ` ORDER BY t.activity_at DESC, t.id DESC`
+	if q.After != nil || q.Sort == core.SortCreated {
+		order = ` ORDER BY t.created_at DESC, t.id DESC`
+	}
 	limit := p.add(q.Limit)
-	return `SELECT ` + ticketColumns + ` FROM tickets` + where + ` ORDER BY created_at DESC, id DESC LIMIT ` + limit, p.args
+	offset := p.add(max(q.Offset, 0))
+	return `SELECT ` + ticketListColumns + ticketFrom(q) + where + order + ` LIMIT ` + limit + ` OFFSET ` + offset, p.args
 }
 
 // countTicketsSQL returns the query and arguments of CountTickets.
@@ -295,9 +347,9 @@ func countTicketsSQL(q core.TicketQuery) (string, []any) {
 	var p params
 	where := ticketWhere(q, false, &p)
 	if q.CountMax > 0 {
-		return `SELECT COUNT(*) FROM (SELECT 1 FROM tickets` + where + ` LIMIT ` + p.add(q.CountMax) + `) AS capped`, p.args
+		return `SELECT COUNT(*) FROM (SELECT 1` + ticketFrom(q) + where + ` LIMIT ` + p.add(q.CountMax) + `) AS capped`, p.args
 	}
-	return `SELECT COUNT(*) FROM tickets` + where, p.args
+	return `SELECT COUNT(*)` + ticketFrom(q) + where, p.args
 }
 
 // ListTickets returns at most q.Limit tickets; a Limit below 1 is refused
@@ -628,15 +680,20 @@ func (t *tx) CreateAgent(ctx context.Context, a core.Agent) error {
 	if err == nil && n == 0 {
 		err = fmt.Errorf("%s: %w", what, core.ErrDuplicate)
 	}
+	if err != nil || a.TimeZone == "" {
+		return err
+	}
+	_, err = t.exec(ctx, "set time zone of agent "+a.Username, `UPDATE agents SET time_zone = $1 WHERE username = $2`,
+		a.TimeZone, a.Username)
 	return err
 }
 
-const agentColumns = `username, name, password_hash, vacation, created_at`
+const agentColumns = `username, name, password_hash, vacation, created_at, time_zone`
 
 func scanAgent(row pgx.CollectableRow) (core.Agent, error) {
 	var a core.Agent
 	var createdAt int64
-	if err := row.Scan(&a.Username, &a.Name, &a.PasswordHash, &a.Vacation, &createdAt); err != nil {
+	if err := row.Scan(&a.Username, &a.Name, &a.PasswordHash, &a.Vacation, &createdAt, &a.TimeZone); err != nil {
 		return core.Agent{}, err
 	}
 	a.CreatedAt = fromNanos(createdAt)
@@ -646,7 +703,7 @@ func scanAgent(row pgx.CollectableRow) (core.Agent, error) {
 func (t *tx) Agent(ctx context.Context, username string) (core.Agent, error) {
 	var a core.Agent
 	var createdAt int64
-	if err := t.queryRow(ctx, "agent "+username, []any{&a.Username, &a.Name, &a.PasswordHash, &a.Vacation, &createdAt},
+	if err := t.queryRow(ctx, "agent "+username, []any{&a.Username, &a.Name, &a.PasswordHash, &a.Vacation, &createdAt, &a.TimeZone},
 		`SELECT `+agentColumns+` FROM agents WHERE username = $1`, username); err != nil {
 		return core.Agent{}, err
 	}
@@ -660,8 +717,8 @@ func (t *tx) Agents(ctx context.Context) ([]core.Agent, error) {
 
 func (t *tx) UpdateAgent(ctx context.Context, a core.Agent) error {
 	n, err := t.exec(ctx, "update agent "+a.Username,
-		`UPDATE agents SET name = $1, password_hash = $2, vacation = $3 WHERE username = $4`,
-		a.Name, notNil(a.PasswordHash), a.Vacation, a.Username)
+		`UPDATE agents SET name = $1, password_hash = $2, vacation = $3, time_zone = $4 WHERE username = $5`,
+		a.Name, notNil(a.PasswordHash), a.Vacation, a.TimeZone, a.Username)
 	if err != nil {
 		return err
 	}

@@ -119,8 +119,13 @@ func quoteIdent(s string) string {
 	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
 }
 
+// derivedColumns are columns that a store makes itself from other data and
+// that are no data of their own: tickets.search_seq, the order of the search
+// index, which triggers set on every new entry. Export leaves them out.
+var derivedColumns = map[string]bool{"tickets.search_seq": true}
+
 // Columns returns the names of the columns of table (one of Tables), in
-// the order of its definition.
+// the order of its definition, without derived ones.
 func (s *Snapshot) Columns(ctx context.Context, table string) ([]string, error) {
 	t, err := lookupTable(table)
 	if err != nil {
@@ -137,7 +142,9 @@ func (s *Snapshot) Columns(ctx context.Context, table string) ([]string, error) 
 		if err := rows.Scan(&c); err != nil {
 			return nil, fmt.Errorf("sqlite: columns of %s: %w", table, err)
 		}
-		cols = append(cols, c)
+		if !derivedColumns[t.Name+"."+c] {
+			cols = append(cols, c)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: columns of %s: %w", table, err)

@@ -71,7 +71,7 @@ func TestSnapshotExportsRowsInKeyOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"username", "name", "password_hash", "vacation", "created_at"}; !slices.Equal(cols, want) {
+	if want := []string{"username", "name", "password_hash", "vacation", "created_at", "time_zone"}; !slices.Equal(cols, want) {
 		t.Errorf("agents columns %v, want %v", cols, want)
 	}
 	var got [][]any

@@ -76,7 +76,7 @@ func (t *tx) deleteSteps(ctx context.Context, what string, arg any, steps []dele
 
 func (t *tx) CustomerTickets(ctx context.Context, addr string) ([]core.Ticket, error) {
 	what := "tickets of " + addr
-	rows, err := t.query(ctx, what, `SELECT `+ticketColumns+` FROM tickets
+	rows, err := t.query(ctx, what, `SELECT `+ticketListColumns+` FROM tickets t
 		WHERE lower(customer) = lower(?) ORDER BY created_at, id`, addr)
 	if err != nil {
 		return nil, err

@@ -135,17 +135,28 @@ func (t *tx) count(ctx context.Context, what, query string, args ...any) (int, e
 const ticketColumns = `id, subject, customer, customer_name, status, assignee, merged_into,
 	root_message_id, last_message_id, created_at, updated_at, mailbox`
 
+// ticketListColumns are ticketColumns and the workspace's columns, which
+// the triggers of migration 0007 keep; every read of a ticket uses them.
+const ticketListColumns = `t.id, t.subject, t.customer, t.customer_name, t.status, t.assignee, t.merged_into,
+	t.root_message_id, t.last_message_id, t.created_at, t.updated_at,
+	t.activity_at, t.customer_at, t.replied_at, t.seen_at, t.mailbox`
+
 // ticketScan holds the scan targets of ticketColumns.
 type ticketScan struct {
 	t                    core.Ticket
 	status               string
 	assignee             sql.NullString
 	createdAt, updatedAt int64
+	activityAt           int64
+	customerAt           int64
+	repliedAt            int64
+	seenAt               int64
 }
 
 func (s *ticketScan) dest() []any {
 	return []any{&s.t.ID, &s.t.Subject, &s.t.Customer, &s.t.CustomerName, &s.status, &s.assignee,
-		&s.t.MergedInto, &s.t.RootMessageID, &s.t.LastMessageID, &s.createdAt, &s.updatedAt, &s.t.Mailbox}
+		&s.t.MergedInto, &s.t.RootMessageID, &s.t.LastMessageID, &s.createdAt, &s.updatedAt,
+		&s.activityAt, &s.customerAt, &s.repliedAt, &s.seenAt, &s.t.Mailbox}
 }
 
 func (s *ticketScan) ticket() core.Ticket {
@@ -154,6 +165,10 @@ func (s *ticketScan) ticket() core.Ticket {
 	t.Assignee = s.assignee.String
 	t.CreatedAt = fromNanos(s.createdAt)
 	t.UpdatedAt = fromNanos(s.updatedAt)
+	t.ActivityAt = fromNanos(s.activityAt)
+	t.CustomerAt = fromNanos(s.customerAt)
+	t.RepliedAt = fromNanos(s.repliedAt)
+	t.SeenAt = fromNanos(s.seenAt)
 	return t
 }
 
@@ -170,7 +185,7 @@ func (t *tx) CreateTicket(ctx context.Context, tk core.Ticket) error {
 
 func (t *tx) Ticket(ctx context.Context, id string) (core.Ticket, error) {
 	var s ticketScan
-	if err := t.queryRow(ctx, "ticket "+id, s.dest(), `SELECT `+ticketColumns+` FROM tickets WHERE id = ?`, id); err != nil {
+	if err := t.queryRow(ctx, "ticket "+id, s.dest(), `SELECT `+ticketListColumns+` FROM tickets t WHERE id = ?`, id); err != nil {
 		return core.Ticket{}, err
 	}
 	return s.ticket(), nil
@@ -190,12 +205,74 @@ func (t *tx) UpdateTicket(ctx context.Context, tk core.Ticket) error {
 	return nil
 }
 
-// ticketWhere builds the WHERE clause of a ticket list. The literal
-// merged_into = ” lets SQLite use the partial list indexes.
-func ticketWhere(q core.TicketQuery, withCursor bool) (string, []any) {
+// MarkSeen sets the ticket's seen_at.
+func (t *tx) MarkSeen(ctx context.Context, id string, at time.Time) error {
+	n, err := t.exec(ctx, "mark ticket "+id+" seen", `UPDATE tickets SET seen_at = ? WHERE id = ?`, nanos(at), id)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("mark ticket %s seen: %w", id, core.ErrNotFound)
+	}
+	return nil
+}
+
+// searchPlan is how a list with a search reads: byIndex, the full-text
+// index drives (its matches come in order of last activity, and each
+// finds its ticket); byTickets, a list index of tickets drives and each
+// ticket is looked up in the full-text index. byTickets serves a common
+// word within few tickets (one agent's, one customer's) or in order of
+// creation, where reading the index would go through every match.
+type searchPlan int
+
+const (
+	byIndex searchPlan = iota
+	byTickets
+)
+
+// probeMatches is how many matches of a search make it common: up to
+// this many, reading them all and sorting is cheap. (A variable for the
+// test that runs the suite with every search read byTickets.)
+var probeMatches = 2000
+
+// searchPlan chooses the plan of a list or count with a search.
+func (t *tx) searchPlan(ctx context.Context, q core.TicketQuery, list bool) (searchPlan, error) {
+	if q.Search == "" {
+		return byIndex, nil
+	}
+	narrow := q.Assignee != "" || q.Customer != "" || (list && (q.Sort == core.SortCreated || q.After != nil))
+	if !narrow {
+		return byIndex, nil
+	}
+	n, err := t.count(ctx, "probe search", `SELECT COUNT(*) FROM (SELECT 1 FROM ticket_search WHERE ticket_search MATCH ? LIMIT ?)`,
+		matchExpr(q.Search), probeMatches)
+	if err != nil {
+		return byIndex, err
+	}
+	if n < probeMatches {
+		return byIndex, nil
+	}
+	return byTickets, nil
+}
+
+// ticketWhere builds the WHERE clause of a ticket list over tickets t (and,
+// with a search read byIndex, ticket_search joined on search_seq). The
+// literal merged_into = ” lets SQLite use the partial list indexes.
+func ticketWhere(q core.TicketQuery, plan searchPlan, withCursor bool) (string, []any) {
 	var b strings.Builder
 	var args []any
 	b.WriteString(` WHERE merged_into = ''`)
+	switch {
+	case q.Search != "" && plan == byTickets:
+		b.WriteString(` AND EXISTS (SELECT 1 FROM ticket_search WHERE ticket_search MATCH ? AND ticket_search.rowid = t.search_seq)`)
+		args = append(args, matchExpr(q.Search))
+	case q.Search != "":
+		b.WriteString(` AND ticket_search MATCH ?`)
+		args = append(args, matchExpr(q.Search))
+	}
+	if q.NotClosed && q.Status == "" {
+		b.WriteString(` AND status <> 'closed'`)
+	}
 	if q.Status != "" {
 		b.WriteString(` AND status = ?`)
 		args = append(args, string(q.Status))
@@ -212,32 +289,50 @@ func ticketWhere(q core.TicketQuery, withCursor bool) (string, []any) {
 		args = append(args, q.Customer)
 	}
 	if q.Exclude != "" {
-		b.WriteString(` AND id <> ?`)
+		b.WriteString(` AND t.id <> ?`)
 		args = append(args, q.Exclude)
 	}
 	if withCursor && q.After != nil {
 		// Keyset paging: strictly after the cursor in (created_at, id)
 		// descending order. A row value comparison is a range on the index.
-		b.WriteString(` AND (created_at, id) < (?, ?)`)
+		b.WriteString(` AND (t.created_at, t.id) < (?, ?)`)
 		args = append(args, nanos(q.After.CreatedAt), q.After.ID)
 	}
 	return b.String(), args
 }
 
+// ticketFrom is the FROM clause of a ticket list: with a search read
+// byIndex, the index drives and each match finds its ticket by search_seq.
+func ticketFrom(q core.TicketQuery, plan searchPlan) string {
+	if q.Search != "" && plan == byIndex {
+		return ` FROM ticket_search JOIN tickets t ON t.search_seq = ticket_search.rowid`
+	}
+	return ` FROM tickets t`
+}
+
 // listTicketsSQL returns the query and arguments of ListTickets.
-func listTicketsSQL(q core.TicketQuery) (string, []any) {
-	where, args := ticketWhere(q, true)
-	args = append(args, q.Limit)
-	return `SELECT ` + ticketColumns + ` FROM tickets` + where + ` ORDER BY created_at DESC, id DESC LIMIT ?`, args
+func listTicketsSQL(q core.TicketQuery, plan searchPlan) (string, []any) {
+	where, args := ticketWhere(q, plan, true)
+	order := ` ORDER BY t.activity_at DESC, t.id DESC`
+	switch {
+	case q.After != nil || q.Sort == core.SortCreated:
+		order = ` ORDER BY t.created_at DESC, t.id DESC`
+	case q.Search != "" && plan == byIndex:
+		// search_seq grows with every entry: its order is the order of
+		// last activity, read straight from the index.
+		order = ` ORDER BY ticket_search.rowid DESC`
+	}
+	args = append(args, q.Limit, max(q.Offset, 0))
+	return `SELECT ` + ticketListColumns + ticketFrom(q, plan) + where + order + ` LIMIT ? OFFSET ?`, args
 }
 
 // countTicketsSQL returns the query and arguments of CountTickets.
-func countTicketsSQL(q core.TicketQuery) (string, []any) {
-	where, args := ticketWhere(q, false)
+func countTicketsSQL(q core.TicketQuery, plan searchPlan) (string, []any) {
+	where, args := ticketWhere(q, plan, false)
 	if q.CountMax > 0 {
-		return `SELECT COUNT(*) FROM (SELECT 1 FROM tickets` + where + ` LIMIT ?)`, append(args, q.CountMax)
+		return `SELECT COUNT(*) FROM (SELECT 1` + ticketFrom(q, plan) + where + ` LIMIT ?)`, append(args, q.CountMax)
 	}
-	return `SELECT COUNT(*) FROM tickets` + where, args
+	return `SELECT COUNT(*)` + ticketFrom(q, plan) + where, args
 }
 
 // ListTickets returns at most q.Limit tickets; a Limit below 1 is refused
@@ -246,7 +341,11 @@ func (t *tx) ListTickets(ctx context.Context, q core.TicketQuery) ([]core.Ticket
 	if q.Limit < 1 {
 		return nil, fmt.Errorf("list tickets: %w", core.Invalid("a ticket list needs a limit"))
 	}
-	query, args := listTicketsSQL(q)
+	plan, err := t.searchPlan(ctx, q, true)
+	if err != nil {
+		return nil, err
+	}
+	query, args := listTicketsSQL(q, plan)
 	rows, err := t.query(ctx, "list tickets", query, args...)
 	if err != nil {
 		return nil, err
@@ -267,7 +366,21 @@ func (t *tx) ListTickets(ctx context.Context, q core.TicketQuery) ([]core.Ticket
 }
 
 func (t *tx) CountTickets(ctx context.Context, q core.TicketQuery) (int, error) {
-	query, args := countTicketsSQL(q)
+	if q.Search == "" && q.Customer == "" && q.Exclude == "" {
+		// Only assignee and status: the counters of migration 0007.
+		n, err := t.count(ctx, "count tickets", `SELECT coalesce(sum(n), 0) FROM ticket_counts
+			WHERE (? = '' OR status = ?) AND (? = '' OR assignee = ?) AND (NOT ? OR assignee = '') AND (NOT ? OR status <> 'closed')`,
+			string(q.Status), string(q.Status), q.Assignee, q.Assignee, q.Unassigned, q.NotClosed)
+		if q.CountMax > 0 {
+			n = min(n, q.CountMax)
+		}
+		return n, err
+	}
+	plan, err := t.searchPlan(ctx, q, false)
+	if err != nil {
+		return 0, err
+	}
+	query, args := countTicketsSQL(q, plan)
 	return t.count(ctx, "count tickets", query, args...)
 }
 
@@ -599,15 +712,20 @@ func (t *tx) CreateAgent(ctx context.Context, a core.Agent) error {
 	_, err := t.exec(ctx, "create agent "+a.Username, `INSERT INTO agents
 		(username, name, password_hash, vacation, created_at) VALUES (?, ?, ?, ?, ?)`,
 		a.Username, a.Name, hash, a.Vacation, nanos(a.CreatedAt))
+	if err != nil || a.TimeZone == "" {
+		return err
+	}
+	_, err = t.exec(ctx, "set time zone of agent "+a.Username, `UPDATE agents SET time_zone = ? WHERE username = ?`,
+		a.TimeZone, a.Username)
 	return err
 }
 
-const agentColumns = `username, name, password_hash, vacation, created_at`
+const agentColumns = `username, name, password_hash, vacation, created_at, time_zone`
 
 func scanAgent(scan func(...any) error) (core.Agent, error) {
 	var a core.Agent
 	var createdAt int64
-	if err := scan(&a.Username, &a.Name, &a.PasswordHash, &a.Vacation, &createdAt); err != nil {
+	if err := scan(&a.Username, &a.Name, &a.PasswordHash, &a.Vacation, &createdAt, &a.TimeZone); err != nil {
 		return core.Agent{}, err
 	}
 	a.CreatedAt = fromNanos(createdAt)
@@ -617,7 +735,7 @@ func scanAgent(scan func(...any) error) (core.Agent, error) {
 func (t *tx) Agent(ctx context.Context, username string) (core.Agent, error) {
 	var a core.Agent
 	var createdAt int64
-	if err := t.queryRow(ctx, "agent "+username, []any{&a.Username, &a.Name, &a.PasswordHash, &a.Vacation, &createdAt},
+	if err := t.queryRow(ctx, "agent "+username, []any{&a.Username, &a.Name, &a.PasswordHash, &a.Vacation, &createdAt, &a.TimeZone},
 		`SELECT `+agentColumns+` FROM agents WHERE username = ?`, username); err != nil {
 		return core.Agent{}, err
 	}
@@ -651,8 +769,8 @@ func (t *tx) UpdateAgent(ctx context.Context, a core.Agent) error {
 		hash = []byte{}
 	}
 	n, err := t.exec(ctx, "update agent "+a.Username,
-		`UPDATE agents SET name = ?, password_hash = ?, vacation = ? WHERE username = ?`,
-		a.Name, hash, a.Vacation, a.Username)
+		`UPDATE agents SET name = ?, password_hash = ?, vacation = ?, time_zone = ? WHERE username = ?`,
+		a.Name, hash, a.Vacation, a.TimeZone, a.Username)
 	if err != nil {
 		return err
 	}

@@ -187,6 +187,11 @@ func runService(t *testing.T, open func(*testing.T) core.Store) {
 		{"LoginThrottleParallel", core.Config{}, svcLoginThrottleParallel},
 		{"UnanswerableSender", core.Config{}, svcUnanswerableSender},
 		{"AutoReplyLimitVariants", core.Config{AutoReplyLimit: 3}, svcAutoReplyLimitVariants},
+		{"Search", core.Config{}, svcSearch},
+		{"ViewsAndCounts", core.Config{}, svcViewsAndCounts},
+		{"ActivityUnread", core.Config{}, svcActivityUnread},
+		{"WorkspaceRules", core.Config{}, svcWorkspaceRules},
+		{"TicketPageData", core.Config{}, svcTicketPageData},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

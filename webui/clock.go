@@ -1,0 +1,86 @@
+package webui
+
+import (
+	"fmt"
+	"html/template"
+	"net/http"
+	"time"
+)
+
+// clock shows times in one time zone, relative to now: "2 h ago", with the
+// exact time and the zone's name in the title.
+type clock struct {
+	Loc *time.Location
+	Now time.Time
+}
+
+// exactLayout is the exact form of a time, with its zone's abbreviation.
+const exactLayout = "Mon 2 Jan 2006, 15:04 MST"
+
+// Exact is t in the clock's zone with the zone named.
+func (c clock) Exact(t time.Time) string {
+	return t.In(c.loc()).Format(exactLayout) + c.zoneSuffix()
+}
+
+// zoneSuffix names the zone when its abbreviation is a bare offset such as
+// "+09".
+func (c clock) zoneSuffix() string {
+	name := c.loc().String()
+	if name == "UTC" || name == "Local" {
+		return ""
+	}
+	return " (" + name + ")"
+}
+
+func (c clock) loc() *time.Location {
+	if c.Loc == nil {
+		return time.UTC
+	}
+	return c.Loc
+}
+
+// Zone is the clock's zone name, for notes such as "times in Europe/Berlin".
+func (c clock) Zone() string { return c.loc().String() }
+
+// Rel is how long ago (or ahead) t is, in the short form people read at a
+// glance; beyond a week the date.
+func (c clock) Rel(t time.Time) string {
+	d := c.Now.Sub(t)
+	if d < 0 {
+		d = 0
+	}
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%d min ago", int(d/time.Minute))
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%d h ago", int(d/time.Hour))
+	case d < 7*24*time.Hour:
+		n := int(d / (24 * time.Hour))
+		if n == 1 {
+			return "yesterday"
+		}
+		return fmt.Sprintf("%d days ago", n)
+	}
+	lt := t.In(c.loc())
+	if lt.Year() == c.Now.In(c.loc()).Year() {
+		return lt.Format("2 Jan")
+	}
+	return lt.Format("2 Jan 2006")
+}
+
+// Tag is t as a <time> element: the relative form as text, the exact one
+// in the title and the machine-readable one in datetime.
+func (c clock) Tag(t time.Time) template.HTML {
+	return template.HTML(fmt.Sprintf(`<time datetime="%s" title="%s">%s</time>`,
+		t.UTC().Format(time.RFC3339),
+		template.HTMLEscapeString(c.Exact(t)),
+		template.HTMLEscapeString(c.Rel(t))))
+}
+
+// clock is the clock of the request's viewer: the agent's time zone, or
+// for customers and agents without one the daemon's.
+func (h *handler) clock(r *http.Request) clock {
+	return clock{Loc: h.svc.Location(currentAgent(r)), Now: h.svc.Config().Now()}
+}
