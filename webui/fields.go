@@ -32,9 +32,18 @@ var fieldLimits = map[string]fieldLimit{
 // defaultFieldLimit bounds every other field (ids, names, choices).
 const defaultFieldLimit = 256
 
-// checkFields refuses a request with a field longer than its limit with
-// 400 and a message naming the field, before a handler, the store or the
-// log sees the value.
+// The check here is a ceiling against hostile sizes: a value refused here
+// is far beyond its field's limit (ceilingFactor times, at least
+// minCeiling). A value a person typed a little too long reaches the form,
+// which says so beside the field with the others' mistakes (GOV.UK).
+const (
+	ceilingFactor = 4
+	minCeiling    = 1024
+)
+
+// checkFields refuses a request with a field far longer than its limit
+// with 400 and a message naming the field and its limit, before a handler,
+// the store or the log sees the value.
 func (h *handler) checkFields(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := r.ParseForm(); err != nil {
@@ -60,12 +69,13 @@ func checkField(name string, vals []string) error {
 		}
 		lim = fieldLimit{label: "The field " + name, max: defaultFieldLimit}
 	}
+	ceiling := max(lim.max*ceilingFactor, minCeiling)
 	for _, v := range vals {
 		n := len(v)
-		if !lim.bytes && n > lim.max {
+		if !lim.bytes && n > ceiling {
 			n = utf8.RuneCountInString(v)
 		}
-		if n <= lim.max {
+		if n <= ceiling {
 			continue
 		}
 		unit := "characters"

@@ -15,21 +15,22 @@ func (f createForm) validate() formErrors {
 	switch {
 	case f.Email == "":
 		errs.add("email", "Enter your e-mail address: answers go there.")
+	case utf8.RuneCountInString(f.Email) > core.MaxAddressLength:
+		errs.add("email", fmt.Sprintf("Shorten the e-mail address to %d characters or fewer.", core.MaxAddressLength))
 	case !strings.Contains(f.Email, "@") || strings.ContainsAny(f.Email, " <>,;"):
 		errs.add("email", "Enter the e-mail address in the form name@example.com.")
 	}
-	if utf8.RuneCountInString(f.Subject) > maxSubjectRunes {
-		errs.add("subject", fmt.Sprintf("Shorten the subject to %d characters or fewer.", maxSubjectRunes))
+	if utf8.RuneCountInString(f.Subject) > core.MaxSubjectLength {
+		errs.add("subject", fmt.Sprintf("Shorten the subject to %d characters or fewer.", core.MaxSubjectLength))
 	}
-	if strings.TrimSpace(f.Message) == "" {
+	switch {
+	case strings.TrimSpace(f.Message) == "":
 		errs.add("message", "Write a message: what can we do for you?")
+	case len(f.Message) > core.MaxTextLength:
+		errs.add("message", fmt.Sprintf("Shorten the message to %d KiB or less, or send long logs by e-mail as an attachment.", core.MaxTextLength>>10))
 	}
 	return errs
 }
-
-// maxSubjectRunes is the longest subject the form takes, as its maxlength
-// says.
-const maxSubjectRunes = 300
 
 // createTicket opens a ticket from the start page form: POST /ticket/new.
 func (h *handler) createTicket(w http.ResponseWriter, r *http.Request) {
