@@ -82,7 +82,10 @@ poll_interval = "1h"
 	}, func() string { return healthz(t, url) })
 
 	metrics := func() string {
-		resp, err := http.Get(url + "/metrics")
+		req, _ := http.NewRequest("GET", url+"/metrics", nil)
+		token, _ := os.ReadFile(filepath.Join(dir, "data", metricsTokenFile))
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
