@@ -335,12 +335,12 @@ func applyFile(c *Config, path string) error {
 	for _, s := range settings {
 		byKey[s.key()] = s
 	}
+	if err := applyMailTables(c, path, string(raw), m); err != nil {
+		return err
+	}
 	fresh := false
 	for k, v := range m {
 		if k == "relay" || k == "imap" || k == "mailbox" {
-			if err := applyMailTables(c, path, k, v); err != nil {
-				return err
-			}
 			continue
 		}
 		s, ok := byKey[k]

@@ -302,17 +302,11 @@ func TestNewChecksSettings(t *testing.T) {
 		want string // in the error; "" = valid
 	}{
 		{"valid", func(*imappoll.Config) {}, ""},
-		{"no host", func(c *imappoll.Config) { c.Account.Host = "" }, "host is empty"},
-		{"port in host", func(c *imappoll.Config) { c.Account.Host = "imap.example.com:993" }, "set the port with port"},
+		{"no host", func(c *imappoll.Config) { c.Account.Host = " " }, "no host"},
 		{"IPv6 host", func(c *imappoll.Config) { c.Account.Host = "::1" }, ""},
 		{"bad tls", func(c *imappoll.Config) { c.Account.TLS = "ssl" }, `tls = "ssl"`},
-		{"bad port", func(c *imappoll.Config) { c.Account.Port = 70000 }, "port 70000"},
-		{"no username", func(c *imappoll.Config) { c.Account.Username = "" }, "username is empty"},
-		{"no password", func(c *imappoll.Config) { c.Account.Password = "" }, "password is empty"},
-		{"processed is mailbox", func(c *imappoll.Config) { c.Account.Processed = "inbox" }, `processed = "inbox"`},
-		{"short poll", func(c *imappoll.Config) { c.Account.PollInterval = time.Millisecond }, "poll_interval 1ms"},
 		{"no receiver", func(c *imappoll.Config) { c.Receiver = nil }, "no Receiver"},
-		{"backoff", func(c *imappoll.Config) { c.BackoffMin, c.BackoffMax = time.Minute, time.Second }, "BackoffMax"},
+		{"backoff upside down", func(c *imappoll.Config) { c.BackoffMin, c.BackoffMax = time.Minute, time.Second }, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := imappoll.Config{Account: ok, Receiver: &fakeReceiver{}}
@@ -323,7 +317,7 @@ func TestNewChecksSettings(t *testing.T) {
 				t.Fatalf("New: %v", err)
 			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
 				t.Fatalf("New error = %v, want one with %q", err, tc.want)
-			case tc.want != "" && tc.name != "no username" && !strings.Contains(err.Error(), `imap account "support@example.com"`):
+			case tc.want != "" && !strings.Contains(err.Error(), `imap account "support@example.com"`):
 				t.Errorf("error %q does not name the account", err)
 			case tc.want == "" && p.Status().Account != "support@example.com":
 				t.Errorf("Account = %q", p.Status().Account)
