@@ -319,6 +319,11 @@ func (c *Config) validateMail() error {
 	} else if c.Relay.Host != "" && (c.Relay.Username == "") != (c.Relay.Password == "") {
 		return errors.New("[relay]: username and password go together: set both or neither")
 	}
+	return c.validateIMAP()
+}
+
+// validateIMAP checks the [[imap]] tables: each complete, none twice.
+func (c *Config) validateIMAP() error {
 	for i, a := range c.IMAP {
 		if err := a.OAuth.validate(); err != nil {
 			return fmt.Errorf("[[imap]] #%d: %w", i+1, err)
