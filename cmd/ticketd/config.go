@@ -254,19 +254,9 @@ func loadConfig(args, env []string, stderr io.Writer, extra func(fs *flag.FlagSe
 	if extra != nil {
 		extra(fs)
 	}
-	// Flags and command words may be mixed: "ticketd user add bob --data d".
-	var positional []string
-	rest := args
-	for {
-		if err := fs.Parse(rest); err != nil {
-			return c, nil, err
-		}
-		rest = fs.Args()
-		if len(rest) == 0 {
-			break
-		}
-		positional = append(positional, rest[0])
-		rest = rest[1:]
+	positional, err := parseMixed(fs, args)
+	if err != nil {
+		return c, nil, err
 	}
 
 	file := ""
@@ -282,36 +272,8 @@ func loadConfig(args, env []string, stderr io.Writer, extra func(fs *flag.FlagSe
 		}
 		c.ConfigFile = file
 	}
-	apply := func(s setting, vals []string, where string) error {
-		if s.repeatable {
-			c.SupportAddresses = nil
-		}
-		for _, v := range vals {
-			if err := s.set(&c, v); err != nil {
-				return fmt.Errorf("%s: %w", where, err)
-			}
-		}
-		return nil
-	}
-	for _, s := range settings {
-		v, ok := envMap[s.env()]
-		if !ok || s.name == "config" {
-			continue
-		}
-		vals := []string{v}
-		if s.repeatable {
-			vals = splitList(v)
-		}
-		if err := apply(s, vals, "environment variable "+s.env()); err != nil {
-			return c, nil, err
-		}
-	}
-	for i, s := range settings {
-		if len(given[i].vals) > 0 && s.name != "config" {
-			if err := apply(s, given[i].vals, "flag --"+s.name); err != nil {
-				return c, nil, err
-			}
-		}
+	if err := c.applyOverrides(envMap, given); err != nil {
+		return c, nil, err
 	}
 	if err := c.validate(); err != nil {
 		return c, nil, err
@@ -344,12 +306,12 @@ func applyFile(c *Config, path string) error {
 	for _, s := range settings {
 		byKey[s.key()] = s
 	}
+	if err := applyMailTables(c, path, string(raw), m); err != nil {
+		return err
+	}
 	fresh := false
 	for k, v := range m {
 		if k == "relay" || k == "imap" || k == "mailbox" {
-			if err := applyMailTables(c, path, k, v); err != nil {
-				return err
-			}
 			continue
 		}
 		s, ok := byKey[k]
@@ -416,22 +378,8 @@ func (c *Config) validate() error {
 	if len(c.SupportAddresses) == 0 {
 		return errors.New("setting support-address: give at least one address")
 	}
-	for i, a := range c.SupportAddresses {
-		addr, err := core.ParseAddress(a)
-		if err != nil {
-			return fmt.Errorf("setting support-address: %w", err)
-		}
-		if strings.Contains(addr[:strings.LastIndexByte(addr, '@')], "+") {
-			return fmt.Errorf("setting support-address: %q must not contain '+': plus-addresses are made from it", a)
-		}
-		c.SupportAddresses[i] = addr
-	}
-	if c.FromAddress != "" {
-		addr, err := core.ParseAddress(c.FromAddress)
-		if err != nil {
-			return fmt.Errorf("setting from-address: %w", err)
-		}
-		c.FromAddress = addr
+	if err := c.normalizeAddresses(); err != nil {
+		return err
 	}
 	if c.MetricsListen != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {

@@ -1023,28 +1023,41 @@ var crashPendingMetric = regexp.MustCompile(`(?m)^ticketd_outbox_mails\{state="p
 // crashOutboxPending reads the number of pending outbox mails from /metrics,
 // with the metrics token of the data directory.
 func crashOutboxPending(base, data string) (int, error) {
-	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	token, err := os.ReadFile(filepath.Join(data, metricsTokenFile))
-	if err != nil {
-		return -1, err
-	}
-	req, err := http.NewRequest(http.MethodGet, base+"/metrics", nil)
-	if err != nil {
-		return -1, err
-	}
-	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
-	resp, err := hc.Do(req)
-	if err != nil {
-		return -1, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
+	b, err := scrapeMetrics(base, data)
 	if err != nil {
 		return -1, err
 	}
 	sm := crashPendingMetric.FindSubmatch(b)
-	if resp.StatusCode != http.StatusOK || sm == nil {
-		return -1, fmt.Errorf("/metrics: %s without the pending outbox gauge", resp.Status)
+	if sm == nil {
+		return -1, errors.New("/metrics without the pending outbox gauge")
 	}
 	return strconv.Atoi(string(sm[1]))
+}
+
+// scrapeMetrics reads /metrics of the daemon at base with the metrics
+// token of its data directory.
+func scrapeMetrics(base, data string) ([]byte, error) {
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	token, err := os.ReadFile(filepath.Join(data, metricsTokenFile))
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequest(http.MethodGet, base+"/metrics", nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("/metrics: %s", resp.Status)
+	}
+	return b, nil
 }

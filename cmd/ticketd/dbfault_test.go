@@ -23,6 +23,7 @@ import (
 
 	"trivialtickets/core"
 	"trivialtickets/mailgw/outbound"
+	"trivialtickets/mailgw/smtpin"
 	"trivialtickets/store"
 	"trivialtickets/store/postgres"
 	"trivialtickets/store/postgres/pgtest"
@@ -284,8 +285,8 @@ func TestPostgresHungMailAPI(t *testing.T) {
 	err = crashSendSMTP(smtpAddr, "smtp@example.org",
 		[]byte("From: smtp@example.org\r\nTo: support@localhost\r\nSubject: Hung\r\nMessage-ID: <hung@example.org>\r\n\r\nHello\r\n"))
 	var se *smtp.SMTPError
-	if !errors.As(err, &se) || se.Code != 451 {
-		t.Errorf("SMTP while hung: %v, want 451", err)
+	if !errors.As(err, &se) || *se != *smtpin.ErrNotStored {
+		t.Errorf("SMTP while hung: %v, want %v", err, smtpin.ErrNotStored)
 	}
 	if took := time.Since(start); took > 4*time.Second {
 		t.Errorf("SMTP answered after %v, want within the 2 s budget (and a little)", took)
@@ -413,8 +414,8 @@ func TestSQLiteDiskFull(t *testing.T) {
 		strings.ReplaceAll(big, ". ", ".\r\n")
 	err = crashSendSMTP(smtpAddr, "smtp@example.org", []byte(msg))
 	var se *smtp.SMTPError
-	if !errors.As(err, &se) || se.Code != 451 {
-		t.Errorf("SMTP with the disk full: %v, want 451", err)
+	if !errors.As(err, &se) || *se != *smtpin.ErrNotStored {
+		t.Errorf("SMTP with the disk full: %v, want %v", err, smtpin.ErrNotStored)
 	}
 
 	// Space returns.

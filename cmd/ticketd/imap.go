@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -10,22 +9,12 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"trivialtickets/core"
 	"trivialtickets/mailgw/imappoll"
-)
-
-// Lease timing for jobs that one daemon of several does at a time: a
-// holder renews every leaseRenew; a daemon that died is replaced after at
-// most leaseTTL (plus one leaseRetry).
-const (
-	leaseTTL   = 15 * time.Second
-	leaseRenew = 5 * time.Second
-	leaseRetry = 2 * time.Second
 )
 
 // newDaemonID names one run of the daemon in leases: host, process and a
@@ -66,57 +55,6 @@ func newPollers(c Config, svc *core.Service, maxBytes int64, log *slog.Logger) (
 		ps = append(ps, p)
 	}
 	return ps, nil
-}
-
-// runLeased runs job while this daemon holds the named lease in the store,
-// so that of several daemons on one database one does it at a time. It
-// renews the lease while job runs, cancels job when a renewal fails, and
-// releases the lease when ctx ends. held reports whether this daemon holds
-// it now.
-func runLeased(ctx context.Context, svc *core.Service, name, daemonID string, log *slog.Logger, held func(bool), job func(context.Context)) {
-	for ctx.Err() == nil {
-		ok, err := svc.AcquireLease(ctx, name, daemonID, leaseTTL)
-		if err != nil && ctx.Err() == nil {
-			log.Warn("could not take lease", "lease", name, "err", err)
-		}
-		if !ok {
-			select {
-			case <-ctx.Done():
-			case <-time.After(leaseRetry):
-			}
-			continue
-		}
-		held(true)
-		log.Info("took lease", "lease", name, "owner", daemonID)
-		jctx, cancel := context.WithCancel(ctx)
-		var wg sync.WaitGroup
-		wg.Go(func() { job(jctx) })
-		renew := time.NewTicker(leaseRenew)
-	renewing:
-		for {
-			select {
-			case <-ctx.Done():
-				break renewing
-			case <-renew.C:
-				ok, err := svc.AcquireLease(ctx, name, daemonID, leaseTTL)
-				if !ok || err != nil {
-					if ctx.Err() == nil {
-						log.Warn("lost lease; stopping", "lease", name, "err", err)
-					}
-					break renewing
-				}
-			}
-		}
-		renew.Stop()
-		cancel()
-		wg.Wait()
-		held(false)
-		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		if err := svc.ReleaseLease(rctx, name, daemonID); err != nil {
-			log.Warn("could not release lease", "lease", name, "err", err)
-		}
-		rcancel()
-	}
 }
 
 // pollerStatus is the /healthz line of one IMAP account.

@@ -371,9 +371,16 @@ func TestLMTPFinishesOnSIGTERM(t *testing.T) {
 		}
 	}
 	fmt.Fprintf(c, "From: erin@example.org\r\nTo: support@localhost\r\nSubject: Shutdown\r\nMessage-ID: <lmtp-term@example.org>\r\n\r\nFirst half,\r\n")
-	time.Sleep(200 * time.Millisecond)
 	d.cmd.Process.Signal(syscall.SIGTERM)
-	time.Sleep(500 * time.Millisecond)
+	// The session is in DATA since the 354; the rest of the message goes
+	// out once the daemon drains: its web port no longer accepts.
+	waitUntil(t, "the daemon to start draining", 10*time.Second, func() bool {
+		hc, err := net.Dial("tcp", d.httpAddr)
+		if err == nil {
+			hc.Close()
+		}
+		return err != nil
+	})
 	fmt.Fprintf(c, "second half.\r\n.\r\n")
 	if got := readReply(c, r); !strings.HasPrefix(got, "250") {
 		t.Errorf("the message in flight at SIGTERM: %q, want 250", got)

@@ -6,6 +6,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -27,14 +29,68 @@ func freeAddr(t *testing.T) string {
 
 // loopDaemon starts a daemon with its SMTP gateway on smtpAddr for support
 // and its outgoing mail going to relayAddr.
-func loopDaemon(t *testing.T, smtpAddr, support, relayAddr string, extra ...string) {
+func loopDaemon(t *testing.T, smtpAddr, support, relayAddr string, extra ...string) *loopState {
 	t.Helper()
 	dir := t.TempDir()
 	host, port, _ := net.SplitHostPort(relayAddr)
 	conf := filepath.Join(dir, "ticketd.toml")
 	os.WriteFile(conf, fmt.Appendf(nil, "outbound = \"smtp\"\n[relay]\nhost = %q\nport = %s\ntls = \"none\"\nretry_min = \"100ms\"\n", host, port), 0o600)
-	startDaemon(t, append([]string{"--config", conf, "--data", filepath.Join(dir, "data"), "--http", "127.0.0.1:0", "--no-tls",
+	data := filepath.Join(dir, "data")
+	url, _ := startDaemon(t, append([]string{"--config", conf, "--data", data, "--http", "127.0.0.1:0", "--no-tls",
 		"--smtp", smtpAddr, "--support-address", support}, extra...)...)
+	return &loopState{url: url, data: data}
+}
+
+// loopState reads from a loop test's daemon what it has received over
+// SMTP and what it has still to send.
+type loopState struct{ url, data string }
+
+var (
+	receivedSMTP = regexp.MustCompile(`(?m)^ticketd_messages_received_total\{door="smtp",outcome="(?:created|entry|duplicate|automatic)"\} (\d+)$`)
+	pendingMails = regexp.MustCompile(`(?m)^ticketd_outbox_mails\{state="pending"\} (\d+)$`)
+)
+
+// read returns the messages recorded from the SMTP gateway and the mails
+// waiting in the outbox; -1, -1 when /metrics does not answer.
+func (l *loopState) read() (received, pending int) {
+	b, err := scrapeMetrics(l.url, l.data)
+	if err != nil {
+		return -1, -1
+	}
+	for _, m := range receivedSMTP.FindAllSubmatch(b, -1) {
+		n, _ := strconv.Atoi(string(m[1]))
+		received += n
+	}
+	pending = -1
+	if m := pendingMails.FindSubmatch(b); m != nil {
+		pending, _ = strconv.Atoi(string(m[1]))
+	}
+	return received, pending
+}
+
+// waitQuiet waits for the event after which no more mail can move: every
+// mail counted on its way to a daemon is recorded there, and no daemon has
+// a mail left to send (a recorded message and the mails it causes are one
+// transaction). The counters must not change while the daemons are read.
+func waitQuiet(t *testing.T, pairs map[*loopState]func() int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		before := map[*loopState]int{}
+		for d, sent := range pairs {
+			before[d] = sent()
+		}
+		quiet := true
+		for d, sent := range pairs {
+			received, pending := d.read()
+			quiet = quiet && pending == 0 && received == before[d] && sent() == before[d]
+		}
+		if quiet {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("the daemons did not come to rest within 30 s")
 }
 
 // counter counts the mails that pass a point.
@@ -53,23 +109,6 @@ func (c *counter) get() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.n
-}
-
-// settle waits until c has not changed for quiet, and returns its value.
-func settle(t *testing.T, c *counter, quiet time.Duration) int {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	last, since := c.get(), time.Now()
-	for time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-		if n := c.get(); n != last {
-			last, since = n, time.Now()
-		} else if time.Since(since) >= quiet {
-			return n
-		}
-	}
-	t.Fatalf("mail still flowing after 30 s: %d so far", last)
-	return 0
 }
 
 // forwarder is an SMTP server in front of a daemon's gateway that counts
@@ -127,8 +166,8 @@ func TestTwoHelpdesksDoNotLoop(t *testing.T) {
 	toA, toB := &counter{}, &counter{}
 	serveSMTP(t, fwdToA, &forwarder{to: gwA, count: toA})
 	serveSMTP(t, fwdToB, &forwarder{to: gwB, count: toB})
-	loopDaemon(t, gwA, "help@a.example", fwdToB)
-	loopDaemon(t, gwB, "help@b.example", fwdToA)
+	a := loopDaemon(t, gwA, "help@a.example", fwdToB)
+	b := loopDaemon(t, gwB, "help@b.example", fwdToA)
 
 	// Helpdesk B's address writes to helpdesk A (say, a forwarded mail).
 	err := plainSend(fwdToA, "help@b.example", []string{"help@a.example"}, strings.NewReader(
@@ -136,10 +175,9 @@ func TestTwoHelpdesksDoNotLoop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	settle(t, toA, time.Second)
-	a, b := settle(t, toA, 2*time.Second), settle(t, toB, 2*time.Second)
-	if a != 1 || b != 1 {
-		t.Errorf("mails to A: %d, to B: %d; want 1 each (the first mail, one confirmation)", a, b)
+	waitQuiet(t, map[*loopState]func() int{a: toA.get, b: toB.get})
+	if na, nb := toA.get(), toB.get(); na != 1 || nb != 1 {
+		t.Errorf("mails to A: %d, to B: %d; want 1 each (the first mail, one confirmation)", na, nb)
 	}
 }
 
@@ -196,13 +234,16 @@ func TestOutOfOfficeDoesNotLoop(t *testing.T) {
 			gw, mx := freeAddr(t), freeAddr(t)
 			got := &counter{}
 			serveSMTP(t, mx, &ooo{gateway: gw, careless: tc.careless, got: got})
-			loopDaemon(t, gw, "help@a.example", mx, "--auto-reply-limit", "3")
+			d := loopDaemon(t, gw, "help@a.example", mx, "--auto-reply-limit", "3")
 			err := plainSend(gw, "customer@example.org", []string{"help@a.example"}, strings.NewReader(
 				"From: customer@example.org\r\nTo: help@a.example\r\nSubject: Printer\r\nMessage-ID: <first@example.org>\r\n\r\nIt broke.\r\n"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if n := settle(t, got, 2*time.Second); n != tc.want {
+			// The helpdesk has recorded the first mail and an answer to
+			// each mail the customer got.
+			waitQuiet(t, map[*loopState]func() int{d: func() int { return 1 + got.get() }})
+			if n := got.get(); n != tc.want {
 				t.Errorf("the customer's server got %d mails, want %d", n, tc.want)
 			}
 		})

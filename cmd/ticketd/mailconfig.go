@@ -5,12 +5,17 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/BurntSushi/toml"
+
 	"trivialtickets/core"
+	"trivialtickets/mailgw/imappoll"
 )
 
 // RelayConfig is the [relay] table: the SMTP server outgoing mail goes
@@ -51,179 +56,242 @@ type MailboxConfig struct {
 	Name    string
 }
 
-// tableKey describes one key of a config table: its documentation and how
-// it is set from the TOML value.
-type tableKey[T any] struct {
-	name string
-	help string
-	set  func(t *T, v any) error
+// relayTable is [relay] as written in the config file; README.md
+// documents its keys. Pointers tell a key that is missing from one set to
+// its zero value.
+type relayTable struct {
+	Host         string  `toml:"host"`
+	Port         *int64  `toml:"port"` // default by tls: 587, 465 or 25
+	TLS          *string `toml:"tls"`  // "starttls" (default), "implicit" or "none"
+	CAFile       string  `toml:"ca_file"`
+	Username     string  `toml:"username"`
+	Password     string  `toml:"password"`
+	PasswordFile *string `toml:"password_file"`
+	From         string  `toml:"from"`
+	HelloName    string  `toml:"hello_name"`
+	RetryFor     *string `toml:"retry_for"` // default "96h"
+	RetryMin     *string `toml:"retry_min"` // default "1m"
+	RetryMax     *string `toml:"retry_max"` // default "1h"
+	oauthTable
 }
 
-func str(f func(string) error) func(v any) error {
-	return func(v any) error {
-		s, ok := v.(string)
+// imapTable is one [[imap]] table as written in the config file.
+type imapTable struct {
+	Host         string  `toml:"host"`
+	Port         *int64  `toml:"port"` // default 993 (implicit) or 143
+	TLS          *string `toml:"tls"`  // "implicit" (default), "starttls" or "none"
+	CAFile       string  `toml:"ca_file"`
+	Username     string  `toml:"username"`
+	Password     string  `toml:"password"`
+	PasswordFile *string `toml:"password_file"`
+	Mailbox      *string `toml:"mailbox"`       // default "INBOX"
+	Processed    *string `toml:"processed"`     // default "Processed"; "" only sets \Seen
+	PollInterval *string `toml:"poll_interval"` // default "60s"
+	oauthTable
+}
+
+// mailboxTable is one [[mailbox]] table.
+type mailboxTable struct {
+	Address string `toml:"address"`
+	Name    string `toml:"name"`
+}
+
+// mailFile is the part of the config file that holds tables.
+type mailFile struct {
+	Relay   *relayTable    `toml:"relay"`
+	IMAP    []imapTable    `toml:"imap"`
+	Mailbox []mailboxTable `toml:"mailbox"`
+}
+
+// The keys of each table, for the message about an unknown key and the
+// test that keeps README.md complete.
+var (
+	relayKeys   = tomlKeys(reflect.TypeFor[relayTable]())
+	imapKeys    = tomlKeys(reflect.TypeFor[imapTable]())
+	mailboxKeys = tomlKeys(reflect.TypeFor[mailboxTable]())
+)
+
+// tomlKeys lists the toml tags of struct type t, embedded structs
+// included.
+func tomlKeys(t reflect.Type) []string {
+	var keys []string
+	for f := range t.Fields() {
+		if f.Anonymous {
+			keys = append(keys, tomlKeys(f.Type)...)
+		} else if k := f.Tag.Get("toml"); k != "" {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// applyMailTables reads [relay], [[imap]] and [[mailbox]] of the config
+// file at path: raw is its text, m the same decoded as a map.
+func applyMailTables(c *Config, path, raw string, m map[string]any) error {
+	for _, t := range []struct {
+		key, shape string
+		array      bool
+	}{{"relay", "a table: [relay]", false}, {"imap", "an array of tables: [[imap]]", true}, {"mailbox", "an array of tables: [[mailbox]]", true}} {
+		v, ok := m[t.key]
 		if !ok {
-			return errors.New("must be a string")
+			continue
 		}
-		return f(s)
+		_, table := v.(map[string]any)
+		_, tables := v.([]map[string]any)
+		if t.array && !tables || !t.array && !table {
+			return fmt.Errorf("config file %s: %s must be %s", path, t.key, t.shape)
+		}
 	}
-}
-
-func port(p *int) func(v any) error {
-	return func(v any) error {
-		n, ok := v.(int64)
-		if !ok || n < 1 || n > 65535 {
-			return errors.New("must be a port number from 1 to 65535")
-		}
-		*p = int(n)
-		return nil
+	var f mailFile
+	md, err := toml.Decode(raw, &f)
+	if err != nil {
+		return fmt.Errorf("config file %s: %w", path, err)
 	}
-}
-
-func duration(d *time.Duration, least time.Duration) func(v any) error {
-	return str(func(s string) error {
-		x, err := time.ParseDuration(s)
-		if err != nil || x < least {
-			return fmt.Errorf("%q is not a duration of at least %s, such as \"%s\"", s, least, 2*least)
+	if err := unknownTableKey(md, m); err != nil {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	if f.Relay != nil {
+		if c.Relay, err = f.Relay.config(); err != nil {
+			return fmt.Errorf("config file %s: [relay]: %w", path, err)
 		}
-		*d = x
-		return nil
-	})
-}
-
-func oneOf(p *string, allowed ...string) func(v any) error {
-	return str(func(s string) error {
-		if !slices.Contains(allowed, s) {
-			return fmt.Errorf("%q is not one of %s", s, strings.Join(allowed, ", "))
-		}
-		*p = s
-		return nil
-	})
-}
-
-func text(p *string) func(v any) error { return str(func(s string) error { *p = s; return nil }) }
-
-func secretFile(p *string) func(v any) error {
-	return str(func(path string) error {
-		b, err := os.ReadFile(path)
+	}
+	if _, ok := m["imap"]; ok {
+		c.IMAP = nil
+	}
+	for i, t := range f.IMAP {
+		a, err := t.config()
 		if err != nil {
-			return fmt.Errorf("read password file: %w", err)
+			return fmt.Errorf("config file %s: [[imap]] #%d: %w", path, i+1, err)
 		}
-		*p = strings.TrimRight(string(b), "\r\n")
-		return nil
-	})
+		c.IMAP = append(c.IMAP, a)
+	}
+	if _, ok := m["mailbox"]; ok {
+		c.Mailboxes = nil
+	}
+	for _, t := range f.Mailbox {
+		c.Mailboxes = append(c.Mailboxes, MailboxConfig(t))
+	}
+	return nil
 }
 
-// relayKeys documents and sets the keys of [relay]; README.md lists them.
-var relayKeys = append([]tableKey[RelayConfig]{
-	{"host", "relay host name", func(r *RelayConfig, v any) error { return text(&r.Host)(v) }},
-	{"port", "relay port; default 587 (starttls), 465 (implicit) or 25 (none)", func(r *RelayConfig, v any) error { return port(&r.Port)(v) }},
-	{"tls", `"starttls" (default), "implicit" or "none" (loopback only)`, func(r *RelayConfig, v any) error {
-		return oneOf(&r.TLS, "starttls", "implicit", "none")(v)
-	}},
-	{"ca_file", "PEM file of a CA to trust for the relay, besides the system ones", func(r *RelayConfig, v any) error { return text(&r.CAFile)(v) }},
-	{"username", "AUTH user (PLAIN, else LOGIN); empty: no AUTH", func(r *RelayConfig, v any) error { return text(&r.Username)(v) }},
-	{"password", "AUTH password", func(r *RelayConfig, v any) error { return text(&r.Password)(v) }},
-	{"password_file", "file holding the AUTH password (instead of password)", func(r *RelayConfig, v any) error { return secretFile(&r.Password)(v) }},
-	{"from", "envelope sender (MAIL FROM), where bounces go; default the mail's From", func(r *RelayConfig, v any) error { return text(&r.From)(v) }},
-	{"hello_name", "name given in EHLO; default the host of public-url", func(r *RelayConfig, v any) error { return text(&r.HelloName)(v) }},
-	{"retry_for", `how long temporary failures are retried before the mail is failed (default "96h")`, func(r *RelayConfig, v any) error {
-		return duration(&r.RetryFor, time.Minute)(v)
-	}},
-	{"retry_min", `first wait before retrying a temporary failure; it doubles with each try (default "1m")`, func(r *RelayConfig, v any) error {
-		return duration(&r.RetryMin, 100*time.Millisecond)(v)
-	}},
-	{"retry_max", `longest wait between tries (default "1h")`, func(r *RelayConfig, v any) error {
-		return duration(&r.RetryMax, 100*time.Millisecond)(v)
-	}},
-}, oauthKeys(func(r *RelayConfig) *OAuthConfig { return &r.OAuth })...)
-
-// imapKeys documents and sets the keys of [[imap]]; README.md lists them.
-var imapKeys = append([]tableKey[IMAPConfig]{
-	{"host", "IMAP server host name", func(c *IMAPConfig, v any) error { return text(&c.Host)(v) }},
-	{"port", "IMAP port; default 993 (implicit) or 143", func(c *IMAPConfig, v any) error { return port(&c.Port)(v) }},
-	{"tls", `"implicit" (default), "starttls" or "none" (loopback only)`, func(c *IMAPConfig, v any) error {
-		return oneOf(&c.TLS, "implicit", "starttls", "none")(v)
-	}},
-	{"ca_file", "PEM file of a CA to trust for this server, besides the system ones", func(c *IMAPConfig, v any) error { return text(&c.CAFile)(v) }},
-	{"username", "login name", func(c *IMAPConfig, v any) error { return text(&c.Username)(v) }},
-	{"password", "password", func(c *IMAPConfig, v any) error { return text(&c.Password)(v) }},
-	{"password_file", "file holding the password (instead of password)", func(c *IMAPConfig, v any) error { return secretFile(&c.Password)(v) }},
-	{"mailbox", `mailbox to read (default "INBOX")`, func(c *IMAPConfig, v any) error { return text(&c.Mailbox)(v) }},
-	{"processed", `folder ingested mail is moved to (default "Processed", created if missing); "" only marks it \Seen`, func(c *IMAPConfig, v any) error {
-		return text(&c.Processed)(v)
-	}},
-	{"poll_interval", `how often to look for mail when the server has no IDLE, and to re-check otherwise (default "60s")`, func(c *IMAPConfig, v any) error {
-		return duration(&c.PollInterval, time.Second)(v)
-	}},
-}, oauthKeys(func(c *IMAPConfig) *OAuthConfig { return &c.OAuth })...)
-
-// mailboxKeys documents and sets the keys of [[mailbox]]; README.md lists
-// them.
-var mailboxKeys = []tableKey[MailboxConfig]{
-	{"address", "the support address (it is one without support-address too)", func(m *MailboxConfig, v any) error { return text(&m.Address)(v) }},
-	{"name", `the mailbox's name shown on its tickets, e.g. "Sales"`, func(m *MailboxConfig, v any) error { return text(&m.Name)(v) }},
-}
-
-// setTable applies the keys of one TOML table to t; where names the table
-// in errors.
-func setTable[T any](t *T, m map[string]any, keys []tableKey[T], where string) error {
-	for k, v := range m {
-		i := slices.IndexFunc(keys, func(tk tableKey[T]) bool { return tk.name == k })
-		if i < 0 {
-			var names []string
-			for _, tk := range keys {
-				names = append(names, tk.name)
+// unknownTableKey reports the first key of a table that the decoder left
+// over, naming the table (and which one of an array) and the known keys.
+func unknownTableKey(md toml.MetaData, m map[string]any) error {
+	for _, k := range md.Undecoded() {
+		if len(k) < 2 {
+			continue // a plain setting; applyFile reads those
+		}
+		switch k[0] {
+		case "relay":
+			return fmt.Errorf("[relay]: unknown key %q (known: %s)", k[1:].String(), strings.Join(relayKeys, ", "))
+		case "imap", "mailbox":
+			known := imapKeys
+			if k[0] == "mailbox" {
+				known = mailboxKeys
 			}
-			return fmt.Errorf("%s: unknown key %q (known: %s)", where, k, strings.Join(names, ", "))
-		}
-		if err := keys[i].set(t, v); err != nil {
-			return fmt.Errorf("%s: %s: %w", where, k, err)
+			n := 0
+			for i, t := range m[k[0]].([]map[string]any) {
+				if _, ok := t[k[1]]; ok {
+					n = i + 1
+					break
+				}
+			}
+			return fmt.Errorf("[[%s]] #%d: unknown key %q (known: %s)", k[0], n, k[1:].String(), strings.Join(known, ", "))
 		}
 	}
 	return nil
 }
 
-// applyMailTables reads [relay], [[imap]] and [[mailbox]] of a config file.
-func applyMailTables(c *Config, path, key string, v any) error {
-	switch key {
-	case "relay":
-		m, ok := v.(map[string]any)
-		if !ok {
-			return fmt.Errorf("config file %s: relay must be a table: [relay]", path)
-		}
-		c.Relay = RelayConfig{RetryFor: 96 * time.Hour, RetryMin: time.Minute, RetryMax: time.Hour}
-		return setTable(&c.Relay, m, relayKeys, "config file "+path+": [relay]")
-	case "imap":
-		list, ok := v.([]map[string]any)
-		if !ok {
-			return fmt.Errorf("config file %s: imap must be an array of tables: [[imap]]", path)
-		}
-		c.IMAP = nil
-		for i, m := range list {
-			a := IMAPConfig{TLS: "implicit", Mailbox: "INBOX", Processed: "Processed", PollInterval: time.Minute}
-			if err := setTable(&a, m, imapKeys, fmt.Sprintf("config file %s: [[imap]] #%d", path, i+1)); err != nil {
-				return err
-			}
-			c.IMAP = append(c.IMAP, a)
-		}
-		return nil
-	case "mailbox":
-		list, ok := v.([]map[string]any)
-		if !ok {
-			return fmt.Errorf("config file %s: mailbox must be an array of tables: [[mailbox]]", path)
-		}
-		c.Mailboxes = nil
-		for i, m := range list {
-			var mb MailboxConfig
-			if err := setTable(&mb, m, mailboxKeys, fmt.Sprintf("config file %s: [[mailbox]] #%d", path, i+1)); err != nil {
-				return err
-			}
-			c.Mailboxes = append(c.Mailboxes, mb)
-		}
-		return nil
+// config checks [relay] and applies its defaults.
+func (t *relayTable) config() (RelayConfig, error) {
+	r := RelayConfig{Host: t.Host, CAFile: t.CAFile, Username: t.Username, Password: t.Password,
+		From: t.From, HelloName: t.HelloName, RetryFor: 96 * time.Hour, RetryMin: time.Minute, RetryMax: time.Hour}
+	var k keyChecks
+	k.port("port", &r.Port, t.Port)
+	k.oneOf("tls", &r.TLS, t.TLS, "starttls", "implicit", "none")
+	k.secretFile("password_file", &r.Password, t.PasswordFile)
+	k.duration("retry_for", &r.RetryFor, t.RetryFor, time.Minute)
+	k.duration("retry_min", &r.RetryMin, t.RetryMin, 100*time.Millisecond)
+	k.duration("retry_max", &r.RetryMax, t.RetryMax, 100*time.Millisecond)
+	r.OAuth = t.oauthTable.config(&k)
+	return r, k.err
+}
+
+// config checks one [[imap]] table and applies its defaults.
+func (t *imapTable) config() (IMAPConfig, error) {
+	a := IMAPConfig{Host: t.Host, TLS: "implicit", CAFile: t.CAFile, Username: t.Username, Password: t.Password,
+		Mailbox: "INBOX", Processed: "Processed", PollInterval: time.Minute}
+	var k keyChecks
+	k.port("port", &a.Port, t.Port)
+	k.oneOf("tls", &a.TLS, t.TLS, "implicit", "starttls", "none")
+	k.secretFile("password_file", &a.Password, t.PasswordFile)
+	k.text(&a.Mailbox, t.Mailbox)
+	k.text(&a.Processed, t.Processed)
+	k.duration("poll_interval", &a.PollInterval, t.PollInterval, imappoll.MinPollInterval)
+	a.OAuth = t.oauthTable.config(&k)
+	return a, k.err
+}
+
+// keyChecks checks and converts the values of one table; err is the first
+// error, naming its key.
+type keyChecks struct {
+	err error
+}
+
+func (k *keyChecks) fail(key string, err error) {
+	if k.err == nil {
+		k.err = fmt.Errorf("%s: %w", key, err)
 	}
-	return fmt.Errorf("config file %s: unknown setting %q", path, key)
+}
+
+func (k *keyChecks) text(dst, v *string) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
+func (k *keyChecks) port(key string, dst *int, v *int64) {
+	switch {
+	case v == nil:
+	case *v < 1 || *v > 65535:
+		k.fail(key, errors.New("must be a port number from 1 to 65535"))
+	default:
+		*dst = int(*v)
+	}
+}
+
+func (k *keyChecks) duration(key string, dst *time.Duration, v *string, least time.Duration) {
+	if v == nil {
+		return
+	}
+	d, err := time.ParseDuration(*v)
+	if err != nil || d < least {
+		k.fail(key, fmt.Errorf("%q is not a duration of at least %s, such as \"%s\"", *v, least, 2*least))
+		return
+	}
+	*dst = d
+}
+
+func (k *keyChecks) oneOf(key string, dst, v *string, allowed ...string) {
+	switch {
+	case v == nil:
+	case !slices.Contains(allowed, *v):
+		k.fail(key, fmt.Errorf("%q is not one of %s", *v, strings.Join(allowed, ", ")))
+	default:
+		*dst = *v
+	}
+}
+
+func (k *keyChecks) secretFile(key string, dst, path *string) {
+	if path == nil {
+		return
+	}
+	b, err := os.ReadFile(*path)
+	if err != nil {
+		k.fail(key, fmt.Errorf("read password file: %w", err))
+		return
+	}
+	*dst = strings.TrimRight(string(b), "\r\n")
 }
 
 // validateMail checks outbound, [relay] and [[imap]].
@@ -251,12 +319,23 @@ func (c *Config) validateMail() error {
 	} else if c.Relay.Host != "" && (c.Relay.Username == "") != (c.Relay.Password == "") {
 		return errors.New("[relay]: username and password go together: set both or neither")
 	}
+	return c.validateIMAP()
+}
+
+// validateIMAP checks the [[imap]] tables: each complete, none twice.
+func (c *Config) validateIMAP() error {
 	for i, a := range c.IMAP {
 		if err := a.OAuth.validate(); err != nil {
 			return fmt.Errorf("[[imap]] #%d: %w", i+1, err)
 		}
 		if a.Host == "" || a.Username == "" || (a.Password == "" && !a.OAuth.enabled()) {
 			return fmt.Errorf("[[imap]] #%d: host, username and password (or password_file, or auth = \"oauth2\") are required", i+1)
+		}
+		if h := strings.TrimSpace(a.Host); strings.ContainsAny(h, " \t/") || (strings.Contains(h, ":") && net.ParseIP(h) == nil) {
+			return fmt.Errorf("[[imap]] #%d: host %q is not a host name or IP address (set the port with port, not in host)", i+1, a.Host)
+		}
+		if a.Processed != "" && strings.EqualFold(a.Processed, a.Mailbox) {
+			return fmt.Errorf("[[imap]] #%d: processed = %q is the watched mailbox itself: name another folder, or set processed = \"\"", i+1, a.Processed)
 		}
 		// Two pollers of one mailbox would share a lease and metrics and
 		// fetch the same mail twice over.

@@ -83,6 +83,14 @@ func TestMailTableErrors(t *testing.T) {
 		{"[[imap]]\nhost = \"h\"\nusername = \"u\"\npassword_file = \"/nonexistent/pw\"\n", "password_file: read password file"},
 		{"[[imap]]\nhost = \"h\"\nusername = \"u\"\npassword = \"p\"\npoll_interval = \"1ms\"\n", "poll_interval"},
 		{"[imap]\nhost = \"h\"\n", "imap must be an array of tables"},
+		{"[[imap]]\nhost = \"imap.example.com:993\"\nusername = \"u\"\npassword = \"p\"\n", "set the port with port"},
+		{"[[imap]]\nhost = \"h\"\nusername = \"u\"\npassword = \"p\"\nprocessed = \"inbox\"\n", `processed = "inbox" is the watched mailbox itself`},
+		{"[[imap]]\nhost = \"h\"\nusername = \"u\"\npassword = \"p\"\nport = 70000\n", "[[imap]] #1: port: must be a port number"},
+		{"[[imap]]\nhost = \"h\"\n[[imap]]\nhost = \"i\"\nfolder = \"x\"\n", `[[imap]] #2: unknown key "folder" (known: host, port`},
+		{"[[mailbox]]\naddress = \"a@b.example\"\nnmae = \"Sales\"\n", `[[mailbox]] #1: unknown key "nmae" (known: address, name)`},
+		{"outbound = \"smtp\"\n[relay]\nhost = \"h\"\nport = \"25\"\n", `line 4 (last key "relay.port")`},
+		{"[[imap]]\nhost = \"h\"\nusername = \"u\"\npassword = \"p\"\nauth = \"kerberos\"\n", `[[imap]] #1: auth: "kerberos" is not one of`},
+		{"[relay]\nhost = \"h\"\n[relay.tls]\nmode = \"x\"\n", "relay.tls"},
 		{"lmtp = \"nonsense\"\n", "setting lmtp"},
 	}
 	for i, tt := range tests {
@@ -116,18 +124,18 @@ func TestSettingsDocumented(t *testing.T) {
 		}
 	}
 	for _, k := range relayKeys {
-		if !strings.Contains(string(readme), "`"+k.name+"`") || !strings.Contains(string(example), k.name+" = ") {
-			t.Errorf("[relay] key %s is not documented in README.md and the example", k.name)
+		if !strings.Contains(string(readme), "`"+k+"`") || !strings.Contains(string(example), k+" = ") {
+			t.Errorf("[relay] key %s is not documented in README.md and the example", k)
 		}
 	}
 	for _, k := range imapKeys {
-		if !strings.Contains(string(readme), "`"+k.name+"`") || !strings.Contains(string(example), k.name+" = ") {
-			t.Errorf("[[imap]] key %s is not documented in README.md and the example", k.name)
+		if !strings.Contains(string(readme), "`"+k+"`") || !strings.Contains(string(example), k+" = ") {
+			t.Errorf("[[imap]] key %s is not documented in README.md and the example", k)
 		}
 	}
 	for _, k := range mailboxKeys {
-		if !strings.Contains(string(readme), "`"+k.name+"`") || !strings.Contains(string(example), k.name+" = ") {
-			t.Errorf("[[mailbox]] key %s is not documented in README.md and the example", k.name)
+		if !strings.Contains(string(readme), "`"+k+"`") || !strings.Contains(string(example), k+" = ") {
+			t.Errorf("[[mailbox]] key %s is not documented in README.md and the example", k)
 		}
 	}
 	dir := t.TempDir()

@@ -24,7 +24,9 @@ type metrics struct {
 	requests *prometheus.HistogramVec
 }
 
-func newMetrics(svc func() *core.Service) *metrics {
+// newMetrics makes the registry with the counters that need nothing
+// else; addOutbox, addDispatcher and the others add the rest.
+func newMetrics() *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		received: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -38,9 +40,13 @@ func newMetrics(svc func() *core.Service) *metrics {
 		}, []string{"route", "method", "code"}),
 	}
 	m.reg.MustRegister(m.received, m.requests,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		&outboxCollector{svc: svc})
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// addOutbox exports the outbox depth, read from svc at each scrape.
+func (m *metrics) addOutbox(svc *core.Service) {
+	m.reg.MustRegister(&outboxCollector{svc: svc})
 }
 
 // handler serves the registry.
@@ -90,7 +96,7 @@ func (m *metrics) addDispatcher(d *outbound.Dispatcher) {
 // outboxCollector reports the outbox depth from the store at each scrape,
 // so that it is right with several daemons on one database.
 type outboxCollector struct {
-	svc func() *core.Service
+	svc *core.Service
 }
 
 var outboxDesc = prometheus.NewDesc("ticketd_outbox_mails", "Outbox mails by state (pending, failed, bounced).", []string{"state"}, nil)
@@ -100,7 +106,7 @@ func (c *outboxCollector) Describe(ch chan<- *prometheus.Desc) { ch <- outboxDes
 func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	n, err := c.svc().OutboxCounts(ctx)
+	n, err := c.svc.OutboxCounts(ctx)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(outboxDesc, err)
 		return

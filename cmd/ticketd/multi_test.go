@@ -39,8 +39,8 @@ func TestTwoDaemonsOnePostgres(t *testing.T) {
 		strings.NewReader("bob-password-1\n"), os.Stdout, os.Stderr); code != 0 {
 		t.Fatalf("user add: exit %d", code)
 	}
-	urlA, _ := startDaemon(t, args...)
-	urlB, _ := startDaemon(t, args...)
+	urlA, stopA := startDaemon(t, args...)
+	urlB, stopB := startDaemon(t, args...)
 
 	// A login on A is a session on B.
 	jar, _ := cookiejar.New(nil)
@@ -104,7 +104,10 @@ func TestTwoDaemonsOnePostgres(t *testing.T) {
 		break
 	}
 	relay.WaitMessages(t, n, 60*time.Second)
-	time.Sleep(500 * time.Millisecond) // time for a wrong second delivery
+	// A stopped daemon has finished its dispatcher: a wrong second
+	// delivery under way has been made by now.
+	stopA()
+	stopB()
 	seen := map[string]int{}
 	for _, m := range relay.Messages() {
 		seen[strings.Join(m.To, ",")]++

@@ -21,20 +21,26 @@ type OAuthConfig struct {
 	Scope        string
 }
 
-// oauthKeys are the keys of an OAuth2 client, the same in [[imap]] and
-// [relay]; get finds the client in the table.
-func oauthKeys[T any](get func(*T) *OAuthConfig) []tableKey[T] {
-	return []tableKey[T]{
-		{"auth", `how to log in: "password" (default), "oauth2" (OAUTHBEARER if offered, else XOAUTH2), "xoauth2" or "oauthbearer"`,
-			func(t *T, v any) error { return oneOf(&get(t).Auth, "password", "oauth2", "xoauth2", "oauthbearer")(v) }},
-		{"oauth_token_url", "OAuth2 token endpoint the access token is refreshed at, e.g. https://oauth2.googleapis.com/token",
-			func(t *T, v any) error { return text(&get(t).TokenURL)(v) }},
-		{"oauth_client_id", "OAuth2 client id", func(t *T, v any) error { return text(&get(t).ClientID)(v) }},
-		{"oauth_client_secret_file", "file holding the OAuth2 client secret (none for public clients)",
-			func(t *T, v any) error { return secretFile(&get(t).ClientSecret)(v) }},
-		{"oauth_refresh_token_file", "file holding the OAuth2 refresh token", func(t *T, v any) error { return secretFile(&get(t).RefreshToken)(v) }},
-		{"oauth_scope", "scope asked for at refresh; empty: the refresh token's", func(t *T, v any) error { return text(&get(t).Scope)(v) }},
-	}
+// oauthTable is the OAuth2 client's keys as written in the config file,
+// the same in [[imap]] and [relay].
+type oauthTable struct {
+	// Auth: "password" (default), "oauth2" (OAUTHBEARER if offered, else
+	// XOAUTH2), "xoauth2" or "oauthbearer".
+	Auth             *string `toml:"auth"`
+	TokenURL         string  `toml:"oauth_token_url"`
+	ClientID         string  `toml:"oauth_client_id"`
+	ClientSecretFile *string `toml:"oauth_client_secret_file"` // none for public clients
+	RefreshTokenFile *string `toml:"oauth_refresh_token_file"`
+	Scope            string  `toml:"oauth_scope"` // empty: the refresh token's
+}
+
+// config checks the client's keys with k.
+func (t oauthTable) config(k *keyChecks) OAuthConfig {
+	o := OAuthConfig{TokenURL: t.TokenURL, ClientID: t.ClientID, Scope: t.Scope}
+	k.oneOf("auth", &o.Auth, t.Auth, "password", "oauth2", "xoauth2", "oauthbearer")
+	k.secretFile("oauth_client_secret_file", &o.ClientSecret, t.ClientSecretFile)
+	k.secretFile("oauth_refresh_token_file", &o.RefreshToken, t.RefreshTokenFile)
+	return o
 }
 
 // enabled reports whether the account logs in with OAuth2.

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -63,20 +62,20 @@ func (r *retentionMetrics) add(d core.Deleted) {
 	r.deleted.WithLabelValues("mails").Add(float64(d.Mails))
 }
 
-// startRetention runs the retention job in the background until ctx ends:
-// under the lease "retention", so that of several daemons on one database
-// one does it at a time.
-func startRetention(ctx context.Context, workers *sync.WaitGroup, c Config, svc *core.Service, met *metrics, daemonID string, log *slog.Logger) {
+// retentionJob is the retention job: it deletes what is past retention
+// now and then, under the lease "retention", so that of several daemons on
+// one database one does it at a time. It returns when ctx ends.
+func retentionJob(retention time.Duration, svc *core.Service, met *metrics, leases *leaser, log *slog.Logger) func(context.Context) {
 	counts := met.addRetention()
-	every := retentionEvery(c.Retention)
-	workers.Go(func() {
-		runLeased(ctx, svc, "retention", daemonID, log, func(bool) {}, func(ctx context.Context) {
+	every := retentionEvery(retention)
+	return func(ctx context.Context) {
+		leases.run(ctx, "retention", func(bool) {}, func(ctx context.Context) {
 			for {
-				d, err := svc.DeleteExpired(ctx, c.Retention)
+				d, err := svc.DeleteExpired(ctx, retention)
 				counts.add(d)
 				if d.Tickets > 0 {
 					log.Info("retention: deleted tickets closed for longer than the retention time",
-						"retention", c.Retention, "deleted", d.String())
+						"retention", retention, "deleted", d.String())
 				}
 				if err != nil && ctx.Err() == nil {
 					log.Warn("retention: could not delete expired tickets; trying again later", "err", err)
@@ -88,5 +87,5 @@ func startRetention(ctx context.Context, workers *sync.WaitGroup, c Config, svc 
 				}
 			}
 		})
-	})
+	}
 }

@@ -216,6 +216,15 @@ func (f *fakeReceiver) messages() []core.InboundMessage {
 // the test ends; then Run must return nil.
 func runPoller(t testing.TB, cfg imappoll.Config, setup ...func(*imappoll.Poller)) *imappoll.Poller {
 	t.Helper()
+	p, _ := runStoppable(t, cfg, setup...)
+	return p
+}
+
+// runStoppable is runPoller that also returns a stop function: it ends
+// the poller and waits for Run to return, so that whatever the poller was
+// doing is done when stop returns.
+func runStoppable(t testing.TB, cfg imappoll.Config, setup ...func(*imappoll.Poller)) (*imappoll.Poller, func()) {
+	t.Helper()
 	if cfg.BackoffMin == 0 {
 		cfg.BackoffMin, cfg.BackoffMax = 10*time.Millisecond, 100*time.Millisecond
 	}
@@ -236,10 +245,7 @@ func runPoller(t testing.TB, cfg imappoll.Config, setup ...func(*imappoll.Poller
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("poller log:\n%s", logs.String())
-		}
+	stop := sync.OnceFunc(func() {
 		cancel()
 		select {
 		case err := <-done:
@@ -250,7 +256,13 @@ func runPoller(t testing.TB, cfg imappoll.Config, setup ...func(*imappoll.Poller
 			t.Errorf("Run did not return within %v after cancel", waitFor)
 		}
 	})
-	return p
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("poller log:\n%s", logs.String())
+		}
+		stop()
+	})
+	return p, stop
 }
 
 // eventually waits (generously) until cond holds.

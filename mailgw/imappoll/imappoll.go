@@ -57,7 +57,8 @@ const (
 // tried again.
 const FailedKeyword = "$TicketdFailed"
 
-// MinPollInterval is the shortest Account.PollInterval accepted.
+// MinPollInterval is the shortest Account.PollInterval the daemon's
+// configuration accepts.
 const MinPollInterval = time.Second
 
 // Account is one IMAP mailbox to watch: the settings of one IMAP account of
@@ -85,7 +86,7 @@ type Account struct {
 	Processed string
 	// PollInterval is how often the mailbox is searched when the server
 	// lacks IDLE, and the safety re-check while it IDLEs. Default:
-	// DefaultPollInterval; at least MinPollInterval.
+	// DefaultPollInterval.
 	PollInterval time.Duration
 	// OAuth2, when set, logs in with SASL AuthMechanism and an access
 	// token from it instead of LOGIN with Password. A token the server
@@ -163,85 +164,23 @@ type Poller struct {
 	status Status
 }
 
-// New checks the settings, applies the defaults and returns a Poller. Its
-// errors name the setting to fix.
+// New applies the defaults and returns a Poller. The daemon checks the
+// settings where it reads them (the [[imap]] tables); New refuses only
+// what would make the poller misbehave: no host, an unknown TLS mode, no
+// Receiver.
 func New(cfg Config) (*Poller, error) {
 	a := cfg.Account
 	a.Host = strings.TrimSpace(a.Host)
-	name := a.Name
+	name := accountName(a)
 	switch {
-	case name != "":
-	case a.Username == "":
-		name = a.Host
-	case strings.Contains(a.Username, "@"):
-		name = a.Username
-	default:
-		name = a.Username + "@" + a.Host
+	case a.Host == "":
+		return nil, fmt.Errorf("imap account %q: no host", name)
+	case a.TLS != "" && a.TLS != TLSImplicit && a.TLS != TLSStartTLS && a.TLS != TLSNone:
+		return nil, fmt.Errorf("imap account %q: tls = %q is not one of %q, %q, %q", name, a.TLS, TLSImplicit, TLSStartTLS, TLSNone)
+	case cfg.Receiver == nil:
+		return nil, fmt.Errorf("imap account %q: no Receiver given", name)
 	}
-	bad := func(format string, args ...any) error {
-		return fmt.Errorf("imap account %q: "+format, append([]any{name}, args...)...)
-	}
-	if a.Host == "" {
-		return nil, bad("host is empty: set host to the IMAP server's name")
-	}
-	if strings.ContainsAny(a.Host, " \t/") || (strings.Contains(a.Host, ":") && net.ParseIP(a.Host) == nil) {
-		return nil, bad("host %q is not a host name or IP address (set the port with port, not in host)", a.Host)
-	}
-	switch a.TLS {
-	case "":
-		a.TLS = TLSImplicit
-	case TLSImplicit, TLSStartTLS, TLSNone:
-	default:
-		return nil, bad("tls = %q is not one of %q, %q, %q", a.TLS, TLSImplicit, TLSStartTLS, TLSNone)
-	}
-	if a.Port == 0 {
-		a.Port = 143
-		if a.TLS == TLSImplicit {
-			a.Port = 993
-		}
-	}
-	if a.Port < 1 || a.Port > 65535 {
-		return nil, bad("port %d is not a TCP port (1-65535)", a.Port)
-	}
-	if a.Username == "" {
-		return nil, bad("username is empty: set username")
-	}
-	if a.Password == "" && a.OAuth2 == nil {
-		return nil, bad("password is empty: set password or password_file")
-	}
-	if a.Mailbox == "" {
-		a.Mailbox = DefaultMailbox
-	}
-	if a.Processed != "" && strings.EqualFold(a.Processed, a.Mailbox) {
-		return nil, bad("processed = %q is the watched mailbox itself: name another folder, or leave processed empty", a.Processed)
-	}
-	if a.PollInterval == 0 {
-		a.PollInterval = DefaultPollInterval
-	}
-	if a.PollInterval < MinPollInterval {
-		return nil, bad("poll_interval %v is too short: use at least %v", a.PollInterval, MinPollInterval)
-	}
-	if cfg.Receiver == nil {
-		return nil, bad("no Receiver given")
-	}
-	if cfg.MaxMessageBytes == 0 {
-		cfg.MaxMessageBytes = DefaultMaxMessageBytes
-	}
-	if cfg.MaxMessageBytes < 0 {
-		return nil, bad("MaxMessageBytes %d is negative", cfg.MaxMessageBytes)
-	}
-	if cfg.BackoffMin <= 0 {
-		cfg.BackoffMin = DefaultBackoffMin
-	}
-	if cfg.BackoffMax <= 0 {
-		cfg.BackoffMax = DefaultBackoffMax
-	}
-	if cfg.BackoffMax < cfg.BackoffMin {
-		return nil, bad("BackoffMax %v is shorter than BackoffMin %v", cfg.BackoffMax, cfg.BackoffMin)
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
+	applyDefaults(&a, &cfg)
 	a.Name = name
 
 	var tc *tls.Config
@@ -274,6 +213,51 @@ func New(cfg Config) (*Poller, error) {
 			"host", a.Host)
 	}
 	return p, nil
+}
+
+// accountName is the account's name in logs and Status: Name, else the
+// user name if it is an address, else user@host.
+func accountName(a Account) string {
+	switch {
+	case a.Name != "":
+		return a.Name
+	case a.Username == "":
+		return a.Host
+	case strings.Contains(a.Username, "@"):
+		return a.Username
+	}
+	return a.Username + "@" + a.Host
+}
+
+// applyDefaults fills in what a and cfg leave empty.
+func applyDefaults(a *Account, cfg *Config) {
+	if a.TLS == "" {
+		a.TLS = TLSImplicit
+	}
+	if a.Port == 0 {
+		a.Port = 143
+		if a.TLS == TLSImplicit {
+			a.Port = 993
+		}
+	}
+	if a.Mailbox == "" {
+		a.Mailbox = DefaultMailbox
+	}
+	if a.PollInterval <= 0 {
+		a.PollInterval = DefaultPollInterval
+	}
+	if cfg.MaxMessageBytes <= 0 {
+		cfg.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if cfg.BackoffMin <= 0 {
+		cfg.BackoffMin = DefaultBackoffMin
+	}
+	if cfg.BackoffMax < cfg.BackoffMin {
+		cfg.BackoffMax = max(DefaultBackoffMax, cfg.BackoffMin)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
 }
 
 func isLoopback(host string) bool {

@@ -21,7 +21,7 @@ func TestRealRelayTemporaryFailure(t *testing.T) {
 	r.SetFail451(true)
 	svc := newService(t)
 	tc := &tls.Config{RootCAs: pool}
-	d := run(t, outbound.Config{Outbox: svc, Relay: outbound.Relay{Host: "127.0.0.1", Port: r.Port(), TLS: outbound.TLSStartTLS,
+	d, stop := runStoppable(t, outbound.Config{Outbox: svc, Relay: outbound.Relay{Host: "127.0.0.1", Port: r.Port(), TLS: outbound.TLSStartTLS,
 		TLSConfig: tc, Username: "ticketd", Password: "relay-secret", From: "support@help.example"}})
 	const n = 20
 	for i := range n {
@@ -32,9 +32,9 @@ func TestRealRelayTemporaryFailure(t *testing.T) {
 		t.Fatalf("relay stored mail while answering 451")
 	}
 	r.SetFail451(false)
-	ms := r.WaitMessages(t, n, 20*time.Second)
-	time.Sleep(300 * time.Millisecond) // time for a wrong second delivery
-	ms = r.Messages()
+	r.WaitMessages(t, n, 20*time.Second)
+	stop() // a wrong second delivery under way is made by now
+	ms := r.Messages()
 	seen := map[string]int{}
 	for _, m := range ms {
 		seen[strings.Join(m.To, ",")]++

@@ -157,6 +157,15 @@ func newService(t *testing.T) *core.Service {
 // run starts a dispatcher and stops it at the end of the test.
 func run(t *testing.T, cfg outbound.Config) *outbound.Dispatcher {
 	t.Helper()
+	d, _ := runStoppable(t, cfg)
+	return d
+}
+
+// runStoppable is run that also returns a stop function: it ends the
+// dispatcher and waits for Run to return, so that whatever it was going
+// to send has been sent when stop returns.
+func runStoppable(t *testing.T, cfg outbound.Config) (*outbound.Dispatcher, func()) {
+	t.Helper()
 	if cfg.Relay.TLS == "" {
 		cfg.Relay.TLS = outbound.TLSNone
 	}
@@ -173,8 +182,9 @@ func run(t *testing.T, cfg outbound.Config) *outbound.Dispatcher {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { d.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return d
+	stop := sync.OnceFunc(func() { cancel(); <-done })
+	t.Cleanup(stop)
+	return d, stop
 }
 
 // waitFor polls cond until it holds or 15 s pass.
@@ -259,12 +269,12 @@ func TestTemporaryFailureRetriesOnce(t *testing.T) {
 	svc := newService(t)
 	r := &relay{fail451: 3}
 	startRelay(t, r, "127.0.0.1:0", nil)
-	d := run(t, outbound.Config{Outbox: svc, Relay: outbound.Relay{Host: "127.0.0.1", Port: r.port(t)}})
+	d, stop := runStoppable(t, outbound.Config{Outbox: svc, Relay: outbound.Relay{Host: "127.0.0.1", Port: r.port(t)}})
 	for i := range 5 {
 		receive(t, svc, fmt.Sprintf("c%d@example.com", i), "Hello", fmt.Sprintf("m%d@example.com", i))
 	}
 	waitFor(t, "five mails", func() bool { return len(r.got()) >= 5 })
-	time.Sleep(200 * time.Millisecond) // time for a wrong second delivery
+	stop() // a wrong second delivery under way is made by now
 	got := r.got()
 	seen := map[string]int{}
 	for _, m := range got {
@@ -337,11 +347,13 @@ func TestGivesUpAfterMaxAge(t *testing.T) {
 	}
 }
 
-// eachOnce waits a moment for late copies, then checks that each of the n
-// recipients got exactly one mail.
-func eachOnce(t *testing.T, r *relay, n int) {
+// eachOnce stops the dispatchers, so that late copies under way are made,
+// then checks that each of the n recipients got exactly one mail.
+func eachOnce(t *testing.T, r *relay, n int, stops ...func()) {
 	t.Helper()
-	time.Sleep(200 * time.Millisecond)
+	for _, stop := range stops {
+		stop()
+	}
 	seen := map[string]int{}
 	for _, m := range r.got() {
 		seen[m.to[0]]++
@@ -362,15 +374,17 @@ func TestTwoDispatchersSendEachOnce(t *testing.T) {
 	svc := newService(t)
 	r := &relay{}
 	startRelay(t, r, "127.0.0.1:0", nil)
+	var stops []func()
 	for _, owner := range []string{"a", "b"} {
-		run(t, outbound.Config{Outbox: svc, Owner: owner, Batch: 7, Relay: outbound.Relay{Host: "127.0.0.1", Port: r.port(t)}})
+		_, stop := runStoppable(t, outbound.Config{Outbox: svc, Owner: owner, Batch: 7, Relay: outbound.Relay{Host: "127.0.0.1", Port: r.port(t)}})
+		stops = append(stops, stop)
 	}
 	const n = 200
 	for i := range n {
 		receive(t, svc, fmt.Sprintf("c%d@example.com", i), "Hello", fmt.Sprintf("m%d@example.com", i))
 	}
 	waitFor(t, "all mails", func() bool { return len(r.got()) >= n })
-	eachOnce(t, r, n)
+	eachOnce(t, r, n, stops...)
 }
 
 func TestStartTLSAndAuth(t *testing.T) {
@@ -481,7 +495,9 @@ type flakyOutbox struct {
 	// claimsWhileUnrecorded counts ClaimMails calls while stats reported
 	// unrecorded deliveries.
 	claimsWhileUnrecorded atomic.Int64
-	d                     atomic.Pointer[outbound.Dispatcher]
+	// failedRecords counts the deliveries it refused to record.
+	failedRecords atomic.Int64
+	d             atomic.Pointer[outbound.Dispatcher]
 }
 
 var errDown = fmt.Errorf("database down: %w", core.ErrUnavailable)
@@ -498,6 +514,7 @@ func (f *flakyOutbox) ClaimMails(ctx context.Context, owner string, lease time.D
 
 func (f *flakyOutbox) MailDelivered(ctx context.Context, id int64) error {
 	if f.down.Load() {
+		f.failedRecords.Add(1)
 		return errDown
 	}
 	return f.Outbox.MailDelivered(ctx, id)
@@ -530,13 +547,16 @@ func TestDatabaseOutageSendsNothingTwice(t *testing.T) {
 		receive(t, svc, fmt.Sprintf("c%d@example.com", i), "Hello", fmt.Sprintf("m%d@example.com", i))
 	}
 	fo := &flakyOutbox{Outbox: svc}
-	d := run(t, outbound.Config{Outbox: fo, Owner: "a", Batch: 20, Relay: outbound.Relay{Host: "127.0.0.1", Port: r.port(t)}})
+	d, stop := runStoppable(t, outbound.Config{Outbox: fo, Owner: "a", Batch: 20, Relay: outbound.Relay{Host: "127.0.0.1", Port: r.port(t)}})
 	fo.d.Store(d)
 	waitFor(t, "10 mails", func() bool { return len(r.got()) >= 10 })
 	fo.down.Store(true)
 	waitFor(t, "an unrecorded delivery", func() bool { return d.Stats().Unrecorded > 0 })
 	sentWhileDown := len(r.got())
-	time.Sleep(time.Second)
+	// Three more failed tries to record (100, 200, 400 ms apart) show
+	// the dispatcher still at work, and still sending nothing.
+	tries := fo.failedRecords.Load()
+	waitFor(t, "three more tries to record", func() bool { return fo.failedRecords.Load() >= tries+3 })
 	if got := len(r.got()); got != sentWhileDown {
 		t.Errorf("%d more mails sent while the database was down", got-sentWhileDown)
 	}
@@ -546,7 +566,7 @@ func TestDatabaseOutageSendsNothingTwice(t *testing.T) {
 		c, err := svc.OutboxCounts(context.Background())
 		return err == nil && c.Pending == 0
 	})
-	eachOnce(t, r, n)
+	eachOnce(t, r, n, stop)
 	if k := fo.claimsWhileUnrecorded.Load(); k != 0 {
 		t.Errorf("%d claims while a delivery was unrecorded", k)
 	}

@@ -67,7 +67,7 @@ func (c *countingConn) SetReadDeadline(t time.Time) error {
 			out = c.Conn
 		}
 		c.Conn.SetWriteDeadline(time.Now().Add(time.Second))
-		fmt.Fprintf(out, "421 4.7.0 Too many commands without a message, closing the connection\r\n")
+		io.WriteString(out, line(ErrTooManyCommands))
 		return errTooManyCommands
 	}
 	return c.Conn.SetReadDeadline(t)

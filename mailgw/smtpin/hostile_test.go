@@ -7,11 +7,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/emersion/go-smtp"
 
 	"trivialtickets/core"
+	"trivialtickets/mailgw/smtpin"
 )
 
 // hostileMails are the broken and hostile mails of the issue, made here or
@@ -108,7 +108,7 @@ func TestCommandsWithoutData(t *testing.T) {
 	var last error
 	for i := range 300 {
 		if last = c.Mail("a@example.org", nil); last != nil {
-			if smtpCode(last) != 421 || i != 199 {
+			if !isReply(last, smtpin.ErrTooManyCommands) || i != 199 {
 				t.Fatalf("MAIL #%d: %v, want 421 at #199", i, last)
 			}
 			break
@@ -117,7 +117,8 @@ func TestCommandsWithoutData(t *testing.T) {
 	if last == nil {
 		t.Fatal("300 MAIL commands without DATA were all accepted")
 	}
-	time.Sleep(300 * time.Millisecond)
+	// The gateway closes the connection after its 421 without reading
+	// further: the next command's answer waits for that close and fails.
 	if err := c.Noop(); err == nil {
 		t.Error("the connection is still open after 421")
 	}

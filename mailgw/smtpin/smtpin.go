@@ -148,7 +148,7 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 // (support+<ticket-id>@domain): the gateway is not an open relay.
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if !s.b.cfg.Service.IsSupportRecipient(to) {
-		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such mailbox here: this server only takes mail for the helpdesk"}
+		return ErrNotHelpdesk
 	}
 	s.rcpts = append(s.rcpts, to)
 	return nil
@@ -170,7 +170,7 @@ func (s *session) Data(r io.Reader) error {
 	case errors.Is(err, parse.ErrTooLarge):
 		return smtp.ErrDataTooLarge
 	case errors.Is(err, parse.ErrBusy):
-		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 1}, Message: "Too many large messages at once, try again later"}
+		return ErrBusy
 	case errors.Is(err, parse.ErrRead):
 		var se *smtp.SMTPError
 		if errors.As(err, &se) { // size limit, line too long: go-smtp says why
@@ -179,15 +179,15 @@ func (s *session) Data(r io.Reader) error {
 		if errors.Is(err, smtp.ErrTooLongLine) {
 			// RFC 5321 §4.5.3.1.6 allows 1,000 octets a line; retrying will
 			// not help, so the refusal is permanent.
-			return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "A line of the message is too long; wrap lines or use quoted-printable"}
+			return ErrLineTooLong
 		}
-		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "Connection problem while reading the message, try again"}
+		return ErrConnection
 	case errors.Is(err, parse.ErrSpool):
 		s.b.cfg.Logger.Error("could not spool a message; the sender will retry", "remote", s.remote, "err", err)
-		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Temporary local problem, try again later"}
+		return ErrNotStored
 	default:
 		s.b.cfg.Logger.Warn("rejected unparsable message", "remote", s.remote, "from", s.from, "err", err)
-		return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "Message cannot be read: " + oneLine(err.Error())}
+		return errUnreadable(err)
 	}
 	m.Door = s.b.cfg.door()
 	m.Recipients = append(m.Recipients, s.rcpts...)
@@ -206,7 +206,7 @@ func (s *session) Data(r io.Reader) error {
 	res, err := s.b.cfg.Service.Receive(ctx, m)
 	if err != nil {
 		s.b.cfg.Logger.Error("could not record message; the sender will retry", "remote", s.remote, "message_id", m.MessageID, "err", err)
-		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Temporary local problem, try again later"}
+		return ErrNotStored
 	}
 	s.b.cfg.Logger.Info("message received", "door", s.b.cfg.door(), "ticket", res.TicketID, "created", res.Created,
 		"duplicate", res.Duplicate, "automatic", res.Automatic)

@@ -52,6 +52,14 @@ func mail(msgID, subject, body string, extra ...string) string {
 	return h + "\r\n" + body + "\r\n"
 }
 
+// isReply reports whether err is the gateway's reply want: its code,
+// enhanced code and text (to which a reason may be added).
+func isReply(err error, want *smtp.SMTPError) bool {
+	var se *smtp.SMTPError
+	return errors.As(err, &se) && se.Code == want.Code && se.EnhancedCode == want.EnhancedCode &&
+		strings.HasPrefix(se.Message, want.Message)
+}
+
 func smtpCode(err error) int {
 	var se *smtp.SMTPError
 	if errors.As(err, &se) {
@@ -109,17 +117,17 @@ func TestGateway(t *testing.T) {
 		name string
 		to   []string
 		msg  string
-		code int
+		want *smtp.SMTPError
 	}{
-		{"foreign recipient (no open relay)", []string{"someone@elsewhere.example"}, mail("r1@example.com", "relay?", "x"), 550},
-		{"too large", []string{"support@help.example"}, mail("r2@example.com", "big", strings.Repeat(strings.Repeat("x", 70)+"\r\n", 1500)), 552},
-		{"line over 2000 characters", []string{"support@help.example"}, mail("r3@example.com", "long", strings.Repeat("y", 5000)), 554},
-		{"not a mail at all", []string{"support@help.example"}, "\r\n\r\njust text", 554},
+		{"foreign recipient (no open relay)", []string{"someone@elsewhere.example"}, mail("r1@example.com", "relay?", "x"), smtpin.ErrNotHelpdesk},
+		{"too large", []string{"support@help.example"}, mail("r2@example.com", "big", strings.Repeat(strings.Repeat("x", 70)+"\r\n", 1500)), smtp.ErrDataTooLarge},
+		{"line over 2000 characters", []string{"support@help.example"}, mail("r3@example.com", "long", strings.Repeat("y", 5000)), smtpin.ErrLineTooLong},
+		{"not a mail at all", []string{"support@help.example"}, "\r\n\r\njust text", smtpin.ErrUnreadable},
 	}
 	for _, tt := range tests {
 		err := send(addr, "bob@example.com", tt.to, tt.msg)
-		if smtpCode(err) != tt.code {
-			t.Errorf("%s: got %v, want code %d", tt.name, err, tt.code)
+		if !isReply(err, tt.want) {
+			t.Errorf("%s: got %v, want %d %v %s", tt.name, err, tt.want.Code, tt.want.EnhancedCode, tt.want.Message)
 		}
 	}
 }
