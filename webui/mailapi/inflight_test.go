@@ -32,14 +32,14 @@ func TestLimitInFlight(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 2 {
 		wg.Go(func() {
-			resp, err := http.Post(srv.URL+"/api/receive?hold=1", "application/json", strings.NewReader("{}"))
+			resp, err := http.Post(srv.URL+"/api/receive?hold=1", "application/json", largeBody())
 			if err == nil {
 				resp.Body.Close()
 			}
 		})
 	}
 	inside.Wait()
-	resp, err := http.Post(srv.URL+"/api/receive", "application/json", strings.NewReader("{}"))
+	resp, err := http.Post(srv.URL+"/api/receive", "application/json", largeBody())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestLimitInFlight(t *testing.T) {
 	}
 	close(hold)
 	wg.Wait()
-	resp, err = http.Post(srv.URL+"/api/receive", "application/json", strings.NewReader("{}"))
+	resp, err = http.Post(srv.URL+"/api/receive", "application/json", largeBody())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func TestLimitInFlightWaits(t *testing.T) {
 
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		resp, err := http.Post(srv.URL+"/api/receive?hold=1", "application/json", strings.NewReader("{}"))
+		resp, err := http.Post(srv.URL+"/api/receive?hold=1", "application/json", largeBody())
 		if err == nil {
 			resp.Body.Close()
 		}
@@ -88,7 +88,7 @@ func TestLimitInFlightWaits(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 		close(hold)
 	}()
-	resp, err := http.Post(srv.URL+"/api/receive", "application/json", strings.NewReader("{}"))
+	resp, err := http.Post(srv.URL+"/api/receive", "application/json", largeBody())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,5 +96,46 @@ func TestLimitInFlightWaits(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("second request while the first finishes: %s, want 200 after the wait", resp.Status)
 	}
+	wg.Wait()
+}
+
+// largeBody is a request body too large for the small requests' turns.
+func largeBody() *strings.Reader {
+	return strings.NewReader("{}" + strings.Repeat(" ", smallBody))
+}
+
+// TestLimitInFlightSmallRequests: while large requests hold every turn,
+// small ones are served at once from turns of their own.
+func TestLimitInFlightSmallRequests(t *testing.T) {
+	hold := make(chan struct{})
+	inside := make(chan struct{}, 1)
+	h := LimitInFlight(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("hold") != "" {
+			inside <- struct{}{}
+			<-hold
+		}
+		w.WriteHeader(http.StatusOK)
+	}), 1, time.Second)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		resp, err := http.Post(srv.URL+"/api/receive?hold=1", "application/json", largeBody())
+		if err == nil {
+			resp.Body.Close()
+		}
+	})
+	<-inside
+	for i := range 3 {
+		resp, err := http.Post(srv.URL+"/api/receive", "application/json", strings.NewReader(`{"from":"a@example.com"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("small request %d while a large one holds the turn: %s, want 200", i, resp.Status)
+		}
+	}
+	close(hold)
 	wg.Wait()
 }
