@@ -14,7 +14,9 @@
 #     (a private server, filled as migrate-store does) with PG_TICKETS
 #     tickets, since copying a million with the search index's triggers
 #     takes longer than the whole rest of this script.
-# Figures are medians of RUNS runs where a run is short.
+# Figures are medians of RUNS runs where a run is short. Each figure with a
+# target is followed by a "target:" line saying met or MISSED, and the
+# targets are listed together at the end.
 #
 # Needs: Go, curl, Debian's wrk, postfix (smtp-source, smtp-sink) and
 # dovecot-imapd. Usage: bench/run.sh [TICKETS] [RUNS] [PG_TICKETS]
@@ -29,8 +31,22 @@ for p in wrk:wrk curl:curl smtp-source:postfix smtp-sink:postfix; do
 done
 [ -x /usr/sbin/dovecot ] || { echo "dovecot not installed (Debian package dovecot-imapd)" >&2; exit 1; }
 
+verdicts=$(mktemp)
+# check WHAT VALUE OP LIMIT: prints and keeps whether VALUE OP LIMIT holds
+# (OP is <= or >=).
+check() {
+  local ok
+  ok=$(echo "$2 $3 $4" | bc -l 2>/dev/null || echo 0)
+  local v="target: $1: $2 (target $3 $4) -> $([ "$ok" = 1 ] && echo met || echo MISSED)"
+  echo "   $v"
+  echo "$v" >>"$verdicts"
+}
+# ms DURATION: wrk's latency (850.00us, 41.93ms, 1.02s) in milliseconds.
+msecs() { awk -v d="$1" 'BEGIN {v = d + 0; if (d ~ /us$/) v /= 1000; else if (d ~ /ms$/) v += 0; else if (d ~ /m$/) v *= 60000; else if (d ~ /s$/) v *= 1000; printf "%.2f", v}'; }
+
 echo "== 1. SMTP ingest, durable, $runs runs of 2000 messages each"
-bench/smtp.sh "$runs" 2000
+bench/smtp.sh "$runs" 2000 | tee "$verdicts.smtp"
+grep '^target:' "$verdicts.smtp" >>"$verdicts" || true
 
 # gobench METRIC ARGS…: the median of METRIC over the runs of one go test
 # benchmark invocation.
@@ -41,14 +57,20 @@ gobench() {
     sort -g | awk '{a[NR]=$1} END {if (NR == 0) {print "no result"; exit 1}; print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'
 }
 echo "== 2. IMAP from Dovecot, medians of $runs runs"
-echo "   1,000 mails to tickets: $(gobench msgs/s ./mailgw/imappoll -run '^$' -bench 'DovecotIngest1000$' -benchtime 1x -count "$runs") mails/s"
-echo "   APPEND to ticket with IDLE: $(gobench ms/ticket ./mailgw/imappoll -run '^$' -bench 'AppendToTicket$' -benchtime 5x -count "$runs") ms"
-echo "   CPU while idle: $(gobench cpu-ms/s ./mailgw/imappoll -run '^$' -bench 'IdleCPU$' -benchtime 1x -count "$runs") ms per second"
+v=$(gobench msgs/s ./mailgw/imappoll -run '^$' -bench 'DovecotIngest1000$' -benchtime 1x -count "$runs")
+echo "   1,000 mails to tickets: $v mails/s"
+check "IMAP, 1,000 mails in under 4 s (mails/s)" "$v" ">=" 250
+v=$(gobench ms/ticket ./mailgw/imappoll -run '^$' -bench 'AppendToTicket$' -benchtime 5x -count "$runs")
+echo "   APPEND to ticket with IDLE: $v ms"
+check "IMAP, APPEND to ticket (ms)" "$v" "<=" 1000
+v=$(gobench cpu-ms/s ./mailgw/imappoll -run '^$' -bench 'IdleCPU$' -benchtime 1x -count "$runs")
+echo "   CPU while idle: $v ms per second"
+check "IMAP, CPU while idle (ms per second)" "$v" "<=" 1
 
 work=$(mktemp -d)
 pid=
 stop() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; pid=; fi; }
-trap 'stop; rm -rf "$work"' EXIT
+trap 'stop; rm -rf "$work" "$verdicts" "$verdicts.smtp"' EXIT
 go build -o "$work/ticketd" ./cmd/ticketd
 go build -o "$work/gendb" ./bench/gendb
 
@@ -84,6 +106,8 @@ wrkline() {
   local out
   out=$(wrk --latency "$@" 2>"$work/wrk.err")
   if grep -q . "$work/wrk.err"; then echo "errors: $(sort "$work/wrk.err" | uniq -c | head -3 | tr '\n' ' ')" >&2; fi
+  # Failed statuses (written by receive.lua) and socket errors, for check.
+  echo $(($(wc -l <"$work/wrk.err") + $(echo "$out" | awk '/Socket errors/ {gsub(/,/, ""); print $4 + $6 + $8 + $10; f = 1} END {if (!f) print 0}'))) >"$work/wrk.errors"
   printf '%8.0f req/s, p99 %s' "$(echo "$out" | awk '/Requests\/sec/ {print $2}')" "$(echo "$out" | awk '$1 == "99%" {print $2}')"
 }
 
@@ -92,27 +116,41 @@ echo "== 5. start-up with 0 tickets: $(cat "$work/s0")"
 
 start "$work/empty"
 for c in 1 8 64; do
-  echo "== 3. POST /api/receive, concurrency $c (10 s): $(wrkline -t "$(( c < 2 ? 1 : 2 ))" -c "$c" -d 10s -s bench/receive.lua "$url")"
+  line=$(wrkline -t "$(( c < 2 ? 1 : 2 ))" -c "$c" -d 10s -s bench/receive.lua "$url")
+  echo "== 3. POST /api/receive, concurrency $c (10 s): $line"
 done
+check "POST /api/receive at 64 connections (creations/s)" "$(echo "$line" | awk '{print $1}')" ">=" 5000
+check "POST /api/receive at 64 connections, errors" "$(cat "$work/wrk.errors")" "<=" 0
+check "POST /api/receive at 64 connections, p99 (ms)" "$(msecs "$(echo "$line" | awk '{print $NF}')")" "<" 50
 pending=$(curl -fs "$url/api/fetchMails" | grep -o '"id"' | wc -l)
 ms=()
 for _ in $(seq "$runs"); do
   t0=$(date +%s%N); curl -fs "$url/api/fetchMails" -o /dev/null; t1=$(date +%s%N); ms+=($(( (t1 - t0) / 1000000 )))
 done
-echo "== 3. GET /api/fetchMails with $pending pending: $(printf '%s\n' "${ms[@]}" | median) ms, daemon resident $(rss) MiB after"
+fm=$(printf '%s\n' "${ms[@]}" | median)
+echo "== 3. GET /api/fetchMails with $pending pending: $fm ms, daemon resident $(rss) MiB after"
+check "fetchMails, ms per 20,000 pending (scaled from $pending)" "$(echo "$fm * 20000 / $pending" | bc -l | xargs printf '%.0f')" "<" 150
 stop
 
 echo "== generating $tickets tickets …"
 "$work/gendb" -data "$work/big" -tickets "$tickets"
 startup "$work/big" >"$work/s1"
 echo "== 5. start-up with $tickets tickets: $(cat "$work/s1")"
+check "start-up with $tickets tickets (ms)" "$(awk '{print $1}' "$work/s1")" "<" 1000
+check "resident after start-up with $tickets tickets (MiB)" "$(awk '{print $3}' "$work/s1")" "<" 100
 
 start "$work/big"
 cookie=$(curl -fs -o /dev/null -c - -d 'username=bench&password=bench-password' "$url/login" | awk '$6 == "tt_session" {print $7}')
 ticket=$(curl -fs -b "tt_session=$cookie" "$url/dashboard" | grep -o '/ticket?id=[a-z2-7]*' | head -1)
-echo "== 4. GET $ticket as the customer (no session) with $tickets tickets, 1 connection (10 s): $(wrkline -t 1 -c 1 -d 10s "$url$ticket")"
+line=$(wrkline -t 1 -c 1 -d 10s "$url$ticket")
+echo "== 4. GET $ticket as the customer (no session) with $tickets tickets, 1 connection (10 s): $line"
+check "ticket page, 1 connection (req/s)" "$(echo "$line" | awk '{print $1}')" ">=" 7000
 for page in "$ticket" /tickets /dashboard; do
-  echo "== 4. GET $page as an agent with $tickets tickets, 1 connection (10 s): $(wrkline -t 1 -c 1 -d 10s -H "Cookie: tt_session=$cookie" "$url$page")"
+  line=$(wrkline -t 1 -c 1 -d 10s -H "Cookie: tt_session=$cookie" "$url$page")
+  echo "== 4. GET $page as an agent with $tickets tickets, 1 connection (10 s): $line"
+  case $page in
+  /tickets | /dashboard) check "$page p99 (ms)" "$(msecs "$(echo "$line" | awk '{print $NF}')")" "<" 10 ;;
+  esac
 done
 echo "== daemon resident after the page runs: $(rss) MiB"
 stop
@@ -129,3 +167,6 @@ workspace SQLite "$work/big"
 "$work/gendb" -data "$work/pg" -tickets "$pgtickets" >/dev/null
 echo "== 6. the agents' workspace on PostgreSQL with $pgtickets tickets"
 workspace Postgres "$work/pg"
+echo "== targets"
+cat "$verdicts"
+echo "$(grep -c -- '-> met' "$verdicts") met, $(grep -c -- '-> MISSED' "$verdicts") missed"

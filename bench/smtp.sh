@@ -1,21 +1,40 @@
 #!/usr/bin/env bash
 # SMTP ingest throughput of the gateway, durable (each 250 after the commit
 # to SQLite with synchronous=FULL), measured with Postfix's smtp-source at
-# concurrency 1 and 10, beside smtp-sink (which stores nothing) in the same
-# run. Prints the median of RUNS runs of each.
+# 1 and 10 sessions, in turn in one run, beside:
+#  - a private Postfix (its own config_directory and queue_directory, on
+#    loopback, every accepted mail put on hold so that it stays queued; its
+#    queue files are counted to prove they were stored), which fsyncs each
+#    queue file before its 250: the durable peer;
+#  - smtp-sink, which stores nothing: the ceiling of the protocol.
+# Prints the median of RUNS runs of each, the ratios and, per target
+# (ticketd >= 2 x Postfix and >= 0.5 x smtp-sink at 10 sessions), met or
+# missed. With PROFILE_DIR set, a CPU profile of the daemon under each
+# concurrency is written there (from --debug-listen).
 #
-# Needs: Go, Debian's postfix package (smtp-source, smtp-sink).
+# Needs: Go, Debian's postfix package (postfix, smtp-source, smtp-sink), and
+# root for the private Postfix (it runs its daemons as the user postfix).
 # Usage: bench/smtp.sh [RUNS] [MESSAGES]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
 msgs=${2:-2000}
-for p in smtp-source smtp-sink; do
+for p in smtp-source smtp-sink postfix; do
   command -v "$p" >/dev/null || { echo "$p not installed (Debian package postfix)" >&2; exit 1; }
 done
 
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+chmod 755 "$work" # Postfix's daemons run as the user postfix
+pf=$work/postfix
+pid=
+cleanup() {
+  [ -f "$pf/etc/main.cf" ] && postfix -c "$pf/etc" stop >/dev/null 2>&1 || true
+  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; fi
+  kill $(jobs -p) 2>/dev/null
+  wait 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
 go build -o "$work/ticketd" ./cmd/ticketd
 
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -31,19 +50,80 @@ rate() {
 }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
-tp=$(port); hp=$(port)
+tp=$(port); hp=$(port); dp=$(port)
 "$work/ticketd" --data "$work/data" --http 127.0.0.1:"$hp" --smtp 127.0.0.1:"$tp" --log-level error \
+  --smtp-max-connections-per-address 64 --debug-listen 127.0.0.1:"$dp" \
   >/dev/null 2>"$work/ticketd.log" &
+pid=$!
 wait_port "$tp"
+
 sp=$(port)
 smtp-sink -u nobody 127.0.0.1:"$sp" 256 &
 wait_port "$sp"
 
-printf '%-28s %12s %12s %8s\n' "concurrency" "ticketd/s" "smtp-sink/s" "ratio"
+# The private Postfix: everything under $pf, smtpd on 127.0.0.1:$pp only,
+# no chroot, every message held after its DATA (check_client_access
+# static:HOLD), so the queue manager delivers nothing.
+pp=$(port)
+mkdir -p "$pf/etc" "$pf/spool" "$pf/data"
+chown postfix "$pf/data"
+cat >"$pf/etc/main.cf" <<EOF
+compatibility_level = 3.6
+queue_directory = $pf/spool
+data_directory = $pf/data
+command_directory = /usr/sbin
+daemon_directory = /usr/lib/postfix/sbin
+meta_directory = /etc/postfix
+shlib_directory = /usr/lib/postfix
+mail_owner = postfix
+setgid_group = postdrop
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = bench.localhost
+mydestination = localhost
+local_recipient_maps =
+mynetworks = 127.0.0.0/8
+alias_maps =
+alias_database =
+smtpd_recipient_restrictions = permit_mynetworks, reject
+smtpd_end_of_data_restrictions = check_client_access static:HOLD
+default_process_limit = 200
+maillog_file = $pf/maillog
+maillog_file_prefixes = $pf
+EOF
+awk -v p="$pp" 'BEGIN {OFS = "\t"} /^#/ || /^[ \t]/ || NF < 8 {print; next}
+  {if ($1 == "smtp" && $2 == "inet") $1 = "127.0.0.1:" p; $5 = "n"; print}' \
+  /etc/postfix/master.cf >"$pf/etc/master.cf"
+postfix -c "$pf/etc" start >/dev/null 2>&1 || { echo "private Postfix did not start; see $pf/maillog" >&2; exit 1; }
+wait_port "$pp"
+
+# profile NAME: a CPU profile of the daemon over the next 5 s, taken in
+# the background (profpid).
+profpid=
+profile() {
+  [ -n "${PROFILE_DIR:-}" ] || return 0
+  mkdir -p "$PROFILE_DIR"
+  curl -fs -o "$PROFILE_DIR/$1.pprof" "http://127.0.0.1:$dp/debug/pprof/profile?seconds=5" &
+  profpid=$!
+}
+
+printf '%-28s %11s %11s %11s %10s %10s\n' "sessions" "ticketd/s" "Postfix/s" "smtp-sink/s" "x Postfix" "x sink"
 for c in 1 10; do
+  profile "smtp-$c"
   t=$(for _ in $(seq "$runs"); do rate "$tp" "$c"; done | median)
+  if [ -n "$profpid" ]; then wait "$profpid" || true; profpid=; fi
+  p=$(for _ in $(seq "$runs"); do rate "$pp" "$c"; done | median)
   s=$(for _ in $(seq "$runs"); do rate "$sp" "$c"; done | median)
-  printf '%-28s %12.0f %12.0f %8.2f\n' "$c (median of $runs x $msgs)" "$t" "$s" "$(echo "$t / $s" | bc -l)"
+  xp=$(echo "$t / $p" | bc -l); xs=$(echo "$t / $s" | bc -l)
+  printf '%-28s %11.0f %11.0f %11.0f %10.2f %10.2f\n' "$c (median of $runs x $msgs)" "$t" "$p" "$s" "$xp" "$xs"
 done
-n=$(ls -1 "$work/data" >/dev/null; echo "SELECT COUNT(*) FROM tickets;" | python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT COUNT(*) FROM tickets").fetchone()[0])' "$work/data/ticketd.db")
+verdict() { if [ "$(echo "$1 >= $2" | bc -l)" = 1 ]; then echo met; else echo MISSED; fi; }
+echo "target: ticketd >= 2 x Postfix at 10 sessions: $(printf '%.2f' "$xp") -> $(verdict "$xp" 2)"
+echo "target: ticketd >= 0.5 x smtp-sink at 10 sessions: $(printf '%.2f' "$xs") -> $(verdict "$xs" 0.5)"
+
+sleep 1
+held=$(find "$pf/spool/hold" -type f | wc -l)
+echo "Postfix queue files held: $held (expected $((runs * msgs * 2)))"
+kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
+n=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT COUNT(*) FROM tickets").fetchone()[0])' "$work/data/ticketd.db")
 echo "tickets stored: $n (expected $((runs * msgs * 2)))"

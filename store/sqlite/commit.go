@@ -71,6 +71,28 @@ func (s *Store) runBatch(batch []*update) {
 		failAll(fmt.Errorf("sqlite: begin: %w", err))
 		return
 	}
+	if len(batch) == 1 {
+		// Alone in its transaction, an update needs no savepoint: when it
+		// fails, the whole transaction is rolled back. Two statements less
+		// for each message at one SMTP session.
+		u := batch[0]
+		if err := u.ctx.Err(); err != nil {
+			results[0].err = fmt.Errorf("sqlite: %w", err)
+		} else {
+			results[0] = runOne(u, &tx{tx: sqlTx, cache: s.writerStmts})
+		}
+		if results[0].err != nil || results[0].panicked {
+			sqlTx.Rollback()
+			answer()
+			return
+		}
+		if err := sqlTx.Commit(); err != nil {
+			failAll(fmt.Errorf("sqlite: commit: %w", err))
+			return
+		}
+		answer()
+		return
+	}
 	ok := 0
 	for i, u := range batch {
 		if err := u.ctx.Err(); err != nil {

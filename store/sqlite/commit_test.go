@@ -100,3 +100,51 @@ func TestUpdateAfterClose(t *testing.T) {
 		t.Errorf("Update after Close = %v", err)
 	}
 }
+
+// TestLoneUpdateRollsBack: an update alone in its transaction (no savepoint)
+// that fails or panics leaves no trace, and the next one commits.
+func TestLoneUpdateRollsBack(t *testing.T) {
+	st, err := Open(t.Context(), filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := t.Context()
+	create := func(id string) func(core.Tx) error {
+		return func(tx core.Tx) error {
+			return tx.CreateTicket(ctx, core.Ticket{ID: id, Subject: "s", Customer: "c@example.com", Status: core.StatusOpen,
+				CreatedAt: time.Unix(1, 0), UpdatedAt: time.Unix(1, 0)})
+		}
+	}
+	errFail := errors.New("fail on purpose")
+	if err := st.Update(ctx, func(tx core.Tx) error {
+		if err := create("failed")(tx); err != nil {
+			return err
+		}
+		return errFail
+	}); !errors.Is(err, errFail) {
+		t.Fatalf("failing update: %v, want %v", err, errFail)
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("the panic did not reach the caller")
+			}
+		}()
+		st.Update(ctx, func(tx core.Tx) error {
+			if err := create("panicked")(tx); err != nil {
+				return err
+			}
+			panic("on purpose")
+		})
+	}()
+	if err := st.Update(ctx, create("kept")); err != nil {
+		t.Fatalf("update after the failures: %v", err)
+	}
+	for id, want := range map[string]bool{"failed": false, "panicked": false, "kept": true} {
+		err := st.View(ctx, func(tx core.Tx) error { _, err := tx.Ticket(ctx, id); return err })
+		if got := err == nil; got != want {
+			t.Errorf("ticket %q stored = %v, want %v (%v)", id, got, want, err)
+		}
+	}
+}
