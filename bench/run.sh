@@ -7,11 +7,12 @@
 #  3. POST /api/receive with wrk at concurrency 1, 8 and 64, and fetchMails
 #     with the confirmations that left pending;
 #  4. the ticket page, All Tickets and the dashboard with many tickets;
-#  5. start-up time and resident memory with 0 and with many tickets.
+#  5. start-up time and resident memory with 0 and with many tickets;
+# and 3 and 4 again on a private PostgreSQL 15 (bench/pgserver.sh).
 # Figures are medians of RUNS runs where a run is short.
 #
 # Needs: Go, curl, Debian's wrk, postfix (smtp-source, smtp-sink) and
-# dovecot-imapd. Usage: bench/run.sh [TICKETS] [RUNS]
+# dovecot-imapd, postgresql-15. Usage: bench/run.sh [TICKETS] [RUNS]
 # (TICKETS defaults to 1000000; generating them takes about two minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,7 +42,8 @@ echo "   CPU while idle: $(gobench cpu-ms/s ./mailgw/imappoll -run '^$' -bench '
 work=$(mktemp -d)
 pid=
 stop() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; pid=; fi; }
-trap 'stop; rm -rf "$work"' EXIT
+source bench/pgserver.sh
+trap 'stop; pg_stop; rm -rf "$work"' EXIT
 go build -o "$work/ticketd" ./cmd/ticketd
 go build -o "$work/gendb" ./bench/gendb
 
@@ -49,13 +51,13 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 url=http://127.0.0.1:$port
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
-# start DATA: runs the daemon on DATA; started_ms is the milliseconds
+# start DATA [ARGS…]: runs the daemon on DATA (with more ARGS); started_ms is the milliseconds
 # until /healthz answered.
 start() {
   local t0 t1
   t0=$(date +%s%N)
   "$work/ticketd" --data "$1" --http 127.0.0.1:"$port" --no-tls --smtp "" --no-api-token --log-level error \
-    >/dev/null 2>>"$work/ticketd.log" &
+    --api-max-requests 128 "${@:2}" >/dev/null 2>>"$work/ticketd.log" &
   pid=$!
   until curl -fs "$url/healthz" >/dev/null 2>&1; do sleep 0.005; done
   t1=$(date +%s%N)
@@ -95,6 +97,15 @@ done
 echo "== 3. GET /api/fetchMails with $pending pending: $(printf '%s\n' "${ms[@]}" | median) ms, daemon resident $(rss) MiB after"
 stop
 
+# The same Mail API load on a private, durable PostgreSQL 15 on loopback
+# (bench/pgserver.sh), beside SQLite's figure of this run.
+pg_start "$work/pg"
+start "$work/pgdata" --database "$pg_url"
+pg_psql -c 'SELECT pg_stat_statements_reset()' >/dev/null
+echo "== 3. PostgreSQL: POST /api/receive, concurrency 64 (10 s): $(wrkline -t 2 -c 64 -d 10s -s bench/receive.lua "$url")"
+echo "   statements per request (pg_stat_statements): $(pg_psql -At -c "SELECT round(sum(calls)::numeric / nullif(max(calls) FILTER (WHERE query ILIKE 'INSERT INTO tickets%'), 0), 1) FROM pg_stat_statements")"
+stop
+
 echo "== generating $tickets tickets …"
 "$work/gendb" -data "$work/big" -tickets "$tickets"
 startup "$work/big" >"$work/s1"
@@ -109,3 +120,15 @@ for page in "$ticket" /tickets /dashboard; do
 done
 echo "== daemon resident after the page runs: $(rss) MiB"
 stop
+
+echo "== copying the $tickets tickets to PostgreSQL (ticketd migrate-store) …"
+pg_psql -c 'DROP SCHEMA public CASCADE; CREATE SCHEMA public; CREATE EXTENSION pg_stat_statements' >/dev/null
+"$work/ticketd" migrate-store --data "$work/big" --to "$pg_url" >/dev/null
+pg_psql -c 'VACUUM ANALYZE' >/dev/null
+start "$work/big" --database "$pg_url"
+cookie=$(curl -fs -o /dev/null -c - -d 'username=bench&password=bench-password' "$url/login" | awk '$6 == "tt_session" {print $7}')
+for page in "$ticket" /tickets; do
+  echo "== 4. PostgreSQL: GET $page as an agent with $tickets tickets, 1 connection (10 s): $(wrkline -t 1 -c 1 -d 10s -H "Cookie: tt_session=$cookie" "$url$page")"
+done
+stop
+pg_stop
