@@ -64,13 +64,6 @@ const maxAttempts = 12
 // the URL sets no connect_timeout (or sets 0).
 const DefaultConnectTimeout = 5 * time.Second
 
-// DefaultPoolSize is the most connections a Store opens when the URL sets
-// no pool_max_conns. Every commit waits for its WAL flush; with pgx's
-// default of max(4, CPUs) at most that many commits share one flush, and
-// 64 concurrent Mail API clients on 2 cores got 564 creations/s with 4
-// connections against 977 with 16 (and 914 with 32).
-const DefaultPoolSize = 16
-
 // rollbackTimeout bounds the ROLLBACK after a failed or cancelled
 // transaction, which runs even when the caller's context has ended.
 const rollbackTimeout = 5 * time.Second
@@ -105,9 +98,6 @@ func open(ctx context.Context, url string, ms []migration) (*Store, error) {
 		// Without one, a connection to a hung server waits for the
 		// caller's context alone, and pgx's own dial has no bound.
 		cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
-	}
-	if !setsPoolSize(url) {
-		cfg.MaxConns = DefaultPoolSize
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
