@@ -13,13 +13,14 @@
 #     and the ticket page, p50 and p99 on SQLite; the same on PostgreSQL
 #     (a private server, filled as migrate-store does) with PG_TICKETS
 #     tickets, since copying a million with the search index's triggers
-#     takes longer than the whole rest of this script.
+#     takes longer than the whole rest of this script;
+# and 3 and 4 again on a private PostgreSQL 15 (bench/pgserver.sh).
 # Figures are medians of RUNS runs where a run is short. Each figure with a
 # target is followed by a "target:" line saying met or MISSED, and the
 # targets are listed together at the end.
 #
 # Needs: Go, curl, Debian's wrk, postfix (smtp-source, smtp-sink) and
-# dovecot-imapd. Usage: bench/run.sh [TICKETS] [RUNS] [PG_TICKETS]
+# dovecot-imapd, postgresql-15. Usage: bench/run.sh [TICKETS] [RUNS] [PG_TICKETS]
 # (TICKETS defaults to 1000000; generating them takes about two minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -70,7 +71,8 @@ check "IMAP, CPU while idle (ms per second)" "$v" "<=" 1
 work=$(mktemp -d)
 pid=
 stop() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; pid=; fi; }
-trap 'stop; rm -rf "$work" "$verdicts" "$verdicts.smtp"' EXIT
+source bench/pgserver.sh
+trap 'stop; pg_stop; rm -rf "$work" "$verdicts" "$verdicts.smtp"' EXIT
 go build -o "$work/ticketd" ./cmd/ticketd
 go build -o "$work/gendb" ./bench/gendb
 
@@ -78,13 +80,13 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 url=http://127.0.0.1:$port
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
-# start DATA: runs the daemon on DATA; started_ms is the milliseconds
+# start DATA [ARGS…]: runs the daemon on DATA (with more ARGS); started_ms is the milliseconds
 # until /healthz answered.
 start() {
   local t0 t1
   t0=$(date +%s%N)
   "$work/ticketd" --data "$1" --http 127.0.0.1:"$port" --no-tls --smtp "" --no-api-token --log-level error \
-    >/dev/null 2>>"$work/ticketd.log" &
+    --api-max-requests 128 "${@:2}" >/dev/null 2>>"$work/ticketd.log" &
   pid=$!
   until curl -fs "$url/healthz" >/dev/null 2>&1; do sleep 0.005; done
   t1=$(date +%s%N)
@@ -132,6 +134,15 @@ echo "== 3. GET /api/fetchMails with $pending pending: $fm ms, daemon resident $
 check "fetchMails, ms per 20,000 pending (scaled from $pending)" "$(echo "$fm * 20000 / $pending" | bc -l | xargs printf '%.0f')" "<" 150
 stop
 
+# The same Mail API load on a private, durable PostgreSQL 15 on loopback
+# (bench/pgserver.sh), beside SQLite's figure of this run.
+pg_start "$work/pg"
+start "$work/pgdata" --database "$pg_url"
+pg_psql -c 'SELECT pg_stat_statements_reset()' >/dev/null
+echo "== 3. PostgreSQL: POST /api/receive, concurrency 64 (10 s): $(wrkline -t 2 -c 64 -d 10s -s bench/receive.lua "$url")"
+echo "   statements per request (pg_stat_statements): $(pg_psql -At -c "SELECT round(sum(calls)::numeric / nullif(max(calls) FILTER (WHERE query ILIKE 'INSERT INTO tickets%'), 0), 1) FROM pg_stat_statements")"
+stop
+
 echo "== generating $tickets tickets …"
 "$work/gendb" -data "$work/big" -tickets "$tickets"
 startup "$work/big" >"$work/s1"
@@ -155,6 +166,17 @@ done
 echo "== daemon resident after the page runs: $(rss) MiB"
 stop
 
+echo "== copying the $tickets tickets to PostgreSQL (ticketd migrate-store) …"
+pg_psql -c 'DROP SCHEMA public CASCADE; CREATE SCHEMA public; CREATE EXTENSION pg_stat_statements' >/dev/null
+"$work/ticketd" migrate-store --data "$work/big" --to "$pg_url" >/dev/null
+pg_psql -c 'VACUUM ANALYZE' >/dev/null
+start "$work/big" --database "$pg_url"
+cookie=$(curl -fs -o /dev/null -c - -d 'username=bench&password=bench-password' "$url/login" | awk '$6 == "tt_session" {print $7}')
+for page in "$ticket" /tickets; do
+  echo "== 4. PostgreSQL: GET $page as an agent with $tickets tickets, 1 connection (10 s): $(wrkline -t 1 -c 1 -d 10s -H "Cookie: tt_session=$cookie" "$url$page")"
+done
+stop
+pg_stop
 # workspace STORE DATA: p50 and p99 of each workspace operation
 # (bench/workspace) on the database of DATA.
 workspace() {
@@ -164,9 +186,9 @@ workspace() {
 }
 echo "== 6. the agents' workspace with $tickets tickets, one operation at a time (200 each)"
 workspace SQLite "$work/big"
-"$work/gendb" -data "$work/pg" -tickets "$pgtickets" >/dev/null
+"$work/gendb" -data "$work/pgws" -tickets "$pgtickets" >/dev/null
 echo "== 6. the agents' workspace on PostgreSQL with $pgtickets tickets"
-workspace Postgres "$work/pg"
+workspace Postgres "$work/pgws"
 echo "== targets"
 cat "$verdicts"
 echo "$(grep -c -- '-> met' "$verdicts") met, $(grep -c -- '-> MISSED' "$verdicts") missed"
