@@ -182,12 +182,19 @@ func syncFile(path string) error {
 	return nil
 }
 
-// Checkpoint copies the whole write-ahead log into the database file and
-// truncates the log to zero bytes (PRAGMA wal_checkpoint(TRUNCATE)), so that
-// rows deleted with secure_delete leave no copy in the -wal file. Readers
-// of other connections (a running daemon) can keep it from completing for
-// a moment; it tries again until ctx ends or a minute has passed.
+// Checkpoint first merges the search index into one segment (FTS5's
+// 'optimize'): a deleted ticket's words stay in the index's older segments,
+// only marked deleted, until a merge drops them. It then copies the whole
+// write-ahead log into the database file and truncates the log to zero
+// bytes (PRAGMA wal_checkpoint(TRUNCATE)), so that rows deleted with
+// secure_delete leave no copy in the -wal file. The merge rewrites the
+// index and holds the write lock meanwhile. Readers of other connections
+// (a running daemon) can keep the checkpoint from completing for a moment;
+// it tries again until ctx ends or a minute has passed.
 func (s *Store) Checkpoint(ctx context.Context) error {
+	if _, err := s.writer.ExecContext(ctx, `INSERT INTO ticket_search (ticket_search) VALUES ('optimize')`); err != nil {
+		return fmt.Errorf("sqlite: merge the search index of %s: %w", s.path, err)
+	}
 	deadline := time.Now().Add(time.Minute)
 	for {
 		var busy, logFrames, done int
