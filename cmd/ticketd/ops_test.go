@@ -52,21 +52,10 @@ func getPage(t *testing.T, hc *http.Client, url string) (int, string) {
 // of its data directory.
 func metricsPage(t *testing.T, base, data string) string {
 	t.Helper()
-	token, err := os.ReadFile(filepath.Join(data, metricsTokenFile))
+	b, err := scrapeMetrics(base, data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, err := http.NewRequest(http.MethodGet, base+"/metrics", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
 	return string(b)
 }
 
