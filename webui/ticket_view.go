@@ -92,9 +92,10 @@ func (h *handler) renderTicket(w http.ResponseWriter, r *http.Request, status in
 		open := !v.Ticket.Merged()
 		p.CanTake = open && v.Ticket.Assignee == "" && !me.Vacation
 		p.CanRelease = open && p.Mine && v.Ticket.Status != core.StatusClosed
-		if p.Mine && r.Method == http.MethodGet {
-			// Opening the ticket clears its unread marker; a failure
-			// only leaves the marker.
+		// Opening the ticket clears its unread marker; a failure only
+		// leaves the marker. The view already tells whether there is one
+		// to clear, so an ordinary view takes no write transaction.
+		if p.Mine && r.Method == http.MethodGet && (v.Ticket.SeenAt.IsZero() || v.Ticket.UnreadFor(me.Username)) {
 			if err := h.svc.MarkSeen(r.Context(), me.Username, v.Ticket.ID); err != nil {
 				h.log.Warn("could not mark ticket seen", "username", me.Username, "err", err)
 			}
