@@ -116,8 +116,10 @@ func (s *Service) ViewTicket(ctx context.Context, viewer *Agent, id string) (Tic
 }
 
 // CustomerComment adds a comment by the ticket's customer from the ticket
-// page. A closed ticket goes back to Open. No mail goes to the customer;
-// the assignee is notified if they chose so.
+// page, on the same path as the customer's answer by mail: a comment on a
+// merged ticket lands on the ticket it was merged into, a closed ticket
+// goes back to Open, no mail goes to the customer, and the assignee is
+// notified if they chose so.
 func (s *Service) CustomerComment(ctx context.Context, id, text string) error {
 	text = strings.TrimSpace(text)
 	if text == "" {
@@ -127,24 +129,15 @@ func (s *Service) CustomerComment(ctx context.Context, id, text string) error {
 		return Invalid(fmt.Sprintf("the comment is longer than %d KiB", MaxCommentLength>>10))
 	}
 	err := s.changeTicket(ctx, id, func(tx Tx, t Ticket, now time.Time) error {
+		entry := Entry{CreatedAt: now, AuthorKind: AuthorCustomer, Author: t.Customer, AuthorName: t.CustomerName, Text: text}
 		if t.Merged() {
-			return Invalid("this ticket was merged into ticket " + t.MergedInto + ": comment there")
+			var err error
+			if t, err = s.resolve(ctx, tx, t.MergedInto); err != nil {
+				return err
+			}
 		}
-		if err := reopen(ctx, tx, &t, now, "Reopened: the customer commented on the closed ticket."); err != nil {
-			return err
-		}
-		t.UpdatedAt = now
-		if err := tx.UpdateTicket(ctx, t); err != nil {
-			return err
-		}
-		if err := tx.AddEntry(ctx, &Entry{TicketID: t.ID, CreatedAt: now, AuthorKind: AuthorCustomer,
-			Author: t.Customer, AuthorName: t.CustomerName, Text: text}); err != nil {
-			return err
-		}
-		if t.Assignee == "" {
-			return nil
-		}
-		return s.notifyAgents(ctx, tx, t, NotifyReply, t.Assignee, t.LastMessageID, text)
+		return s.addWords(ctx, tx, &t, words{entry: entry, from: entry.Author,
+			reopened: "Reopened: the customer commented on the closed ticket."})
 	})
 	if err != nil {
 		return fmt.Errorf("comment on ticket %s: %w", id, err)
