@@ -36,159 +36,17 @@ func (s *Service) Receive(ctx context.Context, m InboundMessage) (ReceiveResult,
 }
 
 func (s *Service) receive(ctx context.Context, m InboundMessage) (ReceiveResult, error) {
-	from := strings.TrimSpace(m.From)
-	badFrom := "" // a sender that is not one valid address, as given
-	if from != "" {
-		addr, err := ParseAddress(from)
-		if err != nil {
-			if m.Door == DoorWeb || m.Door == DoorAPI {
-				return ReceiveResult{}, err
-			}
-			// A mail with a broken From (several addresses, junk) is still
-			// kept; its ticket has no customer address and is never
-			// answered by mail.
-			m.NullSender = true
-			badFrom, from = CleanSubject(from), ""
-		} else {
-			from = addr
-		}
-	} else if m.Door == DoorWeb || m.Door == DoorAPI {
-		return ReceiveResult{}, Invalid("the sender's e-mail address is missing")
-	}
-	m.From = from
-	m.Subject = CleanSubject(m.Subject)
-	if m.MessageID == "" {
-		m.MessageID = s.NewMessageID()
-	}
-	m.MessageID = trimAngles(m.MessageID)
-	text := m.Text
-	if len(text) > MaxTextLength {
-		text = strings.ToValidUTF8(text[:MaxTextLength], "") + "\n\n[… text cut: it was longer than 1 MiB]"
+	m, badFrom, err := s.cleanInbound(m)
+	if err != nil {
+		return ReceiveResult{}, err
 	}
 	reason := AutomaticReason(m, s.ownAddresses())
 	now := s.now()
-
 	var res ReceiveResult
-	err := s.store.Update(ctx, func(tx Tx) error {
-		res = ReceiveResult{Automatic: reason}
-		// 1. Duplicate?
-		if tid, _, err := tx.MessageIDTicket(ctx, m.MessageID); err == nil {
-			res.TicketID, res.Duplicate = tid, true
-			return nil
-		} else if !errors.Is(err, ErrNotFound) {
-			return err
-		}
-		// An agent's answer by mail to a reply address signed for them.
-		if tid, am, ok, err := s.agentAnswer(ctx, tx, m); err != nil {
-			return err
-		} else if ok {
-			res, err = s.recordAgentAnswer(ctx, tx, m, tid, am, text, reason, now)
-			return err
-		}
-		// 2. Which ticket?
-		t, found, err := s.findTicket(ctx, tx, m)
-		if err != nil {
-			return err
-		}
-		entry := Entry{
-			CreatedAt:   now,
-			AuthorKind:  AuthorCustomer,
-			Author:      cmp.Or(from, badFrom),
-			AuthorName:  CleanSubject(m.FromName),
-			Text:        text,
-			Automatic:   reason != "",
-			MessageID:   m.MessageID,
-			Attachments: m.Attachments,
-		}
-		if found {
-			res.TicketID = t.ID
-			if m.Bounce {
-				// A delivery status notification is for the agents: it
-				// says which of our mails did not arrive.
-				entry.Internal = true
-				if err := markBounced(ctx, tx, m, now); err != nil {
-					return err
-				}
-			}
-			// Automatic mail (an out-of-office, a bounce) never reopens a
-			// closed ticket; a person's reply does.
-			if reason == "" {
-				if err := reopen(ctx, tx, &t, now, "Reopened: the customer answered the closed ticket."); err != nil {
-					return err
-				}
-			}
-			if reason == "" && SameAddress(from, t.Customer) {
-				t.LastMessageID = m.MessageID
-			}
-			t.UpdatedAt = now
-			if err := tx.UpdateTicket(ctx, t); err != nil {
-				return err
-			}
-			entry.TicketID = t.ID
-			if err := tx.AddEntry(ctx, &entry); err != nil {
-				return err
-			}
-			if err := tx.RememberMessageID(ctx, m.MessageID, t.ID, true); err != nil {
-				return err
-			}
-			if reason != "" || t.Assignee == "" {
-				return nil
-			}
-			return s.notifyAgents(ctx, tx, t, NotifyReply, t.Assignee, m.MessageID, SplitQuoted(text).New)
-		}
-		// 3. A new ticket.
-		subject := m.Subject
-		if subject == "" {
-			subject = "(no subject)"
-		}
-		t = Ticket{
-			ID:            NewTicketID(),
-			Subject:       subject,
-			Customer:      from,
-			CustomerName:  entry.AuthorName,
-			Status:        StatusOpen,
-			RootMessageID: m.MessageID,
-			LastMessageID: m.MessageID,
-			CreatedAt:     now,
-			UpdatedAt:     now,
-			Mailbox:       s.mailboxFor(m.Recipients),
-		}
-		if reason != "" {
-			t.LastMessageID = ""
-		}
-		if err := tx.CreateTicket(ctx, t); err != nil {
-			return err
-		}
-		res.TicketID, res.Created = t.ID, true
-		entry.TicketID = t.ID
-		if err := tx.AddEntry(ctx, &entry); err != nil {
-			return err
-		}
-		if err := tx.RememberMessageID(ctx, m.MessageID, t.ID, true); err != nil {
-			return err
-		}
-		if badFrom != "" {
-			if err := tx.AddEntry(ctx, &Entry{TicketID: t.ID, CreatedAt: now, AuthorKind: AuthorSystem, Internal: true,
-				Text: fmt.Sprintf("Unanswerable: the sender \"%s\" is not one valid e-mail address, so no mail about this ticket goes out.", badFrom)}); err != nil {
-				return err
-			}
-		}
-		if reason != "" {
-			return nil
-		}
-		if err := s.notifyAgents(ctx, tx, t, NotifyNew, "", m.MessageID, text); err != nil {
-			return err
-		}
-		// 4. The confirmation, capped per recipient and hour.
-		n, err := tx.CountAutomaticMails(ctx, from, now.Add(-time.Hour))
-		if err != nil {
-			return err
-		}
-		if n >= s.cfg.AutoReplyLimit {
-			res.Automatic = fmt.Sprintf("more than %d automatic mails to %s in the last hour", s.cfg.AutoReplyLimit, from)
-			return nil
-		}
-		return s.queue(ctx, tx, t, true, confirmationText(s, t))
+	err = s.store.Update(ctx, func(tx Tx) error {
+		var err error
+		res, err = s.receiveTx(ctx, tx, m, badFrom, reason, now)
+		return err
 	})
 	if err != nil {
 		if errors.Is(err, ErrDuplicate) {
@@ -200,6 +58,211 @@ func (s *Service) receive(ctx context.Context, m InboundMessage) (ReceiveResult,
 		return ReceiveResult{}, fmt.Errorf("receive message %s: %w", m.MessageID, err)
 	}
 	return res, nil
+}
+
+// cleanInbound checks and normalises what a door handed in: the sender
+// (refused from the web form and the Mail API when it is not one valid
+// address, kept from mail as badFrom, a sender that is never answered),
+// the subject, a Message-ID (generated when missing) and the length of
+// the text.
+func (s *Service) cleanInbound(m InboundMessage) (_ InboundMessage, badFrom string, _ error) {
+	from := strings.TrimSpace(m.From)
+	typed := m.Door == DoorWeb || m.Door == DoorAPI
+	switch addr, err := ParseAddress(from); {
+	case from == "" && typed:
+		return m, "", Invalid("the sender's e-mail address is missing")
+	case from == "":
+	case err != nil && typed:
+		return m, "", err
+	case err != nil:
+		// A mail with a broken From (several addresses, junk) is still
+		// kept; its ticket has no customer address and is never
+		// answered by mail.
+		m.NullSender = true
+		badFrom, from = CleanSubject(from), ""
+	default:
+		from = addr
+	}
+	m.From = from
+	m.Subject = CleanSubject(m.Subject)
+	if m.MessageID == "" {
+		m.MessageID = s.NewMessageID()
+	}
+	m.MessageID = trimAngles(m.MessageID)
+	if len(m.Text) > MaxTextLength {
+		m.Text = strings.ToValidUTF8(m.Text[:MaxTextLength], "") + "\n\n[… text cut: it was longer than 1 MiB]"
+	}
+	return m, badFrom, nil
+}
+
+// receiveTx is Receive's transaction: the duplicate check, an agent's
+// answer by mail, then the ticket the message answers or a new one.
+func (s *Service) receiveTx(ctx context.Context, tx Tx, m InboundMessage, badFrom, reason string, now time.Time) (ReceiveResult, error) {
+	// 1. Duplicate?
+	if tid, _, err := tx.MessageIDTicket(ctx, m.MessageID); err == nil {
+		return ReceiveResult{TicketID: tid, Duplicate: true, Automatic: reason}, nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return ReceiveResult{}, err
+	}
+	// An agent's answer by mail to a reply address signed for them.
+	if tid, am, ok, err := s.agentAnswer(ctx, tx, m); err != nil {
+		return ReceiveResult{}, err
+	} else if ok {
+		return s.recordAgentAnswer(ctx, tx, m, tid, am, m.Text, reason, now)
+	}
+	// 2. Which ticket?
+	t, found, err := s.findTicket(ctx, tx, m)
+	if err != nil {
+		return ReceiveResult{}, err
+	}
+	w := words{
+		entry: Entry{
+			CreatedAt:   now,
+			AuthorKind:  AuthorCustomer,
+			Author:      cmp.Or(m.From, badFrom),
+			AuthorName:  CleanSubject(m.FromName),
+			Text:        m.Text,
+			Automatic:   reason != "",
+			MessageID:   m.MessageID,
+			Attachments: m.Attachments,
+		},
+		from:     m.From,
+		reason:   reason,
+		reopened: "Reopened: the customer answered the closed ticket.",
+	}
+	if !found {
+		// 3. A new ticket.
+		return s.openTicket(ctx, tx, m, w, badFrom)
+	}
+	if m.Bounce {
+		w.bounce = &m
+	}
+	return ReceiveResult{TicketID: t.ID, Automatic: reason}, s.addWords(ctx, tx, &t, w)
+}
+
+// words are a customer's words on their way into a ticket: a message from
+// any door, or a comment on the ticket page (Service.CustomerComment).
+type words struct {
+	// entry is the customer's entry; its MessageID is the mail's, empty
+	// for a comment on the ticket page. addWords sets its TicketID.
+	entry Entry
+	// from is the sender's address, empty when it is not one valid
+	// address.
+	from string
+	// reason says why the words are automatic; "" for a person's.
+	reason string
+	// bounce is the delivery status notification the words are, if so.
+	bounce *InboundMessage
+	// reopened is the note for the agents when the words reopen a closed
+	// ticket.
+	reopened string
+}
+
+// addWords appends a customer's words to ticket t: a person's words reopen
+// a closed ticket and thread the next mail to theirs, the entry and its
+// Message-ID are recorded, and the assignee is notified as they chose.
+// Nothing goes to the customer. A bounce becomes an internal entry and
+// marks our mails it names as bounced.
+func (s *Service) addWords(ctx context.Context, tx Tx, t *Ticket, w words) error {
+	now, msgID := w.entry.CreatedAt, w.entry.MessageID
+	if w.bounce != nil {
+		// A delivery status notification is for the agents: it says
+		// which of our mails did not arrive.
+		w.entry.Internal = true
+		if err := markBounced(ctx, tx, *w.bounce, now); err != nil {
+			return err
+		}
+	}
+	// Automatic mail (an out-of-office, a bounce) never reopens a closed
+	// ticket; a person's words do.
+	if w.reason == "" {
+		if err := reopen(ctx, tx, t, now, w.reopened); err != nil {
+			return err
+		}
+		if msgID != "" && SameAddress(w.from, t.Customer) {
+			t.LastMessageID = msgID
+		}
+	}
+	t.UpdatedAt = now
+	if err := tx.UpdateTicket(ctx, *t); err != nil {
+		return err
+	}
+	w.entry.TicketID = t.ID
+	if err := tx.AddEntry(ctx, &w.entry); err != nil {
+		return err
+	}
+	notice, inReplyTo := w.entry.Text, t.LastMessageID
+	if msgID != "" {
+		if err := tx.RememberMessageID(ctx, msgID, t.ID, true); err != nil {
+			return err
+		}
+		notice, inReplyTo = SplitQuoted(notice).New, msgID
+	}
+	if w.reason != "" || t.Assignee == "" {
+		return nil
+	}
+	return s.notifyAgents(ctx, tx, *t, NotifyReply, t.Assignee, inReplyTo, notice)
+}
+
+// openTicket opens a new ticket with the customer's first words, tells
+// the agents who chose so and confirms it to the customer, unless the
+// message is automatic or its sender was no valid address (badFrom).
+func (s *Service) openTicket(ctx context.Context, tx Tx, m InboundMessage, w words, badFrom string) (ReceiveResult, error) {
+	now := w.entry.CreatedAt
+	t := Ticket{
+		ID:            NewTicketID(),
+		Subject:       cmp.Or(m.Subject, "(no subject)"),
+		Customer:      m.From,
+		CustomerName:  w.entry.AuthorName,
+		Status:        StatusOpen,
+		RootMessageID: m.MessageID,
+		LastMessageID: m.MessageID,
+		CreatedAt:     now,
+		UpdatedAt:     now,
+		Mailbox:       s.mailboxFor(m.Recipients),
+	}
+	if w.reason != "" {
+		t.LastMessageID = ""
+	}
+	if err := tx.CreateTicket(ctx, t); err != nil {
+		return ReceiveResult{}, err
+	}
+	res := ReceiveResult{TicketID: t.ID, Created: true, Automatic: w.reason}
+	w.entry.TicketID = t.ID
+	if err := tx.AddEntry(ctx, &w.entry); err != nil {
+		return ReceiveResult{}, err
+	}
+	if err := tx.RememberMessageID(ctx, m.MessageID, t.ID, true); err != nil {
+		return ReceiveResult{}, err
+	}
+	if badFrom != "" {
+		if err := tx.AddEntry(ctx, &Entry{TicketID: t.ID, CreatedAt: now, AuthorKind: AuthorSystem, Internal: true,
+			Text: fmt.Sprintf("Unanswerable: the sender \"%s\" is not one valid e-mail address, so no mail about this ticket goes out.", badFrom)}); err != nil {
+			return ReceiveResult{}, err
+		}
+	}
+	if w.reason != "" {
+		return res, nil
+	}
+	if err := s.notifyAgents(ctx, tx, t, NotifyNew, "", m.MessageID, m.Text); err != nil {
+		return ReceiveResult{}, err
+	}
+	var err error
+	res.Automatic, err = s.confirm(ctx, tx, t, now)
+	return res, err
+}
+
+// confirm queues the confirmation of a new ticket to its customer, capped
+// per recipient and hour; when the cap holds it back, it says why.
+func (s *Service) confirm(ctx context.Context, tx Tx, t Ticket, now time.Time) (string, error) {
+	n, err := tx.CountAutomaticMails(ctx, t.Customer, now.Add(-time.Hour))
+	if err != nil {
+		return "", err
+	}
+	if n >= s.cfg.AutoReplyLimit {
+		return fmt.Sprintf("more than %d automatic mails to %s in the last hour", s.cfg.AutoReplyLimit, t.Customer), nil
+	}
+	return "", s.queue(ctx, tx, t, true, confirmationText(s, t))
 }
 
 func (s *Service) duplicateResult(ctx context.Context, msgID, reason string) (ReceiveResult, error) {

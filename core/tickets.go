@@ -116,8 +116,10 @@ func (s *Service) ViewTicket(ctx context.Context, viewer *Agent, id string) (Tic
 }
 
 // CustomerComment adds a comment by the ticket's customer from the ticket
-// page. A closed ticket goes back to Open. No mail goes to the customer;
-// the assignee is notified if they chose so.
+// page, on the same path as the customer's answer by mail: a comment on a
+// merged ticket lands on the ticket it was merged into, a closed ticket
+// goes back to Open, no mail goes to the customer, and the assignee is
+// notified if they chose so.
 func (s *Service) CustomerComment(ctx context.Context, id, text string) error {
 	text = strings.TrimSpace(text)
 	if text == "" {
@@ -126,33 +128,16 @@ func (s *Service) CustomerComment(ctx context.Context, id, text string) error {
 	if len(text) > MaxCommentLength {
 		return Invalid(fmt.Sprintf("the comment is longer than %d KiB", MaxCommentLength>>10))
 	}
-	if !ValidTicketID(id) {
-		return fmt.Errorf("ticket %q: %w", id, ErrNotFound)
-	}
-	now := s.now()
-	err := s.store.Update(ctx, func(tx Tx) error {
-		t, err := tx.Ticket(ctx, id)
-		if err != nil {
-			return err
-		}
+	err := s.changeTicket(ctx, id, func(tx Tx, t Ticket, now time.Time) error {
+		entry := Entry{CreatedAt: now, AuthorKind: AuthorCustomer, Author: t.Customer, AuthorName: t.CustomerName, Text: text}
 		if t.Merged() {
-			return Invalid("this ticket was merged into ticket " + t.MergedInto + ": comment there")
+			var err error
+			if t, err = s.resolve(ctx, tx, t.MergedInto); err != nil {
+				return err
+			}
 		}
-		if err := reopen(ctx, tx, &t, now, "Reopened: the customer commented on the closed ticket."); err != nil {
-			return err
-		}
-		t.UpdatedAt = now
-		if err := tx.UpdateTicket(ctx, t); err != nil {
-			return err
-		}
-		if err := tx.AddEntry(ctx, &Entry{TicketID: t.ID, CreatedAt: now, AuthorKind: AuthorCustomer,
-			Author: t.Customer, AuthorName: t.CustomerName, Text: text}); err != nil {
-			return err
-		}
-		if t.Assignee == "" {
-			return nil
-		}
-		return s.notifyAgents(ctx, tx, t, NotifyReply, t.Assignee, t.LastMessageID, text)
+		return s.addWords(ctx, tx, &t, words{entry: entry, from: entry.Author,
+			reopened: "Reopened: the customer commented on the closed ticket."})
 	})
 	if err != nil {
 		return fmt.Errorf("comment on ticket %s: %w", id, err)
@@ -160,26 +145,47 @@ func (s *Service) CustomerComment(ctx context.Context, id, text string) error {
 	return nil
 }
 
-// Assign gives an unassigned ticket to an agent (or lets the current
-// assignee hand it over), sets it In Progress and tells the customer who
-// handles it now.
-func (s *Service) Assign(ctx context.Context, actor, id, assignee string) error {
+// changeTicket runs change in one read-write transaction with ticket id
+// loaded and the time of the change: the opening of every change to one
+// ticket. An id that cannot be a ticket's is not found without asking the
+// store.
+func (s *Service) changeTicket(ctx context.Context, id string, change func(tx Tx, t Ticket, now time.Time) error) error {
+	if !ValidTicketID(id) {
+		return fmt.Errorf("ticket %q: %w", id, ErrNotFound)
+	}
 	now := s.now()
-	err := s.store.Update(ctx, func(tx Tx) error {
-		me, err := tx.Agent(ctx, actor)
-		if err != nil {
-			return err
-		}
+	return s.store.Update(ctx, func(tx Tx) error {
 		t, err := tx.Ticket(ctx, id)
 		if err != nil {
 			return err
 		}
+		return change(tx, t, now)
+	})
+}
+
+// agentChange is changeTicket for a change by the agent actor (me), on a
+// ticket that is not merged and is theirs or unassigned.
+func (s *Service) agentChange(ctx context.Context, actor, id string, change func(tx Tx, me Agent, t Ticket, now time.Time) error) error {
+	return s.changeTicket(ctx, id, func(tx Tx, t Ticket, now time.Time) error {
+		me, err := tx.Agent(ctx, actor)
+		if err != nil {
+			return err
+		}
 		if t.Merged() {
-			return Invalid("the ticket was merged into ticket " + t.MergedInto)
+			return Invalid("the ticket was merged into ticket " + t.MergedInto + " and cannot change")
 		}
 		if t.Assignee != "" && t.Assignee != me.Username {
-			return fmt.Errorf("ticket is already assigned to %s: %w", t.Assignee, ErrNotAssignee)
+			return fmt.Errorf("ticket is assigned to %s: %w", t.Assignee, ErrNotAssignee)
 		}
+		return change(tx, me, t, now)
+	})
+}
+
+// Assign gives an unassigned ticket to an agent (or lets the current
+// assignee hand it over), sets it In Progress and tells the customer who
+// handles it now.
+func (s *Service) Assign(ctx context.Context, actor, id, assignee string) error {
+	err := s.agentChange(ctx, actor, id, func(tx Tx, me Agent, t Ticket, now time.Time) error {
 		target, err := tx.Agent(ctx, assignee)
 		if errors.Is(err, ErrNotFound) {
 			return Invalid(fmt.Sprintf("there is no agent %q", assignee))
@@ -199,8 +205,7 @@ func (s *Service) Assign(ctx context.Context, actor, id, assignee string) error 
 		if err := tx.UpdateTicket(ctx, t); err != nil {
 			return err
 		}
-		if err := tx.AddEntry(ctx, &Entry{TicketID: t.ID, CreatedAt: now, AuthorKind: AuthorSystem, Internal: true,
-			Text: fmt.Sprintf("Assigned to %s by %s; status In Progress.", target.DisplayName(), me.DisplayName())}); err != nil {
+		if err := systemNote(ctx, tx, t, now, true, "Assigned to %s by %s; status In Progress.", target.DisplayName(), me.DisplayName()); err != nil {
 			return err
 		}
 		if target.Username != me.Username {
@@ -216,17 +221,18 @@ func (s *Service) Assign(ctx context.Context, actor, id, assignee string) error 
 	return nil
 }
 
+// systemNote adds the daemon's line about a change to ticket t.
+func systemNote(ctx context.Context, tx Tx, t Ticket, now time.Time, internal bool, format string, args ...any) error {
+	return tx.AddEntry(ctx, &Entry{TicketID: t.ID, CreatedAt: now, AuthorKind: AuthorSystem, Internal: internal,
+		Text: fmt.Sprintf(format, args...)})
+}
+
 // Release removes the actor from their ticket and sets it Open; the
 // customer learns that it waits for an agent again. A Closed ticket stays
 // Closed, without an assignee, and nobody gets mail.
 func (s *Service) Release(ctx context.Context, actor, id string) error {
-	now := s.now()
-	err := s.store.Update(ctx, func(tx Tx) error {
+	err := s.changeTicket(ctx, id, func(tx Tx, t Ticket, now time.Time) error {
 		me, err := tx.Agent(ctx, actor)
-		if err != nil {
-			return err
-		}
-		t, err := tx.Ticket(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -239,15 +245,13 @@ func (s *Service) Release(ctx context.Context, actor, id string) error {
 			if err := tx.UpdateTicket(ctx, t); err != nil {
 				return err
 			}
-			return tx.AddEntry(ctx, &Entry{TicketID: t.ID, CreatedAt: now, AuthorKind: AuthorSystem, Internal: true,
-				Text: fmt.Sprintf("Released by %s; stays Closed.", me.DisplayName())})
+			return systemNote(ctx, tx, t, now, true, "Released by %s; stays Closed.", me.DisplayName())
 		}
 		t.Status = StatusOpen
 		if err := tx.UpdateTicket(ctx, t); err != nil {
 			return err
 		}
-		if err := tx.AddEntry(ctx, &Entry{TicketID: t.ID, CreatedAt: now, AuthorKind: AuthorSystem, Internal: true,
-			Text: fmt.Sprintf("Released by %s; status Open.", me.DisplayName())}); err != nil {
+		if err := systemNote(ctx, tx, t, now, true, "Released by %s; status Open.", me.DisplayName()); err != nil {
 			return err
 		}
 		return s.queue(ctx, tx, t, false, releasedText(s, t))
@@ -272,13 +276,8 @@ type Change struct {
 	AssignToMe bool
 }
 
-// Save applies an agent's change to a ticket: assignment to the actor,
-// status, comment, merge. With reply type external the customer sees the
-// entries and gets one mail; with internal, nothing reaches the customer.
-// Taking a ticket alone mails the customer who handles it, as Assign does.
-// An external comment on a Closed ticket whose status is left as it is
-// reopens it: In Progress when assigned, Open otherwise.
-func (s *Service) Save(ctx context.Context, actor, id string, c Change) error {
+// clean trims the comment and checks the change before any store work.
+func (c *Change) clean() error {
 	c.Comment = strings.TrimSpace(c.Comment)
 	if len(c.Comment) > MaxCommentLength {
 		return Invalid(fmt.Sprintf("the comment is longer than %d KiB", MaxCommentLength>>10))
@@ -288,48 +287,26 @@ func (s *Service) Save(ctx context.Context, actor, id string, c Change) error {
 			return err
 		}
 	}
-	now := s.now()
-	err := s.store.Update(ctx, func(tx Tx) error {
-		me, err := tx.Agent(ctx, actor)
+	return nil
+}
+
+// Save applies an agent's change to a ticket: assignment to the actor,
+// status, comment, merge. With reply type external the customer sees the
+// entries and gets one mail; with internal, nothing reaches the customer.
+// Taking a ticket alone mails the customer who handles it, as Assign does.
+// An external comment on a Closed ticket whose status is left as it is
+// reopens it: In Progress when assigned, Open otherwise.
+func (s *Service) Save(ctx context.Context, actor, id string, c Change) error {
+	if err := c.clean(); err != nil {
+		return err
+	}
+	err := s.agentChange(ctx, actor, id, func(tx Tx, me Agent, t Ticket, now time.Time) error {
+		took, err := take(ctx, tx, me, &t, c.AssignToMe, now)
 		if err != nil {
 			return err
-		}
-		t, err := tx.Ticket(ctx, id)
-		if err != nil {
-			return err
-		}
-		if t.Merged() {
-			return Invalid("the ticket was merged into ticket " + t.MergedInto + " and cannot change")
-		}
-		if t.Assignee != "" && t.Assignee != me.Username {
-			return fmt.Errorf("ticket is assigned to %s: %w", t.Assignee, ErrNotAssignee)
-		}
-		took := false
-		if c.AssignToMe && t.Assignee == "" {
-			if me.Vacation {
-				return fmt.Errorf("you are in vacation mode and cannot take tickets: %w", ErrOnVacation)
-			}
-			t.Assignee = me.Username
-			took = true
-			if err := tx.AddEntry(ctx, &Entry{TicketID: t.ID, CreatedAt: now, AuthorKind: AuthorSystem, Internal: true,
-				Text: fmt.Sprintf("Assigned to %s by %s.", me.DisplayName(), me.DisplayName())}); err != nil {
-				return err
-			}
 		}
 		old := t.Status
-		status := c.Status
-		if status == "" || c.MergeInto != "" {
-			status = t.Status
-		}
-		if took && (c.Status == "" || c.Status == t.Status) && c.MergeInto == "" && t.Status != StatusInProgress {
-			status = StatusInProgress
-		}
-		if c.External && c.Comment != "" && c.MergeInto == "" && t.Status == StatusClosed && status == StatusClosed {
-			status = StatusOpen
-			if t.Assignee != "" {
-				status = StatusInProgress
-			}
-		}
+		status := c.newStatus(t, took)
 		if status == t.Status && c.Comment == "" && c.MergeInto == "" && !took {
 			return Invalid("nothing to save: choose another status, write a comment or pick a ticket to merge with")
 		}
@@ -340,19 +317,8 @@ func (s *Service) Save(ctx context.Context, actor, id string, c Change) error {
 				return err
 			}
 		}
-		if status != t.Status {
-			// Taking up an unassigned ticket makes it the actor's.
-			if status == StatusInProgress && t.Assignee == "" {
-				if me.Vacation {
-					return fmt.Errorf("you are in vacation mode and cannot take tickets: %w", ErrOnVacation)
-				}
-				t.Assignee = me.Username
-			}
-			t.Status = status
-			if err := tx.AddEntry(ctx, &Entry{TicketID: t.ID, CreatedAt: now, AuthorKind: AuthorSystem, Internal: internal,
-				Text: fmt.Sprintf("Status changed from %s to %s by %s.", old.Label(), status.Label(), me.DisplayName())}); err != nil {
-				return err
-			}
+		if err := setStatus(ctx, tx, me, &t, status, internal, now); err != nil {
+			return err
 		}
 		var target *Ticket
 		if c.MergeInto != "" {
@@ -366,20 +332,79 @@ func (s *Service) Save(ctx context.Context, actor, id string, c Change) error {
 		if err := tx.UpdateTicket(ctx, t); err != nil {
 			return err
 		}
-		if took && (internal || (c.Comment == "" && target == nil && old == t.Status)) {
-			return s.queue(ctx, tx, t, false, assignedText(s, t, me))
-		}
-		if internal {
-			return nil
-		}
-		// An answer an agent wrote is personal mail; a change of status
-		// alone is an automatic notice.
-		return s.queueMail(ctx, tx, t, false, c.Comment != "", changeText(s, t, me, c.Comment, old, target))
+		return s.saveMail(ctx, tx, me, t, c, took, old, target)
 	})
 	if err != nil {
 		return fmt.Errorf("save ticket %s: %w", id, err)
 	}
 	return nil
+}
+
+// take gives the unassigned ticket t to me when they asked for it and
+// reports whether it did.
+func take(ctx context.Context, tx Tx, me Agent, t *Ticket, asked bool, now time.Time) (bool, error) {
+	if !asked || t.Assignee != "" {
+		return false, nil
+	}
+	if me.Vacation {
+		return false, fmt.Errorf("you are in vacation mode and cannot take tickets: %w", ErrOnVacation)
+	}
+	t.Assignee = me.Username
+	return true, systemNote(ctx, tx, *t, now, true, "Assigned to %s by %s.", me.DisplayName(), me.DisplayName())
+}
+
+// newStatus is the status a Save leaves ticket t in: the chosen one (none
+// with a merge, which closes t itself), In Progress for a ticket just
+// taken when no other status was chosen, and for an external comment on a
+// Closed ticket left Closed, Open again (In Progress when assigned).
+func (c Change) newStatus(t Ticket, took bool) Status {
+	status := c.Status
+	if status == "" || c.MergeInto != "" {
+		status = t.Status
+	}
+	if took && (c.Status == "" || c.Status == t.Status) && c.MergeInto == "" && t.Status != StatusInProgress {
+		status = StatusInProgress
+	}
+	if c.External && c.Comment != "" && c.MergeInto == "" && t.Status == StatusClosed && status == StatusClosed {
+		status = StatusOpen
+		if t.Assignee != "" {
+			status = StatusInProgress
+		}
+	}
+	return status
+}
+
+// setStatus changes the status of t to status, if it differs, with a note;
+// taking up an unassigned ticket (In Progress) makes it me's.
+func setStatus(ctx context.Context, tx Tx, me Agent, t *Ticket, status Status, internal bool, now time.Time) error {
+	old := t.Status
+	if status == old {
+		return nil
+	}
+	if status == StatusInProgress && t.Assignee == "" {
+		if me.Vacation {
+			return fmt.Errorf("you are in vacation mode and cannot take tickets: %w", ErrOnVacation)
+		}
+		t.Assignee = me.Username
+	}
+	t.Status = status
+	return systemNote(ctx, tx, *t, now, internal, "Status changed from %s to %s by %s.", old.Label(), status.Label(), me.DisplayName())
+}
+
+// saveMail queues the mail a Save sends the customer: who handles the
+// ticket when me took it and nothing else reaches the customer, else for
+// an external change one mail with the comment, the new status or the
+// merge. An answer an agent wrote is personal mail; a change of status
+// alone is an automatic notice.
+func (s *Service) saveMail(ctx context.Context, tx Tx, me Agent, t Ticket, c Change, took bool, old Status, target *Ticket) error {
+	internal := !c.External
+	if took && (internal || (c.Comment == "" && target == nil && old == t.Status)) {
+		return s.queue(ctx, tx, t, false, assignedText(s, t, me))
+	}
+	if internal {
+		return nil
+	}
+	return s.queueMail(ctx, tx, t, false, c.Comment != "", changeText(s, t, me, c.Comment, old, target))
 }
 
 // merge closes t, marks it merged into targetID and copies all its entries

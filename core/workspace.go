@@ -198,15 +198,7 @@ func (s *Service) ViewCounts(ctx context.Context, viewer, search string) ([]View
 // unread marker. For anyone else, and when the customer has not written
 // since the assignee last opened it, it writes nothing.
 func (s *Service) MarkSeen(ctx context.Context, actor, id string) error {
-	if !ValidTicketID(id) {
-		return fmt.Errorf("ticket %q: %w", id, ErrNotFound)
-	}
-	now := s.now()
-	err := s.store.Update(ctx, func(tx Tx) error {
-		t, err := tx.Ticket(ctx, id)
-		if err != nil {
-			return err
-		}
+	err := s.changeTicket(ctx, id, func(tx Tx, t Ticket, now time.Time) error {
 		if t.Assignee != actor || actor == "" || (!t.SeenAt.IsZero() && !t.CustomerAt.After(t.SeenAt)) {
 			return nil // not theirs, or nothing new: no write
 		}

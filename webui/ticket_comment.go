@@ -23,5 +23,10 @@ func (h *handler) commentTicket(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	// A comment on a merged ticket lands on the ticket it was merged
+	// into: the customer is shown that one.
+	if v, err := h.svc.ViewTicket(r.Context(), nil, id); err == nil && v.MergedInto != nil {
+		id = v.MergedInto.ID
+	}
 	h.redirectFlash(w, r, ticketURL(id), flash{Text: "Your comment was added to " + h.ticketName(r.Context(), id) + "."})
 }

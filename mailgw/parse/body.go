@@ -137,9 +137,49 @@ func isAttachment(disp string, dparams, params map[string]string) bool {
 
 // multipart walks the parts of a multipart entity (RFC 2046 §5.1).
 func (w *walker) multipart(typ string, params map[string]string, body []byte, depth int) []piece {
+	kids, raw := w.splitParts(params, body, depth)
+	if kids == nil {
+		return raw
+	}
+	switch typ {
+	case "multipart/alternative":
+		return w.alternative(kids, depth)
+
+	case "multipart/related":
+		return w.related(kids, params, depth)
+
+	case "multipart/report":
+		// RFC 6522 §3, RFC 3464 §2: a delivery status notification.
+		rt := strings.ToLower(params["report-type"])
+		if rt == "delivery-status" || rt == "global-delivery-status" {
+			w.bounce = true
+		}
+		return w.each(kids, depth, ctxReport)
+
+	case "multipart/digest":
+		return w.each(kids, depth, ctxDigest)
+
+	default:
+		// multipart/mixed and anything unknown (RFC 2046 §5.1.7: treat
+		// unknown subtypes as mixed), multipart/signed included.
+		return w.each(kids, depth, ctxNone)
+	}
+}
+
+// kid is one part of a multipart entity: its header and its body.
+type kid struct {
+	h    header
+	body []byte
+}
+
+// splitParts splits a multipart body at its boundary (or one guessed from
+// the body) into its parts, within the limits of depth and parts. With no
+// parts it returns nil and what stands for the body instead: nothing, or
+// for broken MIME without a delimiter line the raw body.
+func (w *walker) splitParts(params map[string]string, body []byte, depth int) ([]kid, []piece) {
 	if depth+1 >= w.lim.MaxDepth {
 		w.note(fmt.Sprintf("MIME parts nested deeper than %d levels were left out", w.lim.MaxDepth))
-		return nil
+		return nil, nil
 	}
 	boundary := params["boundary"]
 	if boundary == "" {
@@ -156,17 +196,12 @@ func (w *walker) multipart(typ string, params map[string]string, body []byte, de
 	}
 	if len(raws) == 0 {
 		if len(bytes.TrimSpace(body)) == 0 || budget <= 0 {
-			return nil
+			return nil, nil
 		}
 		// Broken MIME: no delimiter line. Show the body as it is rather
 		// than nothing.
 		w.note("the MIME structure of the message is broken; its raw body is shown")
-		return []piece{{s: decodeCharset(body, "")}}
-	}
-
-	type kid struct {
-		h    header
-		body []byte
+		return nil, []piece{{s: decodeCharset(body, "")}}
 	}
 	kids := make([]kid, len(raws))
 	for i, r := range raws {
@@ -174,74 +209,61 @@ func (w *walker) multipart(typ string, params map[string]string, body []byte, de
 		kids[i].h, _ = readHeader(hb, w.lim.MaxHeaderBytes)
 		kids[i].body = b
 	}
+	return kids, nil
+}
 
+// each walks every part in c and returns their pieces in order.
+func (w *walker) each(kids []kid, depth int, c walkCtx) []piece {
 	var out []piece
-	switch typ {
-	case "multipart/alternative":
-		// RFC 2046 §5.1.4: the same content in increasingly faithful
-		// forms. Text prefers the plain one; every HTML one is kept in HTML.
-		results := make([][]piece, len(kids))
-		for i, k := range kids {
-			results[i] = w.entity(k.h, k.body, depth+1, ctxNone)
-		}
-		for _, r := range results {
-			if plainOnly(r) {
-				return r
-			}
-		}
-		for i := len(results) - 1; i >= 0; i-- {
-			if len(results[i]) > 0 {
-				return results[i]
-			}
-		}
-		return nil
-
-	case "multipart/related":
-		// RFC 2387 §3.2: the root is the part named by "start", else the
-		// first; the others are resources it refers to (cid: URLs).
-		root := 0
-		if start := contentID(params["start"]); start != "" {
-			for i, k := range kids {
-				if strings.EqualFold(contentID(k.h.get("Content-Id")), start) {
-					root = i
-					break
-				}
-			}
-		}
-		for i, k := range kids {
-			c := ctxResource
-			if i == root {
-				c = ctxNone
-			}
-			out = append(out, w.entity(k.h, k.body, depth+1, c)...)
-		}
-		return out
-
-	case "multipart/report":
-		// RFC 6522 §3, RFC 3464 §2: a delivery status notification.
-		rt := strings.ToLower(params["report-type"])
-		if rt == "delivery-status" || rt == "global-delivery-status" {
-			w.bounce = true
-		}
-		for _, k := range kids {
-			out = append(out, w.entity(k.h, k.body, depth+1, ctxReport)...)
-		}
-		return out
-
-	case "multipart/digest":
-		for _, k := range kids {
-			out = append(out, w.entity(k.h, k.body, depth+1, ctxDigest)...)
-		}
-		return out
-
-	default:
-		// multipart/mixed and anything unknown (RFC 2046 §5.1.7: treat
-		// unknown subtypes as mixed), multipart/signed included.
-		for _, k := range kids {
-			out = append(out, w.entity(k.h, k.body, depth+1, ctxNone)...)
-		}
-		return out
+	for _, k := range kids {
+		out = append(out, w.entity(k.h, k.body, depth+1, c)...)
 	}
+	return out
+}
+
+// alternative walks a multipart/alternative (RFC 2046 §5.1.4): the same
+// content in increasingly faithful forms. Text prefers the plain one;
+// every HTML one is kept in HTML.
+func (w *walker) alternative(kids []kid, depth int) []piece {
+	results := make([][]piece, len(kids))
+	for i, k := range kids {
+		results[i] = w.entity(k.h, k.body, depth+1, ctxNone)
+	}
+	for _, r := range results {
+		if plainOnly(r) {
+			return r
+		}
+	}
+	for i := len(results) - 1; i >= 0; i-- {
+		if len(results[i]) > 0 {
+			return results[i]
+		}
+	}
+	return nil
+}
+
+// related walks a multipart/related (RFC 2387 §3.2): the root is the part
+// named by "start", else the first; the others are resources it refers to
+// (cid: URLs).
+func (w *walker) related(kids []kid, params map[string]string, depth int) []piece {
+	root := 0
+	if start := contentID(params["start"]); start != "" {
+		for i, k := range kids {
+			if strings.EqualFold(contentID(k.h.get("Content-Id")), start) {
+				root = i
+				break
+			}
+		}
+	}
+	var out []piece
+	for i, k := range kids {
+		c := ctxResource
+		if i == root {
+			c = ctxNone
+		}
+		out = append(out, w.entity(k.h, k.body, depth+1, c)...)
+	}
+	return out
 }
 
 // plainOnly reports whether the pieces are non-blank plain text.

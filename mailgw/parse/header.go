@@ -334,6 +334,13 @@ func parseParams(v string) (string, map[string]string) {
 	if i := strings.IndexAny(typ, " \t("); i >= 0 {
 		typ = typ[:i]
 	}
+	return typ, decodeParams(rawParams(rest))
+}
+
+// rawParams splits the parameters after a header value's first ";" into
+// lower-case names and their values, unquoted, as they stand: the first of
+// a repeated name wins, and at most 100 are read.
+func rawParams(rest string) map[string]string {
 	raw := map[string]string{}
 	for n := 0; rest != "" && n < 100; n++ {
 		rest = strings.TrimLeft(rest, " \t;")
@@ -346,43 +353,52 @@ func parseParams(v string) (string, map[string]string) {
 			continue
 		}
 		name := strings.ToLower(strings.TrimSpace(rest[:eq]))
-		rest = strings.TrimLeft(rest[eq+1:], " \t")
 		var val string
-		if strings.HasPrefix(rest, `"`) {
-			var b strings.Builder
-			i := 1
-			for ; i < len(rest); i++ {
-				c := rest[i]
-				if c == '\\' && i+1 < len(rest) {
-					i++
-					b.WriteByte(rest[i])
-					continue
-				}
-				if c == '"' {
-					break
-				}
-				b.WriteByte(c)
-			}
-			val = b.String()
-			rest = rest[min(i+1, len(rest)):]
-			if j := strings.IndexByte(rest, ';'); j >= 0 {
-				rest = rest[j:]
-			} else {
-				rest = ""
-			}
-		} else {
-			j := strings.IndexByte(rest, ';')
-			if j < 0 {
-				j = len(rest)
-			}
-			val = strings.TrimSpace(rest[:j])
-			rest = rest[j:]
-		}
+		val, rest = paramValue(strings.TrimLeft(rest[eq+1:], " \t"))
 		if _, dup := raw[name]; !dup && name != "" {
 			raw[name] = val
 		}
 	}
+	return raw
+}
 
+// paramValue reads one parameter value at the start of rest, a quoted
+// string (RFC 2045 §5.1, RFC 5322 §3.2.4) or a token, and returns it with
+// what follows from the next ";" on.
+func paramValue(rest string) (val, after string) {
+	if !strings.HasPrefix(rest, `"`) {
+		j := strings.IndexByte(rest, ';')
+		if j < 0 {
+			j = len(rest)
+		}
+		return strings.TrimSpace(rest[:j]), rest[j:]
+	}
+	var b strings.Builder
+	i := 1
+	for ; i < len(rest); i++ {
+		c := rest[i]
+		if c == '\\' && i+1 < len(rest) {
+			i++
+			b.WriteByte(rest[i])
+			continue
+		}
+		if c == '"' {
+			break
+		}
+		b.WriteByte(c)
+	}
+	rest = rest[min(i+1, len(rest)):]
+	if j := strings.IndexByte(rest, ';'); j >= 0 {
+		return b.String(), rest[j:]
+	}
+	return b.String(), ""
+}
+
+// decodeParams decodes raw parameters: RFC 2047 encoded words in plain
+// ones, and RFC 2231 extended ones (name*=charset'lang'%XX…, and the
+// continuations name*0, name*1* …), which take the place of a plain one of
+// the same name.
+func decodeParams(raw map[string]string) map[string]string {
 	params := map[string]string{}
 	for name, val := range raw {
 		base, _, ext := strings.Cut(name, "*")
@@ -397,37 +413,41 @@ func parseParams(v string) (string, map[string]string) {
 	// RFC 2231 §3, §4: name*=charset'lang'%XX… and name*0, name*1* …
 	for name := range raw {
 		base, suffix, ok := strings.Cut(name, "*")
-		if !ok || (suffix != "" && suffix != "0" && suffix != "0*") {
-			continue
-		}
-		if suffix == "" {
+		switch {
+		case !ok || (suffix != "" && suffix != "0" && suffix != "0*"):
+		case suffix == "":
 			params[base] = decode2231(raw[name])
+		default:
+			params[base] = joinContinuations(raw, base)
+		}
+	}
+	return params
+}
+
+// joinContinuations joins the RFC 2231 §3 continuations base*0, base*1 …
+// of a parameter, percent-decoding the extended ones (base*N*), in the
+// charset that base*0* names (§4.1).
+func joinContinuations(raw map[string]string, base string) string {
+	var b strings.Builder
+	cs := ""
+	for i := 0; i < 1000; i++ {
+		key := base + "*" + strconv.Itoa(i)
+		if v, ok := raw[key]; ok {
+			b.WriteString(v)
 			continue
 		}
-		var b strings.Builder
-		cs := ""
-		for i := 0; i < 1000; i++ {
-			key := base + "*" + strconv.Itoa(i)
-			if v, ok := raw[key]; ok {
-				b.WriteString(v)
-			} else if v, ok := raw[key+"*"]; ok {
-				if i == 0 {
-					var rest string
-					if c, r, ok := cut2231(v); ok {
-						cs, rest = c, r
-					} else {
-						rest = v
-					}
-					v = rest
-				}
-				b.WriteString(percentDecode(v))
-			} else {
-				break
+		v, ok := raw[key+"*"]
+		if !ok {
+			break
+		}
+		if i == 0 {
+			if c, r, ok := cut2231(v); ok {
+				cs, v = c, r
 			}
 		}
-		params[base] = decodeCharset([]byte(b.String()), cs)
+		b.WriteString(percentDecode(v))
 	}
-	return typ, params
+	return decodeCharset([]byte(b.String()), cs)
 }
 
 // decode2231 decodes charset'language'%XX-text (RFC 2231 §4).

@@ -165,6 +165,7 @@ func runService(t *testing.T, open func(*testing.T) core.Store) {
 		{"SaveInternalExternal", core.Config{}, svcSave},
 		{"CustomerView", core.Config{}, svcCustomerView},
 		{"CustomerComment", core.Config{}, svcCustomerComment},
+		{"CustomerCommentMerged", core.Config{}, svcCustomerCommentMerged},
 		{"Merge", core.Config{}, svcMerge},
 		{"RemoveAgent", core.Config{}, svcRemoveAgent},
 		{"LoginSessions", core.Config{}, svcLogin},
@@ -728,7 +729,11 @@ func svcMerge(e *env) {
 		t.Errorf("reply to the merged ticket: %+v, want ticket %s", res, dst)
 	}
 	wantErr(t, "Save on a merged ticket", e.svc.Save(ctx, "bob", src, core.Change{Comment: "x"}), core.ErrInvalid)
-	wantErr(t, "comment on a merged ticket", e.svc.CustomerComment(ctx, src, "x"), core.ErrInvalid)
+	// A comment on the merged ticket's page goes to the target too.
+	e.must("comment on a merged ticket", e.svc.CustomerComment(ctx, src, "comment on the old page"))
+	if es := e.entries(dst, false); es[len(es)-1].Text != "comment on the old page" {
+		t.Errorf("comment on the merged ticket: the target's last entry is %q", es[len(es)-1].Text)
+	}
 	wantErr(t, "merge into a merged ticket", e.svc.Save(ctx, "bob", other, core.Change{MergeInto: src}), core.ErrInvalid)
 }
 
