@@ -30,10 +30,7 @@ func (s *AgentRow) Agent() core.Agent {
 // ScanAgent scans a row of AgentColumns.
 func ScanAgent(scan Scan) (core.Agent, error) {
 	var s AgentRow
-	if err := scan(s.Dest()...); err != nil {
-		return core.Agent{}, err
-	}
-	return s.Agent(), nil
+	return scanInto(scan, s.Dest(), s.Agent)
 }
 
 // AgentMailColumns are the columns of agent_mail that ScanAgentMail scans.

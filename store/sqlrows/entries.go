@@ -30,10 +30,7 @@ func (s *EntryRow) Entry() core.Entry {
 // ScanEntry scans a row of EntryColumns.
 func ScanEntry(scan Scan) (core.Entry, error) {
 	var s EntryRow
-	if err := scan(s.Dest()...); err != nil {
-		return core.Entry{}, err
-	}
-	return s.Entry(), nil
+	return scanInto(scan, s.Dest(), s.Entry)
 }
 
 // AttachmentColumns are the metadata columns of attachments a (all but the

@@ -47,6 +47,15 @@ func NullString(s string) any {
 	return s
 }
 
+// scanInto scans a row into dest and returns what value makes of it.
+func scanInto[T any](scan Scan, dest []any, value func() T) (T, error) {
+	if err := scan(dest...); err != nil {
+		var zero T
+		return zero, err
+	}
+	return value(), nil
+}
+
 // ScanValue scans a row of one column into a T (an id, a name).
 func ScanValue[T any](scan Scan) (T, error) {
 	var v T

@@ -52,8 +52,5 @@ func (s *TicketRow) Ticket() core.Ticket {
 // ScanTicket scans a row of TicketListColumns.
 func ScanTicket(scan Scan) (core.Ticket, error) {
 	var s TicketRow
-	if err := scan(s.Dest()...); err != nil {
-		return core.Ticket{}, err
-	}
-	return s.Ticket(), nil
+	return scanInto(scan, s.Dest(), s.Ticket)
 }
