@@ -119,31 +119,16 @@ func TestQueryPlans(t *testing.T) {
 	s := openTemp(t).(*Store)
 	ctx := t.Context()
 	after := &core.Cursor{CreatedAt: time.Now(), ID: "aaaaaaaaaaaaaaaa"}
-	queries := map[string]core.TicketQuery{
-		"all":                 {Limit: 50},
-		"all after":           {Limit: 50, After: after},
-		"status":              {Status: core.StatusOpen, Limit: 50},
-		"status after":        {Status: core.StatusOpen, Limit: 50, After: after},
-		"assignee":            {Assignee: "bob", Limit: 50},
-		"assignee status":     {Assignee: "bob", Status: core.StatusInProgress, Limit: 50, After: after},
-		"unassigned":          {Unassigned: true, Limit: 50, After: after},
-		"customer":            {Customer: "a@example.com", Limit: 50},
-		"customer candidates": {Customer: "a@example.com", Unassigned: true, Exclude: "x", Limit: 200},
-		// The workspace's views, first page and a later one, by last
-		// activity, and searches (the index drives, in activity order).
-		"view all":               {Limit: 51},
-		"view all created":       {Sort: core.SortCreated, Limit: 51, Offset: 50},
-		"view all status":        {Status: core.StatusOpen, Limit: 51},
-		"view mine":              {Assignee: "bob", NotClosed: true, Limit: 51},
-		"view mine status":       {Assignee: "bob", NotClosed: true, Status: core.StatusOpen, Limit: 51},
-		"view unassigned":        {Unassigned: true, NotClosed: true, Limit: 51, Offset: 100},
-		"view unassigned status": {Unassigned: true, NotClosed: true, Status: core.StatusOpen, Limit: 51},
-		"customer tickets":       {Customer: "a@example.com", Exclude: "x", Limit: 10},
-		"search":                 {Search: "請求 rechnung", Limit: 51},
-		"search mine":            {Search: "rechnung", Assignee: "bob", NotClosed: true, Limit: 51},
-		"search status":          {Search: "rechnung", Status: core.StatusClosed, Limit: 51, Offset: 50},
-		"search created":         {Search: "rechnung", Sort: core.SortCreated, Limit: 51},
-		"search customer":        {Search: "rechnung", Customer: "a@example.com", Limit: 10},
+	queries := storetest.PlanQueries("a@example.com", after)
+	// Searches: the index drives, in activity order.
+	for name, q := range map[string]core.TicketQuery{
+		"search":          {Search: "請求 rechnung", Limit: 51},
+		"search mine":     {Search: "rechnung", Assignee: "bob", NotClosed: true, Limit: 51},
+		"search status":   {Search: "rechnung", Status: core.StatusClosed, Limit: 51, Offset: 50},
+		"search created":  {Search: "rechnung", Sort: core.SortCreated, Limit: 51},
+		"search customer": {Search: "rechnung", Customer: "a@example.com", Limit: 10},
+	} {
+		queries[name] = q
 	}
 	plan := func(query string, args ...any) string {
 		rows, err := s.reader.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)

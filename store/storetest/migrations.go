@@ -216,3 +216,31 @@ func migrateFailedRollsBack(t *testing.T, s Schema) {
 		t.Errorf("a migration of the failed batch was committed")
 	}
 }
+
+// PlanQueries are the ticket lists whose query plans a store checks (no
+// scan of the whole table and sort): the ticket list's filters, first and
+// later pages (after the cursor after), and the workspace's views by last
+// activity, for tickets of customer. The store adds its own searches.
+func PlanQueries(customer string, after *core.Cursor) map[string]core.TicketQuery {
+	return map[string]core.TicketQuery{
+		"all":                 {Limit: 50},
+		"all after":           {Limit: 50, After: after},
+		"status":              {Status: core.StatusOpen, Limit: 50},
+		"status after":        {Status: core.StatusOpen, Limit: 50, After: after},
+		"assignee":            {Assignee: "bob", Limit: 50},
+		"assignee status":     {Assignee: "bob", Status: core.StatusInProgress, Limit: 50, After: after},
+		"unassigned":          {Unassigned: true, Limit: 50, After: after},
+		"customer":            {Customer: customer, Limit: 50},
+		"customer candidates": {Customer: customer, Unassigned: true, Exclude: "x", Limit: 200},
+		// The workspace's views, first page and a later one.
+		"view all":               {Limit: 51},
+		"view all created":       {Sort: core.SortCreated, Limit: 51, Offset: 50},
+		"view all status":        {Status: core.StatusOpen, Limit: 51},
+		"view mine":              {Assignee: "bob", NotClosed: true, Limit: 51},
+		"view mine status":       {Assignee: "bob", NotClosed: true, Status: core.StatusOpen, Limit: 51},
+		"view mine in progress":  {Assignee: "bob", NotClosed: true, Status: core.StatusInProgress, Limit: 51},
+		"view unassigned":        {Unassigned: true, NotClosed: true, Limit: 51, Offset: 50},
+		"view unassigned status": {Unassigned: true, NotClosed: true, Status: core.StatusOpen, Limit: 51},
+		"customer tickets":       {Customer: customer, Exclude: "x", Limit: 10},
+	}
+}
