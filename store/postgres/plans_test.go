@@ -75,18 +75,7 @@ func TestQueryPlans(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer rows.Close()
-		var lines []string
-		for rows.Next() {
-			var line string
-			if err := rows.Scan(&line); err != nil {
-				t.Fatal(err)
-			}
-			lines = append(lines, line)
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-		return strings.Join(lines, "\n")
+		return strings.Join(columnStrings(t, rows), "\n")
 	}
 
 	after := &core.Cursor{CreatedAt: time.Unix(0, base+tickets/2*int64(time.Second)), ID: "aaaaaaaaaaaaaaaa"}
