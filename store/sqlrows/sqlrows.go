@@ -20,8 +20,9 @@ import (
 )
 
 // Scan is the Scan method of one row: it copies the row's columns, in
-// order, into dest.
-type Scan func(dest ...any) error
+// order, into dest. (An alias, so that any func(...any) error scan fits
+// where a Scan is asked for.)
+type Scan = func(dest ...any) error
 
 // Nanos stores a time as Unix nanoseconds UTC; the zero time is 0.
 func Nanos(t time.Time) int64 {
