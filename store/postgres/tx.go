@@ -52,11 +52,9 @@ func (t *tx) bound(ctx context.Context) (context.Context, context.CancelFunc) {
 
 // Times are stored as Unix nanoseconds, "" as NULL where a foreign key
 // needs it: the conversions that both SQL stores share (store/sqlrows).
-var (
-	nanos      = sqlrows.Nanos
-	fromNanos  = sqlrows.FromNanos
-	nullString = sqlrows.NullString
-)
+func nanos(t time.Time) int64     { return sqlrows.Nanos(t) }
+func fromNanos(n int64) time.Time { return sqlrows.FromNanos(n) }
+func nullString(s string) any     { return sqlrows.NullString(s) }
 
 // notNil stores a nil byte slice as an empty one: pgx sends nil as NULL.
 func notNil(b []byte) []byte {

@@ -14,11 +14,9 @@ import (
 
 // Times are stored as Unix nanoseconds, "" as NULL where a foreign key
 // needs it: the conversions that both SQL stores share (store/sqlrows).
-var (
-	nanos      = sqlrows.Nanos
-	fromNanos  = sqlrows.FromNanos
-	nullString = sqlrows.NullString
-)
+func nanos(t time.Time) int64     { return sqlrows.Nanos(t) }
+func fromNanos(n int64) time.Time { return sqlrows.FromNanos(n) }
+func nullString(s string) any     { return sqlrows.NullString(s) }
 
 // check fails once the transaction's function returned.
 func (t *tx) check() error {
