@@ -12,6 +12,9 @@
 //     directory, nothing to install);
 //   - store/postgres: PostgreSQL with pgx, for several daemons on one
 //     database (store/postgres/pgtest starts a private server for tests);
+//   - store/sqlrows: what the two SQL stores share on the read side (the
+//     column lists and the scans of rows into core's values), so that the
+//     dialects keep only the SQL that differs;
 //   - store/storetest: the conformance suite that every store must pass,
 //     covering each core.Tx method and core's rules end to end on top of the
 //     store.

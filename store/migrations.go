@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -8,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ErrSchemaTooNew is returned when a database was migrated by a newer
@@ -101,4 +103,83 @@ func LookupDataTable(name string) (DataTable, bool) {
 		return DataTable{}, false
 	}
 	return DataTables[i], true
+}
+
+// SchemaVersionSQL reads the highest applied migration of a database, 0
+// for a new one; it is the same in every dialect.
+const SchemaVersionSQL = `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`
+
+// MigrationTx is what ApplyMigrations needs of a dialect's open
+// transaction.
+type MigrationTx struct {
+	// Exec runs one statement; without args it may be a whole migration
+	// file of several statements.
+	Exec func(ctx context.Context, query string, args ...any) error
+	// Version runs SchemaVersionSQL; ApplyMigrations returns its error
+	// as it is.
+	Version func(ctx context.Context) (int, error)
+	// CreateTable is the dialect's CREATE TABLE IF NOT EXISTS of
+	// schema_migrations (version, name, applied_at).
+	CreateTable string
+	// Record is the dialect's INSERT INTO schema_migrations of version,
+	// name and applied_at, in that order.
+	Record string
+}
+
+// ApplyMigrations brings a database up to the last of ms inside the
+// transaction tx, which the dialect has begun (and locked where it needs
+// to) and commits or rolls back afterwards: it creates schema_migrations
+// when missing, refuses a database whose recorded version is newer than
+// len(ms) with an error wrapping ErrSchemaTooNew, and applies and records
+// every missing migration in order. It returns how many it applied.
+func ApplyMigrations(ctx context.Context, tx MigrationTx, ms []Migration) (int, error) {
+	if err := tx.Exec(ctx, tx.CreateTable); err != nil {
+		return 0, fmt.Errorf("migrate: create schema_migrations: %w", err)
+	}
+	cur, err := tx.Version(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if cur > len(ms) {
+		return 0, fmt.Errorf("database schema version %d, this program knows up to %d: upgrade the program (or restore a backup): %w",
+			cur, len(ms), ErrSchemaTooNew)
+	}
+	now := time.Now().UnixNano()
+	for _, m := range ms[cur:] {
+		if err := tx.Exec(ctx, m.SQL); err != nil {
+			return 0, fmt.Errorf("migrate: apply %s: %w", m.Name, err)
+		}
+		if err := tx.Exec(ctx, tx.Record, m.Version, m.Name, now); err != nil {
+			return 0, fmt.Errorf("migrate: record %s: %w", m.Name, err)
+		}
+	}
+	return len(ms) - cur, nil
+}
+
+// DataTableNamed returns the data table named name, or an error saying
+// that it is none.
+func DataTableNamed(name string) (DataTable, error) {
+	t, ok := LookupDataTable(name)
+	if !ok {
+		return DataTable{}, fmt.Errorf("%q is not a table with data (see Tables)", name)
+	}
+	return t, nil
+}
+
+// SelectRowsSQL returns the query that reads columns of the data table
+// named table, in the order of its primary key, with identifiers quoted by
+// quote (the dialect's). An unknown table or no columns is an error.
+func SelectRowsSQL(table string, columns []string, quote func(string) string) (string, error) {
+	t, err := DataTableNamed(table)
+	if err != nil {
+		return "", err
+	}
+	if len(columns) == 0 {
+		return "", fmt.Errorf("read %s: no columns given", table)
+	}
+	quoted := make([]string, len(columns))
+	for i, c := range columns {
+		quoted[i] = quote(c)
+	}
+	return `SELECT ` + strings.Join(quoted, ", ") + ` FROM ` + quote(t.Name) + ` ORDER BY ` + quote(t.Key), nil
 }

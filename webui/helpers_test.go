@@ -130,9 +130,7 @@ func (b *browser) follow(r resp) resp {
 func (b *browser) login(username string) {
 	b.e.t.Helper()
 	r := b.post("/login", url.Values{"username": {username}, "password": {"password-" + username}})
-	if r.Code != http.StatusSeeOther || r.Location != "/dashboard" {
-		b.e.t.Fatalf("login %s: %d %s %s", username, r.Code, r.Location, excerpt(r.Body))
-	}
+	expectRedirect(b.e.t, r, "/dashboard", "login "+username)
 }
 
 var ticketIDRe = regexp.MustCompile(`^/ticket\?id=([a-z2-7]{16})$`)
@@ -170,6 +168,15 @@ func expectCode(t *testing.T, r resp, code int) {
 	t.Helper()
 	if r.Code != code {
 		t.Fatalf("status %d, want %d; body: %s", r.Code, code, excerpt(r.Body))
+	}
+}
+
+// expectRedirect fails the test unless r is a 303 redirect to location;
+// what names the request.
+func expectRedirect(t *testing.T, r resp, location, what string) {
+	t.Helper()
+	if r.Code != http.StatusSeeOther || r.Location != location {
+		t.Fatalf("%s: %d %q, want a 303 redirect to %q; body: %s", what, r.Code, r.Location, location, excerpt(r.Body))
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"trivialtickets/core"
 	"trivialtickets/store"
 	"trivialtickets/store/sqlite"
+	"trivialtickets/store/storetest"
 	"trivialtickets/webui"
 )
 
@@ -49,16 +50,7 @@ func TestStoreUnavailable(t *testing.T) {
 	}
 
 	// Another writer holds the database for 600 ms.
-	holding, released := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(released)
-		st.Update(context.Background(), func(core.Tx) error {
-			close(holding)
-			time.Sleep(600 * time.Millisecond)
-			return nil
-		})
-	}()
-	<-holding
+	released := storetest.HoldWriter(st, 600*time.Millisecond)
 	rec := post("While busy")
 	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
 		t.Errorf("form while the store is busy: %d, Retry-After %q; want 503 with Retry-After", rec.Code, rec.Header().Get("Retry-After"))

@@ -54,9 +54,7 @@ func TestStartPageCreateAndComment(t *testing.T) {
 	expectLacks(t, b.get("/ticket?id="+id).Body, "Your ticket was created")
 
 	r = b.post("/ticket/comment", url.Values{"id": {id}, "comment": {"Still jammed."}})
-	if r.Code != http.StatusSeeOther || r.Location != "/ticket?id="+id {
-		t.Fatalf("comment: %d %q", r.Code, r.Location)
-	}
+	expectRedirect(t, r, "/ticket?id="+id, "comment")
 	r = b.follow(r)
 	expectContains(t, r.Body, "Still jammed.", "Your comment was added to ticket “Printer jam”.")
 	if i, j := strings.Index(r.Body, "is jammed."), strings.Index(r.Body, "Still jammed."); i < j {
@@ -77,9 +75,7 @@ func TestLoginDashboardLogout(t *testing.T) {
 	b := e.browser()
 
 	r := b.post("/login", url.Values{"username": {"alice"}, "password": {"password-alice"}})
-	if r.Code != http.StatusSeeOther || r.Location != "/dashboard" {
-		t.Fatalf("login: %d %q", r.Code, r.Location)
-	}
+	expectRedirect(t, r, "/dashboard", "login")
 	var sc *http.Cookie
 	for _, c := range r.Cookies {
 		if c.Name == "tt_session" {
@@ -103,25 +99,19 @@ func TestLoginDashboardLogout(t *testing.T) {
 	}
 	stale := e.browser()
 	stale.cookies["tt_session"] = old
-	if r := stale.get("/dashboard"); r.Code != http.StatusSeeOther || r.Location != "/" {
-		t.Fatalf("old session after new login: %d %q", r.Code, r.Location)
-	}
+	expectRedirect(t, stale.get("/dashboard"), "/", "old session after new login")
 
 	// Logout ends the session on the server.
 	token := b.cookies["tt_session"]
 	r = b.post("/logout", nil)
-	if r.Code != http.StatusSeeOther || r.Location != "/" {
-		t.Fatalf("logout: %d %q", r.Code, r.Location)
-	}
+	expectRedirect(t, r, "/", "logout")
 	if _, ok := b.cookies["tt_session"]; ok {
 		t.Error("session cookie not cleared")
 	}
 	expectContains(t, b.get("/").Body, `action="/login"`)
 	replay := e.browser()
 	replay.cookies["tt_session"] = token
-	if r := replay.get("/dashboard"); r.Code != http.StatusSeeOther || r.Location != "/" {
-		t.Fatalf("old cookie after logout: %d %q", r.Code, r.Location)
-	}
+	expectRedirect(t, replay.get("/dashboard"), "/", "old cookie after logout")
 	expectCode(t, replay.post("/vacation", url.Values{"on": {"1"}}), http.StatusForbidden)
 	if _, err := e.svc.SessionAgent(context.Background(), token); !errors.Is(err, core.ErrNotFound) {
 		t.Errorf("session after logout: %v", err)
@@ -147,12 +137,8 @@ func TestLoginFailure(t *testing.T) {
 			t.Fatal("failed login set a session cookie")
 		}
 	}
-	if r := b.get("/dashboard"); r.Code != http.StatusSeeOther || r.Location != "/" {
-		t.Errorf("dashboard after failed login: %d %q", r.Code, r.Location)
-	}
-	if r := b.get("/tickets"); r.Code != http.StatusSeeOther || r.Location != "/" {
-		t.Errorf("tickets after failed login: %d %q", r.Code, r.Location)
-	}
+	expectRedirect(t, b.get("/dashboard"), "/", "dashboard after failed login")
+	expectRedirect(t, b.get("/tickets"), "/", "tickets after failed login")
 }
 
 func TestSecureCookie(t *testing.T) {
@@ -242,9 +228,7 @@ func TestAssignFromAllTickets(t *testing.T) {
 	before := len(e.pending())
 
 	anon := e.browser()
-	if r := anon.get("/tickets"); r.Code != http.StatusSeeOther || r.Location != "/" {
-		t.Fatalf("anonymous /tickets: %d %q", r.Code, r.Location)
-	}
+	expectRedirect(t, anon.get("/tickets"), "/", "anonymous /tickets")
 	expectCode(t, anon.post("/ticket/assign", url.Values{"id": {id}, "agent": {"alice"}}), http.StatusForbidden)
 
 	a := e.browser()
@@ -259,9 +243,7 @@ func TestAssignFromAllTickets(t *testing.T) {
 
 	// The server refuses an agent in vacation mode even when posted.
 	r = a.post("/ticket/assign", url.Values{"id": {id}, "agent": {"bob"}, "back": {"/tickets?status=open"}})
-	if r.Code != http.StatusSeeOther || r.Location != "/tickets?status=open" {
-		t.Fatalf("assign to bob: %d %q", r.Code, r.Location)
-	}
+	expectRedirect(t, r, "/tickets?status=open", "assign to bob")
 	expectContains(t, a.follow(r).Body, "flash-error", "vacation mode")
 	if v := e.view(id); v.Ticket.Assignee != "" {
 		t.Fatalf("assigned to %q despite vacation", v.Ticket.Assignee)
@@ -273,9 +255,7 @@ func TestAssignFromAllTickets(t *testing.T) {
 	}
 
 	r = a.post("/ticket/assign", url.Values{"id": {id}, "agent": {"alice"}, "back": {"/tickets?status=open"}})
-	if r.Code != http.StatusSeeOther || r.Location != "/tickets?status=open" {
-		t.Fatalf("assign: %d %q", r.Code, r.Location)
-	}
+	expectRedirect(t, r, "/tickets?status=open", "assign")
 	r = a.follow(r)
 	expectContains(t, r.Body, "Ticket “Need help” assigned to you.")
 	expectLacks(t, r.Body, ">Need help<") // no longer open
@@ -309,9 +289,7 @@ func TestReleaseFromDashboard(t *testing.T) {
 	expectCode(t, a.post("/ticket/assign", url.Values{"id": {id}, "agent": {"alice"}}), http.StatusSeeOther)
 
 	r := a.post("/ticket/release", url.Values{"id": {id}, "back": {"/dashboard"}})
-	if r.Code != http.StatusSeeOther || r.Location != "/dashboard" {
-		t.Fatalf("release: %d %q", r.Code, r.Location)
-	}
+	expectRedirect(t, r, "/dashboard", "release")
 	r = a.follow(r)
 	expectContains(t, r.Body, "Ticket “Release me” released")
 	expectLacks(t, r.Body, ">Release me<")
@@ -368,9 +346,7 @@ func TestSaveInternalAndExternal(t *testing.T) {
 
 	mails := len(e.pending())
 	r = a.post("/ticket/save", url.Values{"id": {id}, "status": {"in_progress"}, "reply": {"internal"}, "comment": {"Secret note for agents"}})
-	if r.Code != http.StatusSeeOther || r.Location != "/ticket?id="+id {
-		t.Fatalf("save internal: %d %q %s", r.Code, r.Location, excerpt(r.Body))
-	}
+	expectRedirect(t, r, "/ticket?id="+id, "save internal")
 	r = a.follow(r)
 	expectContains(t, r.Body, "Internal note saved on ticket “Broken”.", "Secret note for agents")
 	if n := len(e.pending()); n != mails {

@@ -183,9 +183,7 @@ func TestLoginPageAndNotFound(t *testing.T) {
 	// The start page keeps the header mask and links the login page.
 	expectContains(t, b.get("/").Body, `<form class="login" method="post" action="/login"`, `<a class="login-link" href="/login">`, `<a class="skip-link" href="#main">`)
 	b.login("alice")
-	if r := b.get("/login"); r.Code != http.StatusSeeOther || r.Location != "/dashboard" {
-		t.Errorf("/login when logged in: %d %q", r.Code, r.Location)
-	}
+	expectRedirect(t, b.get("/login"), "/dashboard", "/login when logged in")
 	for _, who := range []*browser{e.browser(), b} {
 		r = who.get("/no/such/page")
 		expectCode(t, r, http.StatusNotFound)

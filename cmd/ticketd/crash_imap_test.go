@@ -4,8 +4,6 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -25,10 +23,7 @@ func TestCrashIMAP(t *testing.T) {
 	}
 	c.Close()
 
-	conf := filepath.Join(t.TempDir(), "ticketd.toml")
-	os.WriteFile(conf, fmt.Appendf(nil, "[[imap]]\nhost = \"127.0.0.1\"\nport = %d\ntls = \"none\"\nusername = %q\npassword = %q\n",
-		dove.Port, dove.User, dove.Password), 0o600)
-	d := startCrashDaemon(t, "--config", conf)
+	d := startCrashDaemon(t, "--config", dovecotConfig(t, dove, ""))
 	rng := crashRand(t)
 	processed := func() int { _, p := mailboxCounts(t, dove); return p }
 	kills := 3 + rng.IntN(3)

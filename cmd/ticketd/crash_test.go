@@ -488,6 +488,67 @@ func crashRetryWait(ctx context.Context, try int) error {
 	}
 }
 
+// crashClients runs send(i) for every i in 0…n-1 from crashWorkers clients
+// in the background. The channel it returns is closed when every send has
+// returned; wait waits for that and fails the test (FailNow) with every
+// error a send returned.
+func crashClients(t *testing.T, n int, send func(i int) error) (allDone <-chan struct{}, wait func()) {
+	next := make(chan int, n)
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for range crashWorkers {
+		wg.Go(func() {
+			for i := range next {
+				if err := send(i); err != nil {
+					errs <- fmt.Errorf("message %d: %w", i, err)
+				}
+			}
+		})
+	}
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	return done, func() {
+		t.Helper()
+		<-done
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		if t.Failed() {
+			t.FailNow()
+		}
+	}
+}
+
+// crashKillDuring SIGKILLs and restarts d 3–5 times while the clients of
+// n messages work, each kill at the next share of n done (see
+// crashKillMoment), and stops early once allDone is closed.
+func crashKillDuring(d *crashDaemon, rng *rand.Rand, allDone <-chan struct{}, progress func() int, n int) {
+	kills := 3 + rng.IntN(3)
+	for k := range kills {
+		if !crashKillMoment(rng, allDone, progress, n*(k+1)/(kills+1)) {
+			return
+		}
+		d.kill()
+		d.restart()
+	}
+}
+
+// checkKills fails the test when fewer than 3 kills happened before the
+// n messages were acknowledged.
+func (d *crashDaemon) checkKills(n int) {
+	if d.kills < 3 {
+		d.t.Errorf("only %d kills happened before all %d messages were acknowledged; want at least 3", d.kills, n)
+	}
+}
+
 // TestCrashSMTP delivers N messages, each with a Message-ID of its own, to
 // the SMTP gateway from 10 clients while the daemon is SIGKILLed and
 // restarted 3–5 times. A client that gets no 250 (refused or reset
@@ -502,57 +563,23 @@ func TestCrashSMTP(t *testing.T) {
 	defer cancel()
 
 	var acked, retries, retried atomic.Int64
-	next := make(chan int, n)
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	errs := make(chan error, n)
-	var wg sync.WaitGroup
-	for range crashWorkers {
-		wg.Go(func() {
-			for i := range next {
-				r, err := crashDeliverSMTP(ctx, d.smtpAddr, crashSMTPFrom(i), crashSMTPMessage(i))
-				retries.Add(int64(r))
-				if r > 0 {
-					retried.Add(1)
-				}
-				if err != nil {
-					errs <- fmt.Errorf("message %d: %w", i, err)
-					continue
-				}
-				acked.Add(1)
-			}
-		})
-	}
-	allDone := make(chan struct{})
-	go func() {
-		wg.Wait()
-		close(allDone)
-	}()
-
-	start := time.Now()
-	kills := 3 + rng.IntN(3)
-	for k := range kills {
-		if !crashKillMoment(rng, allDone, func() int { return int(acked.Load()) }, n*(k+1)/(kills+1)) {
-			break
+	allDone, wait := crashClients(t, n, func(i int) error {
+		r, err := crashDeliverSMTP(ctx, d.smtpAddr, crashSMTPFrom(i), crashSMTPMessage(i))
+		retries.Add(int64(r))
+		if r > 0 {
+			retried.Add(1)
 		}
-		d.kill()
-		d.restart()
-	}
-	<-allDone
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
-	if t.Failed() {
-		t.FailNow()
-	}
+		if err == nil {
+			acked.Add(1)
+		}
+		return err
+	})
+	start := time.Now()
+	crashKillDuring(d, rng, allDone, func() int { return int(acked.Load()) }, n)
+	wait()
 	elapsed := time.Since(start)
 	d.stop()
-	if d.kills < 3 {
-		t.Errorf("only %d kills happened before all %d messages were acknowledged; want at least 3", d.kills, n)
-	}
+	d.checkKills(n)
 
 	db := openCrashDB(t, d.dbPath(), false)
 	defer db.Close()
@@ -647,6 +674,25 @@ type crashAck struct {
 	ticketID, from, subject, text string
 }
 
+// crashAcks collects the acknowledgements of several clients.
+type crashAcks struct {
+	mu   sync.Mutex
+	acks []crashAck
+}
+
+func (a *crashAcks) add(ack crashAck) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.acks = append(a.acks, ack)
+}
+
+// len is how many were acknowledged so far.
+func (a *crashAcks) len() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.acks)
+}
+
 // TestCrashMailAPI posts messages to POST /api/receive from 10 clients
 // while the daemon is SIGKILLed and restarted 3–5 times, until 300 were
 // answered 200. A JSON message has no Message-ID, so a failed request is
@@ -662,68 +708,26 @@ func TestCrashMailAPI(t *testing.T) {
 	hc := crashHTTPClient()
 	api := client.New(d.url(), "", hc)
 
-	var mu sync.Mutex
-	var acks []crashAck
+	var acks crashAcks
 	var attempts, retries, retried atomic.Int64
-	next := make(chan int, n)
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	errs := make(chan error, n)
-	var wg sync.WaitGroup
-	for range crashWorkers {
-		wg.Go(func() {
-			for i := range next {
-				ack, r, err := crashReceiveAPI(ctx, api, i, &attempts)
-				retries.Add(int64(r))
-				if r > 0 {
-					retried.Add(1)
-				}
-				if err != nil {
-					errs <- fmt.Errorf("message %d: %w", i, err)
-					continue
-				}
-				mu.Lock()
-				acks = append(acks, ack)
-				mu.Unlock()
-			}
-		})
-	}
-	allDone := make(chan struct{})
-	go func() {
-		wg.Wait()
-		close(allDone)
-	}()
-	progress := func() int {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(acks)
-	}
-
-	start := time.Now()
-	kills := 3 + rng.IntN(3)
-	for k := range kills {
-		if !crashKillMoment(rng, allDone, progress, n*(k+1)/(kills+1)) {
-			break
+	allDone, wait := crashClients(t, n, func(i int) error {
+		ack, r, err := crashReceiveAPI(ctx, api, i, &attempts)
+		retries.Add(int64(r))
+		if r > 0 {
+			retried.Add(1)
 		}
-		d.kill()
-		d.restart()
-	}
-	<-allDone
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
-	if t.Failed() {
-		t.FailNow()
-	}
+		if err == nil {
+			acks.add(ack)
+		}
+		return err
+	})
+	start := time.Now()
+	crashKillDuring(d, rng, allDone, acks.len, n)
+	wait()
 	elapsed := time.Since(start)
 	hc.CloseIdleConnections()
 	d.stop()
-	if d.kills < 3 {
-		t.Errorf("only %d kills happened before all %d messages were acknowledged; want at least 3", d.kills, n)
-	}
+	d.checkKills(n)
 
 	// Through the store and core, as the ticket page reads them.
 	st, err := sqlite.Open(t.Context(), d.dbPath())
@@ -731,7 +735,7 @@ func TestCrashMailAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := core.NewService(st, core.Config{})
-	for _, a := range acks {
+	for _, a := range acks.acks {
 		v, err := svc.ViewTicket(t.Context(), nil, a.ticketID)
 		if err != nil {
 			t.Errorf("acknowledged ticket %s of %s: %v", a.ticketID, a.from, err)
@@ -830,30 +834,15 @@ retry_max = "1s"
 	hc := crashHTTPClient()
 	api := client.New(d.url(), "", hc)
 
-	var mu sync.Mutex
-	var acks []crashAck
+	var acks crashAcks
 	var attempts atomic.Int64
-	next := make(chan int, m)
-	for i := range m {
-		next <- i
-	}
-	close(next)
-	errs := make(chan error, m)
-	var wg sync.WaitGroup
-	for range crashWorkers {
-		wg.Go(func() {
-			for i := range next {
-				ack, _, err := crashReceiveAPI(ctx, api, i, &attempts)
-				if err != nil {
-					errs <- fmt.Errorf("ticket %d: %w", i, err)
-					continue
-				}
-				mu.Lock()
-				acks = append(acks, ack)
-				mu.Unlock()
-			}
-		})
-	}
+	_, wait := crashClients(t, m, func(i int) error {
+		ack, _, err := crashReceiveAPI(ctx, api, i, &attempts)
+		if err == nil {
+			acks.add(ack)
+		}
+		return err
+	})
 
 	start := time.Now()
 	delivered := func() int { return crashRelayCount(t, relay.Dir()) }
@@ -873,14 +862,7 @@ retry_max = "1s"
 		stranded += crashLeased(t, d.dbPath())
 		d.restart()
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
-	if t.Failed() {
-		t.FailNow()
-	}
+	wait()
 
 	// Wait until the outbox has nothing left to send.
 	deadline := time.Now().Add(30 * time.Second)
@@ -958,7 +940,7 @@ retry_max = "1s"
 	for _, om := range outbox {
 		byAddr[om.to] = true
 	}
-	for _, a := range acks {
+	for _, a := range acks.acks {
 		if !byAddr[a.from] {
 			t.Errorf("no confirmation for the acknowledged ticket %s of %s", a.ticketID, a.from)
 		}

@@ -151,18 +151,6 @@ func TestPostgresOutageSendsEachMailOnce(t *testing.T) {
 	})
 }
 
-// waitUntil polls cond every 50 ms until it holds or d passes.
-func waitUntil(t *testing.T, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // receiveJSON posts one message to the Mail API and returns the status,
 // the ticket id of a 200 and the Retry-After header.
 func receiveJSON(hc *http.Client, base, from, subject, text string) (status int, ticketID, retryAfter string, err error) {

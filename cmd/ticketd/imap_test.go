@@ -84,6 +84,32 @@ func whoPolls(t *testing.T, urlA, urlB string) int {
 	return -1
 }
 
+// waitForPoller waits up to d until one of the daemons at urlA and urlB
+// polls the IMAP account and the other waits, and returns which (0 or 1,
+// as whoPolls).
+func waitForPoller(t *testing.T, urlA, urlB string, d time.Duration) int {
+	t.Helper()
+	who := -1
+	waitUntil(t, "one daemon polls the account", d, func() bool {
+		who = whoPolls(t, urlA, urlB)
+		return who >= 0
+	}, func() string { return "A: " + healthz(t, urlA) + "\nB: " + healthz(t, urlB) })
+	return who
+}
+
+// dovecotConfig writes a config file with one [[imap]] table for the
+// Dovecot user of d (plain IMAP on loopback) followed by the lines extra,
+// and returns its path.
+func dovecotConfig(t *testing.T, d *dovecottest.Server, extra string) string {
+	t.Helper()
+	conf := filepath.Join(t.TempDir(), "ticketd.toml")
+	if err := os.WriteFile(conf, fmt.Appendf(nil, "[[imap]]\nhost = \"127.0.0.1\"\nport = %d\ntls = \"none\"\nusername = %q\npassword = %q\n%s",
+		d.Port, d.User, d.Password, extra), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return conf
+}
+
 func healthz(t *testing.T, url string) string {
 	resp, err := http.Get(url + "/healthz")
 	if err != nil {
@@ -102,16 +128,7 @@ func TestIMAPTakeover(t *testing.T) {
 	dove := dovecottest.Start(t)
 	db := pgtest.Start(t).NewDatabase(t)
 	dir := t.TempDir()
-	conf := filepath.Join(dir, "ticketd.toml")
-	os.WriteFile(conf, fmt.Appendf(nil, `
-[[imap]]
-host = "127.0.0.1"
-port = %d
-tls = "none"
-username = %q
-password = %q
-poll_interval = "1h"
-`, dove.Port, dove.User, dove.Password), 0o600)
+	conf := dovecotConfig(t, dove, `poll_interval = "1h"`)
 	args := []string{"--config", conf, "--database", db, "--data", filepath.Join(dir, "data"), "--http", "127.0.0.1:0",
 		"--no-tls", "--smtp", "", "--support-address", "help@help.example"}
 	urlA, stopA := startDaemon(t, args...)
@@ -122,42 +139,23 @@ poll_interval = "1h"
 		return client.New(url, strings.TrimSpace(string(token)), &http.Client{Timeout: 5 * time.Second})
 	}
 	pending := func(url, addr string) bool { return hasMailTo(t, api(url), addr) }
-	waitUntil := func(what string, d time.Duration, cond func() bool) time.Duration {
-		t.Helper()
-		start := time.Now()
-		for !cond() {
-			if time.Since(start) > d {
-				t.Fatalf("%s: not within %s\nA: %s\nB: %s", what, d, healthz(t, urlA), healthz(t, urlB))
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		return time.Since(start)
+	info := func() string { return "A: " + healthz(t, urlA) + "\nB: " + healthz(t, urlB) }
+
+	otherURL, stopHolder := urlB, stopA
+	if waitForPoller(t, urlA, urlB, 20*time.Second) == 1 {
+		otherURL, stopHolder = urlA, stopB
 	}
 
-	var otherURL string
-	var stopHolder func() int
-	waitUntil("one daemon polls the account", 20*time.Second, func() bool {
-		switch whoPolls(t, urlA, urlB) {
-		case 0:
-			otherURL, stopHolder = urlB, stopA
-		case 1:
-			otherURL, stopHolder = urlA, stopB
-		default:
-			return false
-		}
-		return true
-	})
-
 	appendMail(t, dove, "first@example.org", "Printer", "imap-1@example.org")
-	took := waitUntil("the first mail is a ticket", 10*time.Second, func() bool { return pending(otherURL, "first@example.org") })
+	took := waitUntil(t, "the first mail is a ticket", 10*time.Second, func() bool { return pending(otherURL, "first@example.org") }, info)
 	t.Logf("APPEND to ticket: %s (IDLE)", took)
-	waitUntil("the first mail is moved to Processed", 10*time.Second, func() bool { _, p := mailboxCounts(t, dove); return p == 1 })
+	waitUntil(t, "the first mail is moved to Processed", 10*time.Second, func() bool { _, p := mailboxCounts(t, dove); return p == 1 }, info)
 
 	if code := stopHolder(); code != 0 {
 		t.Fatalf("holder exited with %d", code)
 	}
 	appendMail(t, dove, "second@example.org", "Scanner", "imap-2@example.org")
-	took = waitUntil("the other daemon takes over", 30*time.Second, func() bool { return pending(otherURL, "second@example.org") })
+	took = waitUntil(t, "the other daemon takes over", 30*time.Second, func() bool { return pending(otherURL, "second@example.org") }, info)
 	t.Logf("takeover and ingest after the holder stopped: %s", took)
 	if h := healthz(t, otherURL); !strings.Contains(h, "1 ingested") {
 		t.Errorf("healthz of the new holder = %q", h)

@@ -3,10 +3,7 @@
 package main
 
 import (
-	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -26,10 +23,7 @@ import (
 func TestIMAPTakeoverAfterKill(t *testing.T) {
 	dove := dovecottest.Start(t)
 	db := pgtest.Start(t).NewDatabase(t)
-	conf := filepath.Join(t.TempDir(), "ticketd.toml")
-	os.WriteFile(conf, fmt.Appendf(nil, "[[imap]]\nhost = \"127.0.0.1\"\nport = %d\ntls = \"none\"\nusername = %q\npassword = %q\n",
-		dove.Port, dove.User, dove.Password), 0o600)
-	args := []string{"--config", conf, "--database", db, "--no-api-token", "--support-address", "help@help.example"}
+	args := []string{"--config", dovecotConfig(t, dove, ""), "--database", db, "--no-api-token", "--support-address", "help@help.example"}
 	a := startCrashDaemon(t, args...)
 	b := startCrashDaemon(t, args...)
 	hc := &http.Client{Timeout: 5 * time.Second}
@@ -52,36 +46,16 @@ func TestIMAPTakeoverAfterKill(t *testing.T) {
 	}
 
 	pending := func(api *client.Client, addr string) bool { return hasMailTo(t, api, addr) }
-	wait := func(what string, d time.Duration, cond func() bool) time.Duration {
-		t.Helper()
-		start := time.Now()
-		for !cond() {
-			if time.Since(start) > d {
-				t.Fatalf("%s: not within %s", what, d)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		return time.Since(start)
+	holder, other := a, apiB
+	if waitForPoller(t, a.url(), b.url(), 30*time.Second) == 1 {
+		holder, other = b, apiA
 	}
-	var holder *crashDaemon
-	var other *client.Client
-	wait("one daemon polls the account", 30*time.Second, func() bool {
-		switch whoPolls(t, a.url(), b.url()) {
-		case 0:
-			holder, other = a, apiB
-		case 1:
-			holder, other = b, apiA
-		default:
-			return false
-		}
-		return true
-	})
 	appendMail(t, dove, "first@example.org", "Printer", "kill-1@example.org")
-	wait("the first mail is a ticket", 10*time.Second, func() bool { return pending(other, "first@example.org") })
+	waitUntil(t, "the first mail is a ticket", 10*time.Second, func() bool { return pending(other, "first@example.org") })
 
 	holder.killGroup()
 	appendMail(t, dove, "second@example.org", "Scanner", "kill-2@example.org")
-	took := wait("the other daemon takes over", 45*time.Second, func() bool { return pending(other, "second@example.org") })
+	took := waitUntil(t, "the other daemon takes over", 45*time.Second, func() bool { return pending(other, "second@example.org") })
 	t.Logf("after SIGKILL of the holder, the other daemon ingested the next mail in %s", took.Round(100*time.Millisecond))
 	if _, n := mailboxCounts(t, dove); n != 2 {
 		t.Errorf("Processed holds %d mails, want 2", n)

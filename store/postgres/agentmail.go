@@ -4,29 +4,18 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
-
 	"trivialtickets/core"
+	"trivialtickets/store/sqlrows"
 )
 
 // Agents' e-mail addresses and shared secrets.
 
-func scanAgentMail(row pgx.CollectableRow) (core.AgentMail, error) {
-	var m core.AgentMail
-	var notify string
-	if err := row.Scan(&m.Username, &m.Email, &notify); err != nil {
-		return core.AgentMail{}, err
-	}
-	var err error
-	if m.Notify, err = core.ParseNotify(notify); err != nil {
-		return core.AgentMail{}, fmt.Errorf("e-mail of agent %s: %w", m.Username, err)
-	}
-	return m, nil
-}
+// scanAgentMail is store/sqlrows' scan of agent_mail, for queryAll.
+var scanAgentMail = rowScan(sqlrows.ScanAgentMail)
 
 func (t *tx) AgentMail(ctx context.Context, username string) (core.AgentMail, error) {
 	ms, err := queryAll(ctx, t, "e-mail of agent "+username, scanAgentMail,
-		`SELECT username, email, notify FROM agent_mail WHERE username = $1`, username)
+		`SELECT `+sqlrows.AgentMailColumns+` FROM agent_mail WHERE username = $1`, username)
 	if err != nil {
 		return core.AgentMail{}, err
 	}
@@ -37,7 +26,7 @@ func (t *tx) AgentMail(ctx context.Context, username string) (core.AgentMail, er
 }
 
 func (t *tx) AgentMails(ctx context.Context) ([]core.AgentMail, error) {
-	return queryAll(ctx, t, "agents' e-mail", scanAgentMail, `SELECT username, email, notify FROM agent_mail ORDER BY username`)
+	return queryAll(ctx, t, "agents' e-mail", scanAgentMail, `SELECT `+sqlrows.AgentMailColumns+` FROM agent_mail ORDER BY username`)
 }
 
 func (t *tx) PutAgentMail(ctx context.Context, m core.AgentMail) error {

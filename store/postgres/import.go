@@ -22,9 +22,9 @@ func Tables() []string { return store.DataTableNames() }
 
 // lookupTable returns the table named name.
 func lookupTable(name string) (store.DataTable, error) {
-	t, ok := store.LookupDataTable(name)
-	if !ok {
-		return store.DataTable{}, fmt.Errorf("postgres: %q is not a table with data (see Tables)", name)
+	t, err := store.DataTableNamed(name)
+	if err != nil {
+		return store.DataTable{}, fmt.Errorf("postgres: %w", err)
 	}
 	return t, nil
 }
@@ -267,21 +267,12 @@ func converter(typ string) func(any) (any, error) {
 // slice. A failure ends the sequence with the error.
 func (s *Store) Rows(ctx context.Context, table string, columns []string) iter.Seq2[[]any, error] {
 	return func(yield func([]any, error) bool) {
-		t, err := lookupTable(table)
+		query, err := store.SelectRowsSQL(table, columns, quoteIdent)
 		if err != nil {
-			yield(nil, err)
+			yield(nil, fmt.Errorf("postgres: %w", err))
 			return
 		}
-		if len(columns) == 0 {
-			yield(nil, fmt.Errorf("postgres: read %s: no columns given", table))
-			return
-		}
-		quoted := make([]string, len(columns))
-		for i, c := range columns {
-			quoted[i] = pgx.Identifier{c}.Sanitize()
-		}
-		rows, err := s.pool.Query(ctx, `SELECT `+strings.Join(quoted, ", ")+` FROM `+
-			pgx.Identifier{t.Name}.Sanitize()+` ORDER BY `+pgx.Identifier{t.Key}.Sanitize())
+		rows, err := s.pool.Query(ctx, query)
 		if err != nil {
 			yield(nil, fmt.Errorf("postgres: read %s: %w", table, err))
 			return
@@ -305,6 +296,9 @@ func (s *Store) Rows(ctx context.Context, table string, columns []string) iter.S
 		}
 	}
 }
+
+// quoteIdent quotes an SQL identifier.
+func quoteIdent(s string) string { return pgx.Identifier{s}.Sanitize() }
 
 // portable turns a value that pgx decoded into the portable representation.
 func portable(v any) any {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -41,10 +40,10 @@ var loadMigrations = store.LoadMigrations
 
 // migrate brings the database up to the last of ms in one transaction:
 // either every missing migration is applied or none (PostgreSQL's DDL is
-// transactional). The transaction first takes an advisory lock, so two
-// daemons starting at once migrate one after the other and the second finds
-// nothing to do. It refuses a database whose recorded version is newer than
-// len(ms).
+// transactional; store.ApplyMigrations). The transaction first takes an
+// advisory lock, so two daemons starting at once migrate one after the
+// other and the second finds nothing to do. It refuses a database whose
+// recorded version is newer than len(ms).
 func migrate(ctx context.Context, pool *pgxpool.Pool, ms []migration) (err error) {
 	// READ COMMITTED: every statement sees what was committed before it, in
 	// particular what another daemon migrated while this one waited for the
@@ -61,32 +60,22 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, ms []migration) (err error
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLockKey); err != nil {
 		return fmt.Errorf("migrate: lock: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    INTEGER PRIMARY KEY,
-		name       TEXT NOT NULL,
-		applied_at BIGINT NOT NULL
-	)`); err != nil {
-		return fmt.Errorf("migrate: create schema_migrations: %w", err)
-	}
-	cur, err := schemaVersion(ctx, tx)
-	if err != nil {
-		return err
-	}
-	if cur > len(ms) {
-		return fmt.Errorf("database schema version %d, this program knows up to %d: upgrade the program (or restore a backup): %w",
-			cur, len(ms), ErrSchemaTooNew)
-	}
-	now := time.Now().UnixNano()
-	for _, m := range ms[cur:] {
+	if _, err := store.ApplyMigrations(ctx, store.MigrationTx{
 		// Without arguments pgx uses the simple protocol, which runs a
 		// file of several statements.
-		if _, err := tx.Exec(ctx, m.SQL); err != nil {
-			return fmt.Errorf("migrate: apply %s: %w", m.Name, err)
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
-			m.Version, m.Name, now); err != nil {
-			return fmt.Errorf("migrate: record %s: %w", m.Name, err)
-		}
+		Exec: func(ctx context.Context, query string, args ...any) error {
+			_, err := tx.Exec(ctx, query, args...)
+			return err
+		},
+		Version: func(ctx context.Context) (int, error) { return schemaVersion(ctx, tx) },
+		CreateTable: `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    INTEGER PRIMARY KEY,
+			name       TEXT NOT NULL,
+			applied_at BIGINT NOT NULL
+		)`,
+		Record: `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
+	}, ms); err != nil {
+		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("migrate: commit: %w", err)
@@ -99,7 +88,7 @@ func schemaVersion(ctx context.Context, q interface {
 	QueryRow(context.Context, string, ...any) pgx.Row
 }) (int, error) {
 	var v int
-	if err := q.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
+	if err := q.QueryRow(ctx, store.SchemaVersionSQL).Scan(&v); err != nil {
 		return 0, fmt.Errorf("migrate: read schema version: %w", err)
 	}
 	return v, nil

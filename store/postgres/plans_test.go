@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"trivialtickets/core"
+	"trivialtickets/store/storetest"
 )
 
 // planRows is the planner's row estimate of a plan line.
@@ -74,44 +75,18 @@ func TestQueryPlans(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer rows.Close()
-		var lines []string
-		for rows.Next() {
-			var line string
-			if err := rows.Scan(&line); err != nil {
-				t.Fatal(err)
-			}
-			lines = append(lines, line)
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-		return strings.Join(lines, "\n")
+		return strings.Join(columnStrings(t, rows), "\n")
 	}
 
 	after := &core.Cursor{CreatedAt: time.Unix(0, base+tickets/2*int64(time.Second)), ID: "aaaaaaaaaaaaaaaa"}
-	queries := map[string]core.TicketQuery{
-		"all":                 {Limit: 50},
-		"all after":           {Limit: 50, After: after},
-		"status":              {Status: core.StatusOpen, Limit: 50},
-		"status after":        {Status: core.StatusOpen, Limit: 50, After: after},
-		"assignee":            {Assignee: "bob", Limit: 50},
-		"assignee status":     {Assignee: "bob", Status: core.StatusInProgress, Limit: 50, After: after},
-		"unassigned":          {Unassigned: true, Limit: 50, After: after},
-		"customer":            {Customer: "c7@example.com", Limit: 50},
-		"customer candidates": {Customer: "c7@example.com", Unassigned: true, Exclude: "x", Limit: 200},
-		// The workspace's views by last activity, first and a later page,
-		// and searches for a rare and a common word.
-		"view all":               {Limit: 51},
-		"view all created":       {Sort: core.SortCreated, Limit: 51, Offset: 50},
-		"view all status":        {Status: core.StatusOpen, Limit: 51},
-		"view mine":              {Assignee: "bob", NotClosed: true, Limit: 51},
-		"view mine status":       {Assignee: "bob", NotClosed: true, Status: core.StatusInProgress, Limit: 51},
-		"view unassigned":        {Unassigned: true, NotClosed: true, Limit: 51, Offset: 50},
-		"view unassigned status": {Unassigned: true, NotClosed: true, Status: core.StatusOpen, Limit: 51},
-		"customer tickets":       {Customer: "c7@example.com", Exclude: "x", Limit: 10},
-		"search rare":            {Search: "12345", Limit: 51},
-		"search common":          {Search: "ticket", Limit: 51},
-		"search common mine":     {Search: "ticket", Assignee: "bob", NotClosed: true, Limit: 51},
+	queries := storetest.PlanQueries("c7@example.com", after)
+	// Searches for a rare and a common word.
+	for name, q := range map[string]core.TicketQuery{
+		"search rare":        {Search: "12345", Limit: 51},
+		"search common":      {Search: "ticket", Limit: 51},
+		"search common mine": {Search: "ticket", Assignee: "bob", NotClosed: true, Limit: 51},
+	} {
+		queries[name] = q
 	}
 	for name, q := range queries {
 		query, args := listTicketsSQL(q)

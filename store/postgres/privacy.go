@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"trivialtickets/core"
+	"trivialtickets/store/sqlrows"
 )
 
 // Retention and a customer's data. Every delete is a plain row delete per
@@ -22,23 +23,13 @@ func (t *tx) ExpiredTickets(ctx context.Context, closedBefore time.Time, limit i
 		ORDER BY t.updated_at, t.id LIMIT $2`, nanos(closedBefore), limit)
 }
 
+// deleteStep is one DELETE statement and the counter of its rows.
+type deleteStep = sqlrows.DeleteStep
+
 // deleteSteps runs each delete with arg and adds the rows it deleted to
 // its counter.
 func (t *tx) deleteSteps(ctx context.Context, what string, arg any, steps []deleteStep) error {
-	for _, s := range steps {
-		n, err := t.exec(ctx, what, s.query, arg)
-		if err != nil {
-			return err
-		}
-		*s.n += int(n)
-	}
-	return nil
-}
-
-// deleteStep is one DELETE statement and the counter of its rows.
-type deleteStep struct {
-	n     *int
-	query string
+	return sqlrows.Delete(ctx, t.exec, what, arg, steps)
 }
 
 func (t *tx) DeleteTickets(ctx context.Context, ids []string) (core.Deleted, error) {
@@ -47,11 +38,11 @@ func (t *tx) DeleteTickets(ctx context.Context, ids []string) (core.Deleted, err
 		return d, nil
 	}
 	err := t.deleteSteps(ctx, fmt.Sprintf("delete %d tickets", len(ids)), ids, []deleteStep{
-		{&d.Attachments, `DELETE FROM attachments WHERE entry_id IN (SELECT id FROM entries WHERE ticket_id = ANY($1))`},
-		{&d.Entries, `DELETE FROM entries WHERE ticket_id = ANY($1)`},
-		{&d.MessageIDs, `DELETE FROM message_ids WHERE ticket_id = ANY($1)`},
-		{&d.Mails, `DELETE FROM outbox WHERE ticket_id = ANY($1)`},
-		{&d.Tickets, `DELETE FROM tickets WHERE id = ANY($1)`},
+		{N: &d.Attachments, Query: `DELETE FROM attachments WHERE entry_id IN (SELECT id FROM entries WHERE ticket_id = ANY($1))`},
+		{N: &d.Entries, Query: `DELETE FROM entries WHERE ticket_id = ANY($1)`},
+		{N: &d.MessageIDs, Query: `DELETE FROM message_ids WHERE ticket_id = ANY($1)`},
+		{N: &d.Mails, Query: `DELETE FROM outbox WHERE ticket_id = ANY($1)`},
+		{N: &d.Tickets, Query: `DELETE FROM tickets WHERE id = ANY($1)`},
 	})
 	return d, err
 }
@@ -70,11 +61,8 @@ func (t *tx) AuthorEntries(ctx context.Context, addr string) ([]core.Entry, erro
 		return nil, err
 	}
 	for i := range es {
-		es[i].Attachments, err = queryAll(ctx, t, what+": attachments", func(row pgx.CollectableRow) (core.Attachment, error) {
-			var a core.Attachment
-			err := row.Scan(&a.ID, &a.Filename, &a.ContentType, &a.Size, &a.ContentID)
-			return a, err
-		}, `SELECT id, filename, content_type, size, content_id FROM attachments WHERE entry_id = $1 ORDER BY id`, es[i].ID)
+		es[i].Attachments, err = queryAll(ctx, t, what+": attachments", rowScan(sqlrows.ScanAttachment),
+			`SELECT `+sqlrows.AttachmentColumns+` FROM attachments a WHERE a.entry_id = $1 ORDER BY a.id`, es[i].ID)
 		if err != nil {
 			return nil, err
 		}
@@ -88,10 +76,10 @@ func (t *tx) DeleteEntries(ctx context.Context, ids []int64) (core.Deleted, erro
 		return d, nil
 	}
 	err := t.deleteSteps(ctx, fmt.Sprintf("delete %d entries", len(ids)), ids, []deleteStep{
-		{&d.Attachments, `DELETE FROM attachments WHERE entry_id = ANY($1)`},
-		{&d.MessageIDs, `DELETE FROM message_ids WHERE message_id IN
+		{N: &d.Attachments, Query: `DELETE FROM attachments WHERE entry_id = ANY($1)`},
+		{N: &d.MessageIDs, Query: `DELETE FROM message_ids WHERE message_id IN
 			(SELECT message_id FROM entries WHERE id = ANY($1) AND message_id <> '')`},
-		{&d.Entries, `DELETE FROM entries WHERE id = ANY($1)`},
+		{N: &d.Entries, Query: `DELETE FROM entries WHERE id = ANY($1)`},
 	})
 	return d, err
 }

@@ -103,6 +103,14 @@ type rowScanner interface {
 // sortedStrings reads the one text column of rows, sorted.
 func sortedStrings(t *testing.T, rows rowScanner) []string {
 	t.Helper()
+	out := columnStrings(t, rows)
+	slices.Sort(out)
+	return out
+}
+
+// columnStrings reads the one text column of rows, in their order.
+func columnStrings(t *testing.T, rows rowScanner) []string {
+	t.Helper()
 	var out []string
 	for rows.Next() {
 		var s string
@@ -114,6 +122,5 @@ func sortedStrings(t *testing.T, rows rowScanner) []string {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	slices.Sort(out)
 	return out
 }

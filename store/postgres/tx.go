@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"trivialtickets/core"
+	"trivialtickets/store/sqlrows"
 )
 
 // errTxDone is returned by a Tx used after its function returned.
@@ -49,29 +50,11 @@ func (t *tx) bound(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithDeadline(ctx, t.deadline)
 }
 
-// nanos stores a time as unix nanoseconds UTC; the zero time is 0.
-func nanos(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-// fromNanos is the inverse of nanos; times come back in UTC.
-func fromNanos(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n).UTC()
-}
-
-// nullString stores "" as NULL (for columns with a foreign key).
-func nullString(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
+// Times are stored as Unix nanoseconds, "" as NULL where a foreign key
+// needs it: the conversions that both SQL stores share (store/sqlrows).
+func nanos(t time.Time) int64     { return sqlrows.Nanos(t) }
+func fromNanos(n int64) time.Time { return sqlrows.FromNanos(n) }
+func nullString(s string) any     { return sqlrows.NullString(s) }
 
 // notNil stores a nil byte slice as an empty one: pgx sends nil as NULL.
 func notNil(b []byte) []byte {
@@ -162,6 +145,18 @@ func queryAll[T any](ctx context.Context, t *tx, what string, scan func(pgx.Coll
 	return out, nil
 }
 
+// rowScan adapts one of store/sqlrows' scans to queryAll.
+func rowScan[T any](scan func(sqlrows.Scan) (T, error)) func(pgx.CollectableRow) (T, error) {
+	return func(row pgx.CollectableRow) (T, error) { return scan(row.Scan) }
+}
+
+// The scans of store/sqlrows, for queryAll.
+var (
+	scanTicket = rowScan(sqlrows.ScanTicket)
+	scanEntry  = rowScan(sqlrows.ScanEntry)
+	scanAgent  = rowScan(sqlrows.ScanAgent)
+)
+
 // params numbers the parameters of a query being built: $1, $2 …
 type params struct{ args []any }
 
@@ -173,55 +168,11 @@ func (p *params) add(v any) string {
 
 // Tickets.
 
-const ticketColumns = `id, subject, customer, customer_name, status, assignee, merged_into,
-	root_message_id, last_message_id, created_at, updated_at, mailbox`
-
-// ticketListColumns are ticketColumns and the workspace's columns, which
-// the triggers of migration 0007 keep; every read of a ticket uses them.
-const ticketListColumns = `t.id, t.subject, t.customer, t.customer_name, t.status, t.assignee, t.merged_into,
-	t.root_message_id, t.last_message_id, t.created_at, t.updated_at,
-	t.activity_at, t.customer_at, t.replied_at, t.seen_at, t.mailbox`
-
-// ticketScan holds the scan targets of ticketColumns.
-type ticketScan struct {
-	t                    core.Ticket
-	status               string
-	assignee             *string
-	createdAt, updatedAt int64
-	activityAt           int64
-	customerAt           int64
-	repliedAt            int64
-	seenAt               int64
-}
-
-func (s *ticketScan) dest() []any {
-	return []any{&s.t.ID, &s.t.Subject, &s.t.Customer, &s.t.CustomerName, &s.status, &s.assignee,
-		&s.t.MergedInto, &s.t.RootMessageID, &s.t.LastMessageID, &s.createdAt, &s.updatedAt,
-		&s.activityAt, &s.customerAt, &s.repliedAt, &s.seenAt, &s.t.Mailbox}
-}
-
-func (s *ticketScan) ticket() core.Ticket {
-	t := s.t
-	t.Status = core.Status(s.status)
-	if s.assignee != nil {
-		t.Assignee = *s.assignee
-	}
-	t.CreatedAt = fromNanos(s.createdAt)
-	t.UpdatedAt = fromNanos(s.updatedAt)
-	t.ActivityAt = fromNanos(s.activityAt)
-	t.CustomerAt = fromNanos(s.customerAt)
-	t.RepliedAt = fromNanos(s.repliedAt)
-	t.SeenAt = fromNanos(s.seenAt)
-	return t
-}
-
-func scanTicket(row pgx.CollectableRow) (core.Ticket, error) {
-	var s ticketScan
-	if err := row.Scan(s.dest()...); err != nil {
-		return core.Ticket{}, err
-	}
-	return s.ticket(), nil
-}
+// The column lists and scans of tickets are store/sqlrows'.
+const (
+	ticketColumns     = sqlrows.TicketColumns
+	ticketListColumns = sqlrows.TicketListColumns
+)
 
 // CreateTicket inserts a ticket. A taken id gives ErrDuplicate and leaves
 // the transaction usable (ON CONFLICT DO NOTHING instead of a failing
@@ -242,17 +193,17 @@ func (t *tx) CreateTicket(ctx context.Context, tk core.Ticket) error {
 }
 
 func (t *tx) Ticket(ctx context.Context, id string) (core.Ticket, error) {
-	var s ticketScan
+	var s sqlrows.TicketRow
 	query := `SELECT ` + ticketListColumns + ` FROM tickets t WHERE id = $1`
 	if t.write {
 		// Core reads a ticket in Update to change it: hold it until the
 		// commit, so concurrent changes of one ticket take turns.
 		query += ` FOR UPDATE`
 	}
-	if err := t.queryRow(ctx, "ticket "+id, s.dest(), query, id); err != nil {
+	if err := t.queryRow(ctx, "ticket "+id, s.Dest(), query, id); err != nil {
 		return core.Ticket{}, err
 	}
-	return s.ticket(), nil
+	return s.Ticket(), nil
 }
 
 func (t *tx) UpdateTicket(ctx context.Context, tk core.Ticket) error {
@@ -388,34 +339,8 @@ func (t *tx) CountTickets(ctx context.Context, q core.TicketQuery) (int, error) 
 
 // Entries and attachments.
 
-const entryColumns = `e.id, e.ticket_id, e.created_at, e.author_kind, e.author, e.author_name,
-	e.internal, e.text, e.automatic, e.message_id, e.from_ticket`
-
-type entryScan struct {
-	e         core.Entry
-	createdAt int64
-	kind      string
-}
-
-func (s *entryScan) dest() []any {
-	return []any{&s.e.ID, &s.e.TicketID, &s.createdAt, &s.kind, &s.e.Author, &s.e.AuthorName,
-		&s.e.Internal, &s.e.Text, &s.e.Automatic, &s.e.MessageID, &s.e.FromTicket}
-}
-
-func (s *entryScan) entry() core.Entry {
-	e := s.e
-	e.CreatedAt = fromNanos(s.createdAt)
-	e.AuthorKind = core.AuthorKind(s.kind)
-	return e
-}
-
-func scanEntry(row pgx.CollectableRow) (core.Entry, error) {
-	var s entryScan
-	if err := row.Scan(s.dest()...); err != nil {
-		return core.Entry{}, err
-	}
-	return s.entry(), nil
-}
+// The column lists and scans of entries and attachments are store/sqlrows'.
+const entryColumns = sqlrows.EntryColumns
 
 // AddEntry inserts the entry and then its attachments. An entry for a
 // ticket that does not exist gives ErrNotFound (and aborts the transaction).
@@ -457,43 +382,26 @@ func (t *tx) Entries(ctx context.Context, ticketID string, withInternal bool) ([
 	if err != nil || len(es) == 0 {
 		return es, err
 	}
-	index := make(map[int64]int, len(es))
-	for i, e := range es {
-		index[e.ID] = i
-	}
 	// The attachments of all these entries in one query (metadata only).
-	type entryAttachment struct {
-		entryID int64
-		a       core.Attachment
-	}
-	as, err := queryAll(ctx, t, what+": attachments", func(row pgx.CollectableRow) (entryAttachment, error) {
-		var ea entryAttachment
-		err := row.Scan(&ea.entryID, &ea.a.ID, &ea.a.Filename, &ea.a.ContentType, &ea.a.Size, &ea.a.ContentID)
-		return ea, err
-	}, `SELECT a.entry_id, a.id, a.filename, a.content_type, a.size, a.content_id
+	as, err := queryAll(ctx, t, what+": attachments", rowScan(sqlrows.ScanEntryAttachment), `SELECT `+sqlrows.EntryAttachmentColumns+`
 		FROM entries e JOIN attachments a ON a.entry_id = e.id
 		WHERE e.ticket_id = $1`+filter+` ORDER BY a.id`, ticketID)
 	if err != nil {
 		return nil, err
 	}
-	for _, ea := range as {
-		if i, ok := index[ea.entryID]; ok {
-			es[i].Attachments = append(es[i].Attachments, ea.a)
-		}
-	}
+	sqlrows.Attach(es, as)
 	return es, nil
 }
 
 func (t *tx) Attachment(ctx context.Context, id int64) (core.Attachment, core.Entry, error) {
-	var a core.Attachment
-	var s entryScan
-	dest := append([]any{&a.ID, &a.Filename, &a.ContentType, &a.Size, &a.ContentID, &a.Data}, s.dest()...)
-	if err := t.queryRow(ctx, fmt.Sprintf("attachment %d", id), dest,
-		`SELECT a.id, a.filename, a.content_type, a.size, a.content_id, a.data, `+entryColumns+`
+	var s sqlrows.AttachmentRow
+	if err := t.queryRow(ctx, fmt.Sprintf("attachment %d", id), s.Dest(),
+		`SELECT `+sqlrows.AttachmentDataColumns+`
 		FROM attachments a JOIN entries e ON e.id = a.entry_id WHERE a.id = $1`, id); err != nil {
 		return core.Attachment{}, core.Entry{}, err
 	}
-	return a, s.entry(), nil
+	a, e := s.Attachment()
+	return a, e, nil
 }
 
 // Message-IDs.
@@ -640,17 +548,15 @@ func (t *tx) CountMails(ctx context.Context, state core.MailState) (int, error) 
 // SQLite, writers run one at a time anyway) and RETURNING gives its
 // current values.
 func (t *tx) LockLoginThrottle(ctx context.Context, key string, now time.Time) (core.LoginThrottle, error) {
-	var e core.LoginThrottle
-	var windowStart, lockedUntil, last int64
-	if err := t.queryRow(ctx, "lock login throttle", []any{&e.Failures, &windowStart, &e.Lockouts, &lockedUntil, &last},
-		`INSERT INTO login_throttles (key, failures, window_start, lockouts, locked_until, last)
+	var s sqlrows.ThrottleRow
+	if err := t.queryRow(ctx, "lock login throttle", s.Dest(),
+		`INSERT INTO login_throttles (key, `+sqlrows.ThrottleColumns+`)
 		VALUES ($1, 0, 0, 0, 0, $2)
 		ON CONFLICT (key) DO UPDATE SET last = login_throttles.last
-		RETURNING failures, window_start, lockouts, locked_until, last`, key, nanos(now)); err != nil {
+		RETURNING `+sqlrows.ThrottleColumns, key, nanos(now)); err != nil {
 		return core.LoginThrottle{}, err
 	}
-	e.WindowStart, e.LockedUntil, e.Last = fromNanos(windowStart), fromNanos(lockedUntil), fromNanos(last)
-	return e, nil
+	return s.Throttle(), nil
 }
 
 func (t *tx) PutLoginThrottle(ctx context.Context, key string, e core.LoginThrottle) error {
@@ -707,31 +613,17 @@ func (t *tx) CreateAgent(ctx context.Context, a core.Agent) error {
 	return err
 }
 
-const agentColumns = `username, name, password_hash, vacation, created_at, time_zone`
-
-func scanAgent(row pgx.CollectableRow) (core.Agent, error) {
-	var a core.Agent
-	var createdAt int64
-	if err := row.Scan(&a.Username, &a.Name, &a.PasswordHash, &a.Vacation, &createdAt, &a.TimeZone); err != nil {
-		return core.Agent{}, err
-	}
-	a.CreatedAt = fromNanos(createdAt)
-	return a, nil
-}
-
 func (t *tx) Agent(ctx context.Context, username string) (core.Agent, error) {
-	var a core.Agent
-	var createdAt int64
-	if err := t.queryRow(ctx, "agent "+username, []any{&a.Username, &a.Name, &a.PasswordHash, &a.Vacation, &createdAt, &a.TimeZone},
-		`SELECT `+agentColumns+` FROM agents WHERE username = $1`, username); err != nil {
+	var s sqlrows.AgentRow
+	if err := t.queryRow(ctx, "agent "+username, s.Dest(),
+		`SELECT `+sqlrows.AgentColumns+` FROM agents WHERE username = $1`, username); err != nil {
 		return core.Agent{}, err
 	}
-	a.CreatedAt = fromNanos(createdAt)
-	return a, nil
+	return s.Agent(), nil
 }
 
 func (t *tx) Agents(ctx context.Context) ([]core.Agent, error) {
-	return queryAll(ctx, t, "list agents", scanAgent, `SELECT `+agentColumns+` FROM agents ORDER BY username`)
+	return queryAll(ctx, t, "list agents", scanAgent, `SELECT `+sqlrows.AgentColumns+` FROM agents ORDER BY username`)
 }
 
 func (t *tx) UpdateAgent(ctx context.Context, a core.Agent) error {
@@ -777,14 +669,12 @@ func (t *tx) CreateSession(ctx context.Context, s core.Session) error {
 }
 
 func (t *tx) Session(ctx context.Context, tokenHash string) (core.Session, error) {
-	var s core.Session
-	var createdAt, expiresAt int64
-	if err := t.queryRow(ctx, "session", []any{&s.TokenHash, &s.Username, &createdAt, &expiresAt},
-		`SELECT token_hash, username, created_at, expires_at FROM sessions WHERE token_hash = $1`, tokenHash); err != nil {
+	var s sqlrows.TokenRow
+	if err := t.queryRow(ctx, "session", s.Dest(),
+		`SELECT `+sqlrows.TokenColumns+` FROM sessions WHERE token_hash = $1`, tokenHash); err != nil {
 		return core.Session{}, err
 	}
-	s.CreatedAt, s.ExpiresAt = fromNanos(createdAt), fromNanos(expiresAt)
-	return s, nil
+	return s.Session(), nil
 }
 
 func (t *tx) DeleteSession(ctx context.Context, tokenHash string) error {
@@ -824,14 +714,12 @@ func (t *tx) CreateTrustedDevice(ctx context.Context, d core.TrustedDevice) erro
 }
 
 func (t *tx) TrustedDevice(ctx context.Context, tokenHash string) (core.TrustedDevice, error) {
-	var d core.TrustedDevice
-	var createdAt, expiresAt int64
-	if err := t.queryRow(ctx, "trusted device", []any{&d.TokenHash, &d.Username, &createdAt, &expiresAt},
-		`SELECT token_hash, username, created_at, expires_at FROM trusted_devices WHERE token_hash = $1`, tokenHash); err != nil {
+	var s sqlrows.TokenRow
+	if err := t.queryRow(ctx, "trusted device", s.Dest(),
+		`SELECT `+sqlrows.TokenColumns+` FROM trusted_devices WHERE token_hash = $1`, tokenHash); err != nil {
 		return core.TrustedDevice{}, err
 	}
-	d.CreatedAt, d.ExpiresAt = fromNanos(createdAt), fromNanos(expiresAt)
-	return d, nil
+	return s.TrustedDevice(), nil
 }
 
 func (t *tx) DeleteTrustedDevices(ctx context.Context, username string) error {

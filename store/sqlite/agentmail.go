@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"trivialtickets/core"
+	"trivialtickets/store/sqlrows"
 )
 
 // Agents' e-mail addresses and shared secrets.
@@ -24,27 +25,7 @@ func (t *tx) AgentMail(ctx context.Context, username string) (core.AgentMail, er
 }
 
 func (t *tx) AgentMails(ctx context.Context) ([]core.AgentMail, error) {
-	rows, err := t.query(ctx, "agents' e-mail", `SELECT username, email, notify FROM agent_mail ORDER BY username`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ms []core.AgentMail
-	for rows.Next() {
-		var m core.AgentMail
-		var notify string
-		if err := rows.Scan(&m.Username, &m.Email, &notify); err != nil {
-			return nil, fmt.Errorf("agents' e-mail: %w", err)
-		}
-		if m.Notify, err = core.ParseNotify(notify); err != nil {
-			return nil, fmt.Errorf("e-mail of agent %s: %w", m.Username, err)
-		}
-		ms = append(ms, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("agents' e-mail: %w", err)
-	}
-	return ms, nil
+	return queryAll(ctx, t, "agents' e-mail", sqlrows.ScanAgentMail, `SELECT `+sqlrows.AgentMailColumns+` FROM agent_mail ORDER BY username`)
 }
 
 func (t *tx) PutAgentMail(ctx context.Context, m core.AgentMail) error {

@@ -107,9 +107,9 @@ func (s *Snapshot) Close() error {
 
 // lookupTable returns the table named name.
 func lookupTable(name string) (store.DataTable, error) {
-	t, ok := store.LookupDataTable(name)
-	if !ok {
-		return store.DataTable{}, fmt.Errorf("sqlite: %q is not a table with data (see Tables)", name)
+	t, err := store.DataTableNamed(name)
+	if err != nil {
+		return store.DataTable{}, fmt.Errorf("sqlite: %w", err)
 	}
 	return t, nil
 }
@@ -163,13 +163,9 @@ func (s *Snapshot) Columns(ctx context.Context, table string) ([]string, error) 
 // with the error.
 func (s *Snapshot) Rows(ctx context.Context, table string, columns []string) iter.Seq2[[]any, error] {
 	return func(yield func([]any, error) bool) {
-		t, err := lookupTable(table)
+		query, err := store.SelectRowsSQL(table, columns, quoteIdent)
 		if err != nil {
-			yield(nil, err)
-			return
-		}
-		if len(columns) == 0 {
-			yield(nil, fmt.Errorf("sqlite: read %s: no columns given", table))
+			yield(nil, fmt.Errorf("sqlite: %w", err))
 			return
 		}
 		// SQLite would take a double-quoted name that is no column for a
@@ -179,16 +175,13 @@ func (s *Snapshot) Rows(ctx context.Context, table string, columns []string) ite
 			yield(nil, err)
 			return
 		}
-		quoted := make([]string, len(columns))
-		for i, c := range columns {
+		for _, c := range columns {
 			if !slices.Contains(known, c) {
 				yield(nil, fmt.Errorf("sqlite: read %s: no column %q", table, c))
 				return
 			}
-			quoted[i] = quoteIdent(c)
 		}
-		rows, err := s.tx.QueryContext(ctx, `SELECT `+strings.Join(quoted, ", ")+
-			` FROM `+quoteIdent(t.Name)+` ORDER BY `+quoteIdent(t.Key))
+		rows, err := s.tx.QueryContext(ctx, query)
 		if err != nil {
 			yield(nil, fmt.Errorf("sqlite: read %s: %w", table, err))
 			return

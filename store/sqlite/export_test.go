@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"trivialtickets/core"
+	"trivialtickets/store/storetest"
 )
 
 // fileState is what a test compares to see that a file was not touched.
@@ -147,7 +148,7 @@ func TestSnapshotRefusesWhatItCannotRead(t *testing.T) {
 	}
 
 	newer := filepath.Join(dir, "newer.db")
-	s, err = open(ctx, newer, testMigrations(t))
+	s, err = open(ctx, newer, storetest.FutureMigrations(t, migrations))
 	if err != nil {
 		t.Fatal(err)
 	}

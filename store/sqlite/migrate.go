@@ -6,7 +6,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"time"
 
 	"trivialtickets/store"
 )
@@ -33,9 +32,10 @@ var migrations = store.MustLoadMigrations(migrationFS, "migrations")
 var loadMigrations = store.LoadMigrations
 
 // migrate brings db up to the last of ms in one transaction: either every
-// missing migration is applied or none. It refuses a database whose recorded
-// version is newer than len(ms). db must begin immediate (write) transactions
-// so that two daemons starting at once migrate one after the other.
+// missing migration is applied or none (store.ApplyMigrations). It refuses a
+// database whose recorded version is newer than len(ms). db must begin
+// immediate (write) transactions so that two daemons starting at once
+// migrate one after the other.
 func migrate(ctx context.Context, db *sql.DB, ms []migration) (err error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
@@ -46,32 +46,23 @@ func migrate(ctx context.Context, db *sql.DB, ms []migration) (err error) {
 			tx.Rollback()
 		}
 	}()
-	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    INTEGER PRIMARY KEY,
-		name       TEXT NOT NULL,
-		applied_at INTEGER NOT NULL
-	)`); err != nil {
-		return fmt.Errorf("migrate: create schema_migrations: %w", err)
-	}
-	cur, err := schemaVersion(ctx, tx)
+	applied, err := store.ApplyMigrations(ctx, store.MigrationTx{
+		Exec: func(ctx context.Context, query string, args ...any) error {
+			_, err := tx.ExecContext(ctx, query, args...)
+			return err
+		},
+		Version: func(ctx context.Context) (int, error) { return schemaVersion(ctx, tx) },
+		CreateTable: `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    INTEGER PRIMARY KEY,
+			name       TEXT NOT NULL,
+			applied_at INTEGER NOT NULL
+		)`,
+		Record: `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+	}, ms)
 	if err != nil {
 		return err
 	}
-	if cur > len(ms) {
-		return fmt.Errorf("database schema version %d, this program knows up to %d: upgrade the program (or restore a backup): %w",
-			cur, len(ms), ErrSchemaTooNew)
-	}
-	now := time.Now().UnixNano()
-	for _, m := range ms[cur:] {
-		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
-			return fmt.Errorf("migrate: apply %s: %w", m.Name, err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-			m.Version, m.Name, now); err != nil {
-			return fmt.Errorf("migrate: record %s: %w", m.Name, err)
-		}
-	}
-	if cur < len(ms) {
+	if applied > 0 {
 		// A migration may have broken a reference; fail rather than commit it.
 		rows, err := tx.QueryContext(ctx, `PRAGMA foreign_key_check`)
 		if err != nil {
@@ -94,7 +85,7 @@ func schemaVersion(ctx context.Context, q interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
 }) (int, error) {
 	var v int
-	if err := q.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
+	if err := q.QueryRowContext(ctx, store.SchemaVersionSQL).Scan(&v); err != nil {
 		return 0, fmt.Errorf("migrate: read schema version: %w", err)
 	}
 	return v, nil

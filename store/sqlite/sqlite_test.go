@@ -2,14 +2,12 @@ package sqlite
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"trivialtickets/core"
@@ -52,45 +50,21 @@ func version(t *testing.T, s *Store) int {
 	return v
 }
 
-func TestOpenTwice(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "tickets.db")
-	for i := range 3 {
-		s, err := Open(t.Context(), path)
-		if err != nil {
-			t.Fatalf("Open #%d: %v", i+1, err)
-		}
-		if v := version(t, s); v != len(migrations) {
-			t.Errorf("Open #%d: version %d, want %d", i+1, v, len(migrations))
-		}
-		var n int
-		s.reader.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM schema_migrations`).Scan(&n)
-		if n != len(migrations) {
-			t.Errorf("Open #%d: %d rows in schema_migrations, want %d", i+1, n, len(migrations))
-		}
-		s.Close()
-	}
-}
-
-func TestOpenConcurrently(t *testing.T) {
-	// Two daemons starting on one new file migrate one after the other.
-	path := filepath.Join(t.TempDir(), "tickets.db")
-	var wg sync.WaitGroup
-	errs := make([]error, 4)
-	for i := range errs {
-		wg.Go(func() {
-			s, err := Open(t.Context(), path)
-			if err == nil {
-				s.Close()
-			}
-			errs[i] = err
-		})
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			t.Error(err)
-		}
-	}
+func TestMigrations(t *testing.T) {
+	storetest.Migrations(t, storetest.Schema{
+		Migrations: migrations,
+		NewDatabase: func(t *testing.T) string {
+			return filepath.Join(t.TempDir(), "tickets.db")
+		},
+		Open: func(ctx context.Context, path string, ms []migration) (core.Store, error) {
+			return open(ctx, path, ms)
+		},
+		QueryInt: func(ctx context.Context, s core.Store, query string) (int, error) {
+			var n int
+			err := s.(*Store).reader.QueryRowContext(ctx, query).Scan(&n)
+			return n, err
+		},
+	})
 }
 
 func TestSettings(t *testing.T) {
@@ -140,158 +114,21 @@ func TestPathWithSpecialCharacters(t *testing.T) {
 	}
 }
 
-// testMigrations is the real list plus one more, as a later release would
-// have it.
-func testMigrations(t *testing.T) []migration {
-	fsys := fstest.MapFS{}
-	for _, m := range migrations {
-		fsys["m/"+m.Name] = &fstest.MapFile{Data: []byte(m.SQL)}
-	}
-	next := len(migrations) + 1
-	fsys[fmt.Sprintf("m/%04d_future.sql", next)] = &fstest.MapFile{Data: []byte(`
-		ALTER TABLE agents ADD COLUMN email TEXT NOT NULL DEFAULT '';
-		CREATE TABLE future (id INTEGER PRIMARY KEY);`)}
-	ms, err := loadMigrations(fsys, "m")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ms
-}
-
-func TestUpgradeFromEveryVersion(t *testing.T) {
-	all := testMigrations(t)
-	for n := 0; n < len(all); n++ {
-		t.Run(fmt.Sprintf("from%d", n), func(t *testing.T) {
-			ctx := t.Context()
-			path := filepath.Join(t.TempDir(), "tickets.db")
-			old, err := open(ctx, path, all[:n])
-			if err != nil && n > 0 {
-				t.Fatal(err)
-			}
-			if n > 0 {
-				if v := version(t, old); v != n {
-					t.Fatalf("old version %d, want %d", v, n)
-				}
-				// Data written by the old program survives the upgrade.
-				if err := old.Update(ctx, func(tx core.Tx) error {
-					return tx.CreateAgent(ctx, core.Agent{Username: "bob", PasswordHash: []byte("x"), CreatedAt: time.Now()})
-				}); err != nil {
-					t.Fatal(err)
-				}
-				old.Close()
-			}
-			s, err := open(ctx, path, all)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			if v := version(t, s); v != len(all) {
-				t.Errorf("version after upgrade %d, want %d", v, len(all))
-			}
-			var email string
-			if n > 0 {
-				if err := s.reader.QueryRowContext(ctx, `SELECT email FROM agents WHERE username = 'bob'`).Scan(&email); err != nil {
-					t.Errorf("agent after upgrade: %v", err)
-				}
-			}
-			if _, err := s.reader.ExecContext(ctx, `SELECT COUNT(*) FROM future`); err != nil {
-				t.Errorf("table of the last migration: %v", err)
-			}
-		})
-	}
-}
-
-func TestRefuseNewerSchema(t *testing.T) {
-	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "tickets.db")
-	newer, err := open(ctx, path, testMigrations(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	newer.Close()
-	_, err = Open(ctx, path)
-	if !errors.Is(err, ErrSchemaTooNew) {
-		t.Fatalf("Open of a newer database: %v, want ErrSchemaTooNew", err)
-	}
-	if !strings.Contains(err.Error(), fmt.Sprintf("version %d", len(migrations)+1)) {
-		t.Errorf("error does not say the version: %v", err)
-	}
-}
-
-func TestFailedMigrationRollsBack(t *testing.T) {
-	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "tickets.db")
-	s, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	bad := append(append([]migration(nil), migrations...),
-		migration{Version: len(migrations) + 1, Name: "bad_1", SQL: `CREATE TABLE half (x INTEGER)`},
-		migration{Version: len(migrations) + 2, Name: "bad_2", SQL: `THIS IS NOT SQL`})
-	if _, err := open(ctx, path, bad); err == nil || !strings.Contains(err.Error(), "bad_2") {
-		t.Fatalf("open with a broken migration: %v", err)
-	}
-	s, err = Open(ctx, path)
-	if err != nil {
-		t.Fatalf("Open after a failed migration: %v", err)
-	}
-	defer s.Close()
-	if v := version(t, s); v != len(migrations) {
-		t.Errorf("version %d after a failed migration", v)
-	}
-	if _, err := s.reader.ExecContext(ctx, `SELECT * FROM half`); err == nil {
-		t.Errorf("a migration of the failed batch was committed")
-	}
-}
-
-func TestLoadMigrationsRejectsGaps(t *testing.T) {
-	for name, files := range map[string][]string{
-		"gap":       {"0001_a.sql", "0003_c.sql"},
-		"repeat":    {"0001_a.sql", "0001_b.sql"},
-		"no number": {"init.sql"},
-		"short":     {"1_a.sql"},
-	} {
-		fsys := fstest.MapFS{}
-		for _, f := range files {
-			fsys["m/"+f] = &fstest.MapFile{Data: []byte("SELECT 1;")}
-		}
-		if _, err := loadMigrations(fsys, "m"); err == nil {
-			t.Errorf("%s: loaded %v", name, files)
-		}
-	}
-}
-
 // TestQueryPlans checks that no list query scans the table and sorts it.
 func TestQueryPlans(t *testing.T) {
 	s := openTemp(t).(*Store)
 	ctx := t.Context()
 	after := &core.Cursor{CreatedAt: time.Now(), ID: "aaaaaaaaaaaaaaaa"}
-	queries := map[string]core.TicketQuery{
-		"all":                 {Limit: 50},
-		"all after":           {Limit: 50, After: after},
-		"status":              {Status: core.StatusOpen, Limit: 50},
-		"status after":        {Status: core.StatusOpen, Limit: 50, After: after},
-		"assignee":            {Assignee: "bob", Limit: 50},
-		"assignee status":     {Assignee: "bob", Status: core.StatusInProgress, Limit: 50, After: after},
-		"unassigned":          {Unassigned: true, Limit: 50, After: after},
-		"customer":            {Customer: "a@example.com", Limit: 50},
-		"customer candidates": {Customer: "a@example.com", Unassigned: true, Exclude: "x", Limit: 200},
-		// The workspace's views, first page and a later one, by last
-		// activity, and searches (the index drives, in activity order).
-		"view all":               {Limit: 51},
-		"view all created":       {Sort: core.SortCreated, Limit: 51, Offset: 50},
-		"view all status":        {Status: core.StatusOpen, Limit: 51},
-		"view mine":              {Assignee: "bob", NotClosed: true, Limit: 51},
-		"view mine status":       {Assignee: "bob", NotClosed: true, Status: core.StatusOpen, Limit: 51},
-		"view unassigned":        {Unassigned: true, NotClosed: true, Limit: 51, Offset: 100},
-		"view unassigned status": {Unassigned: true, NotClosed: true, Status: core.StatusOpen, Limit: 51},
-		"customer tickets":       {Customer: "a@example.com", Exclude: "x", Limit: 10},
-		"search":                 {Search: "請求 rechnung", Limit: 51},
-		"search mine":            {Search: "rechnung", Assignee: "bob", NotClosed: true, Limit: 51},
-		"search status":          {Search: "rechnung", Status: core.StatusClosed, Limit: 51, Offset: 50},
-		"search created":         {Search: "rechnung", Sort: core.SortCreated, Limit: 51},
-		"search customer":        {Search: "rechnung", Customer: "a@example.com", Limit: 10},
+	queries := storetest.PlanQueries("a@example.com", after)
+	// Searches: the index drives, in activity order.
+	for name, q := range map[string]core.TicketQuery{
+		"search":          {Search: "請求 rechnung", Limit: 51},
+		"search mine":     {Search: "rechnung", Assignee: "bob", NotClosed: true, Limit: 51},
+		"search status":   {Search: "rechnung", Status: core.StatusClosed, Limit: 51, Offset: 50},
+		"search created":  {Search: "rechnung", Sort: core.SortCreated, Limit: 51},
+		"search customer": {Search: "rechnung", Customer: "a@example.com", Limit: 10},
+	} {
+		queries[name] = q
 	}
 	plan := func(query string, args ...any) string {
 		rows, err := s.reader.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)

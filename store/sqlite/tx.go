@@ -9,31 +9,14 @@ import (
 	"time"
 
 	"trivialtickets/core"
+	"trivialtickets/store/sqlrows"
 )
 
-// nanos stores a time as unix nanoseconds UTC; the zero time is 0.
-func nanos(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-// fromNanos is the inverse of nanos; times come back in UTC.
-func fromNanos(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n).UTC()
-}
-
-// nullString stores "" as NULL (for columns with a foreign key).
-func nullString(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
+// Times are stored as Unix nanoseconds, "" as NULL where a foreign key
+// needs it: the conversions that both SQL stores share (store/sqlrows).
+func nanos(t time.Time) int64     { return sqlrows.Nanos(t) }
+func fromNanos(n int64) time.Time { return sqlrows.FromNanos(n) }
+func nullString(s string) any     { return sqlrows.NullString(s) }
 
 // check fails once the transaction's function returned.
 func (t *tx) check() error {
@@ -130,47 +113,35 @@ func (t *tx) count(ctx context.Context, what, query string, args ...any) (int, e
 	return n, nil
 }
 
+// queryAll runs a SELECT and scans every row with scan (one of
+// store/sqlrows' scans); no row gives an empty slice.
+func queryAll[T any](ctx context.Context, t *tx, what string, scan func(sqlrows.Scan) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := t.query(ctx, what, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows.Scan)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
+}
+
 // Tickets.
 
-const ticketColumns = `id, subject, customer, customer_name, status, assignee, merged_into,
-	root_message_id, last_message_id, created_at, updated_at, mailbox`
-
-// ticketListColumns are ticketColumns and the workspace's columns, which
-// the triggers of migration 0007 keep; every read of a ticket uses them.
-const ticketListColumns = `t.id, t.subject, t.customer, t.customer_name, t.status, t.assignee, t.merged_into,
-	t.root_message_id, t.last_message_id, t.created_at, t.updated_at,
-	t.activity_at, t.customer_at, t.replied_at, t.seen_at, t.mailbox`
-
-// ticketScan holds the scan targets of ticketColumns.
-type ticketScan struct {
-	t                    core.Ticket
-	status               string
-	assignee             sql.NullString
-	createdAt, updatedAt int64
-	activityAt           int64
-	customerAt           int64
-	repliedAt            int64
-	seenAt               int64
-}
-
-func (s *ticketScan) dest() []any {
-	return []any{&s.t.ID, &s.t.Subject, &s.t.Customer, &s.t.CustomerName, &s.status, &s.assignee,
-		&s.t.MergedInto, &s.t.RootMessageID, &s.t.LastMessageID, &s.createdAt, &s.updatedAt,
-		&s.activityAt, &s.customerAt, &s.repliedAt, &s.seenAt, &s.t.Mailbox}
-}
-
-func (s *ticketScan) ticket() core.Ticket {
-	t := s.t
-	t.Status = core.Status(s.status)
-	t.Assignee = s.assignee.String
-	t.CreatedAt = fromNanos(s.createdAt)
-	t.UpdatedAt = fromNanos(s.updatedAt)
-	t.ActivityAt = fromNanos(s.activityAt)
-	t.CustomerAt = fromNanos(s.customerAt)
-	t.RepliedAt = fromNanos(s.repliedAt)
-	t.SeenAt = fromNanos(s.seenAt)
-	return t
-}
+// The column lists and scans of tickets are store/sqlrows'.
+const (
+	ticketColumns     = sqlrows.TicketColumns
+	ticketListColumns = sqlrows.TicketListColumns
+)
 
 func (t *tx) CreateTicket(ctx context.Context, tk core.Ticket) error {
 	if tk.ID == "" {
@@ -184,11 +155,11 @@ func (t *tx) CreateTicket(ctx context.Context, tk core.Ticket) error {
 }
 
 func (t *tx) Ticket(ctx context.Context, id string) (core.Ticket, error) {
-	var s ticketScan
-	if err := t.queryRow(ctx, "ticket "+id, s.dest(), `SELECT `+ticketListColumns+` FROM tickets t WHERE id = ?`, id); err != nil {
+	var s sqlrows.TicketRow
+	if err := t.queryRow(ctx, "ticket "+id, s.Dest(), `SELECT `+ticketListColumns+` FROM tickets t WHERE id = ?`, id); err != nil {
 		return core.Ticket{}, err
 	}
-	return s.ticket(), nil
+	return s.Ticket(), nil
 }
 
 func (t *tx) UpdateTicket(ctx context.Context, tk core.Ticket) error {
@@ -346,23 +317,7 @@ func (t *tx) ListTickets(ctx context.Context, q core.TicketQuery) ([]core.Ticket
 		return nil, err
 	}
 	query, args := listTicketsSQL(q, plan)
-	rows, err := t.query(ctx, "list tickets", query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	ts := make([]core.Ticket, 0, min(q.Limit, 64))
-	for rows.Next() {
-		var s ticketScan
-		if err := rows.Scan(s.dest()...); err != nil {
-			return nil, fmt.Errorf("list tickets: %w", err)
-		}
-		ts = append(ts, s.ticket())
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list tickets: %w", err)
-	}
-	return ts, nil
+	return queryAll(ctx, t, "list tickets", sqlrows.ScanTicket, query, args...)
 }
 
 func (t *tx) CountTickets(ctx context.Context, q core.TicketQuery) (int, error) {
@@ -386,26 +341,8 @@ func (t *tx) CountTickets(ctx context.Context, q core.TicketQuery) (int, error) 
 
 // Entries and attachments.
 
-const entryColumns = `e.id, e.ticket_id, e.created_at, e.author_kind, e.author, e.author_name,
-	e.internal, e.text, e.automatic, e.message_id, e.from_ticket`
-
-type entryScan struct {
-	e         core.Entry
-	createdAt int64
-	kind      string
-}
-
-func (s *entryScan) dest() []any {
-	return []any{&s.e.ID, &s.e.TicketID, &s.createdAt, &s.kind, &s.e.Author, &s.e.AuthorName,
-		&s.e.Internal, &s.e.Text, &s.e.Automatic, &s.e.MessageID, &s.e.FromTicket}
-}
-
-func (s *entryScan) entry() core.Entry {
-	e := s.e
-	e.CreatedAt = fromNanos(s.createdAt)
-	e.AuthorKind = core.AuthorKind(s.kind)
-	return e
-}
+// The column lists and scans of entries and attachments are store/sqlrows'.
+const entryColumns = sqlrows.EntryColumns
 
 func (t *tx) AddEntry(ctx context.Context, e *core.Entry) error {
 	id, err := t.insert(ctx, "add entry to ticket "+e.TicketID, `INSERT INTO entries
@@ -443,63 +380,31 @@ func (t *tx) Entries(ctx context.Context, ticketID string, withInternal bool) ([
 	if !withInternal {
 		filter = ` AND e.internal = 0`
 	}
-	rows, err := t.query(ctx, what, `SELECT `+entryColumns+` FROM entries e
+	es, err := queryAll(ctx, t, what, sqlrows.ScanEntry, `SELECT `+entryColumns+` FROM entries e
 		WHERE e.ticket_id = ?`+filter+` ORDER BY e.created_at, e.id`, ticketID)
-	if err != nil {
-		return nil, err
-	}
-	var es []core.Entry
-	index := map[int64]int{}
-	for rows.Next() {
-		var s entryScan
-		if err := rows.Scan(s.dest()...); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("%s: %w", what, err)
-		}
-		index[s.e.ID] = len(es)
-		es = append(es, s.entry())
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	if len(es) == 0 {
-		return es, nil
+	if err != nil || len(es) == 0 {
+		return es, err
 	}
 	// The attachments of all these entries in one query (metadata only).
-	rows, err = t.query(ctx, what, `SELECT a.entry_id, a.id, a.filename, a.content_type, a.size, a.content_id
+	as, err := queryAll(ctx, t, what+": attachments", sqlrows.ScanEntryAttachment, `SELECT `+sqlrows.EntryAttachmentColumns+`
 		FROM entries e JOIN attachments a ON a.entry_id = e.id
 		WHERE e.ticket_id = ?`+filter+` ORDER BY a.id`, ticketID)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var entryID int64
-		var a core.Attachment
-		if err := rows.Scan(&entryID, &a.ID, &a.Filename, &a.ContentType, &a.Size, &a.ContentID); err != nil {
-			return nil, fmt.Errorf("%s: attachments: %w", what, err)
-		}
-		if i, ok := index[entryID]; ok {
-			es[i].Attachments = append(es[i].Attachments, a)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("%s: attachments: %w", what, err)
-	}
+	sqlrows.Attach(es, as)
 	return es, nil
 }
 
 func (t *tx) Attachment(ctx context.Context, id int64) (core.Attachment, core.Entry, error) {
-	var a core.Attachment
-	var s entryScan
-	dest := append([]any{&a.ID, &a.Filename, &a.ContentType, &a.Size, &a.ContentID, &a.Data}, s.dest()...)
-	if err := t.queryRow(ctx, fmt.Sprintf("attachment %d", id), dest,
-		`SELECT a.id, a.filename, a.content_type, a.size, a.content_id, a.data, `+entryColumns+`
+	var s sqlrows.AttachmentRow
+	if err := t.queryRow(ctx, fmt.Sprintf("attachment %d", id), s.Dest(),
+		`SELECT `+sqlrows.AttachmentDataColumns+`
 		FROM attachments a JOIN entries e ON e.id = a.entry_id WHERE a.id = ?`, id); err != nil {
 		return core.Attachment{}, core.Entry{}, err
 	}
-	return a, s.entry(), nil
+	a, e := s.Attachment()
+	return a, e, nil
 }
 
 // Message-IDs.
@@ -646,17 +551,15 @@ func (t *tx) CountMails(ctx context.Context, state core.MailState) (int, error) 
 // SQLite, writers run one at a time anyway) and RETURNING gives its
 // current values.
 func (t *tx) LockLoginThrottle(ctx context.Context, key string, now time.Time) (core.LoginThrottle, error) {
-	var e core.LoginThrottle
-	var windowStart, lockedUntil, last int64
-	if err := t.queryRow(ctx, "lock login throttle", []any{&e.Failures, &windowStart, &e.Lockouts, &lockedUntil, &last},
-		`INSERT INTO login_throttles (key, failures, window_start, lockouts, locked_until, last)
+	var s sqlrows.ThrottleRow
+	if err := t.queryRow(ctx, "lock login throttle", s.Dest(),
+		`INSERT INTO login_throttles (key, `+sqlrows.ThrottleColumns+`)
 		VALUES (?, 0, 0, 0, 0, ?)
 		ON CONFLICT (key) DO UPDATE SET last = login_throttles.last
-		RETURNING failures, window_start, lockouts, locked_until, last`, key, nanos(now)); err != nil {
+		RETURNING `+sqlrows.ThrottleColumns, key, nanos(now)); err != nil {
 		return core.LoginThrottle{}, err
 	}
-	e.WindowStart, e.LockedUntil, e.Last = fromNanos(windowStart), fromNanos(lockedUntil), fromNanos(last)
-	return e, nil
+	return s.Throttle(), nil
 }
 
 func (t *tx) PutLoginThrottle(ctx context.Context, key string, e core.LoginThrottle) error {
@@ -720,47 +623,17 @@ func (t *tx) CreateAgent(ctx context.Context, a core.Agent) error {
 	return err
 }
 
-const agentColumns = `username, name, password_hash, vacation, created_at, time_zone`
-
-func scanAgent(scan func(...any) error) (core.Agent, error) {
-	var a core.Agent
-	var createdAt int64
-	if err := scan(&a.Username, &a.Name, &a.PasswordHash, &a.Vacation, &createdAt, &a.TimeZone); err != nil {
-		return core.Agent{}, err
-	}
-	a.CreatedAt = fromNanos(createdAt)
-	return a, nil
-}
-
 func (t *tx) Agent(ctx context.Context, username string) (core.Agent, error) {
-	var a core.Agent
-	var createdAt int64
-	if err := t.queryRow(ctx, "agent "+username, []any{&a.Username, &a.Name, &a.PasswordHash, &a.Vacation, &createdAt, &a.TimeZone},
-		`SELECT `+agentColumns+` FROM agents WHERE username = ?`, username); err != nil {
+	var s sqlrows.AgentRow
+	if err := t.queryRow(ctx, "agent "+username, s.Dest(),
+		`SELECT `+sqlrows.AgentColumns+` FROM agents WHERE username = ?`, username); err != nil {
 		return core.Agent{}, err
 	}
-	a.CreatedAt = fromNanos(createdAt)
-	return a, nil
+	return s.Agent(), nil
 }
 
 func (t *tx) Agents(ctx context.Context) ([]core.Agent, error) {
-	rows, err := t.query(ctx, "list agents", `SELECT `+agentColumns+` FROM agents ORDER BY username`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var as []core.Agent
-	for rows.Next() {
-		a, err := scanAgent(rows.Scan)
-		if err != nil {
-			return nil, fmt.Errorf("list agents: %w", err)
-		}
-		as = append(as, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list agents: %w", err)
-	}
-	return as, nil
+	return queryAll(ctx, t, "list agents", sqlrows.ScanAgent, `SELECT `+sqlrows.AgentColumns+` FROM agents ORDER BY username`)
 }
 
 func (t *tx) UpdateAgent(ctx context.Context, a core.Agent) error {
@@ -804,14 +677,12 @@ func (t *tx) CreateSession(ctx context.Context, s core.Session) error {
 }
 
 func (t *tx) Session(ctx context.Context, tokenHash string) (core.Session, error) {
-	var s core.Session
-	var createdAt, expiresAt int64
-	if err := t.queryRow(ctx, "session", []any{&s.TokenHash, &s.Username, &createdAt, &expiresAt},
-		`SELECT token_hash, username, created_at, expires_at FROM sessions WHERE token_hash = ?`, tokenHash); err != nil {
+	var s sqlrows.TokenRow
+	if err := t.queryRow(ctx, "session", s.Dest(),
+		`SELECT `+sqlrows.TokenColumns+` FROM sessions WHERE token_hash = ?`, tokenHash); err != nil {
 		return core.Session{}, err
 	}
-	s.CreatedAt, s.ExpiresAt = fromNanos(createdAt), fromNanos(expiresAt)
-	return s, nil
+	return s.Session(), nil
 }
 
 func (t *tx) DeleteSession(ctx context.Context, tokenHash string) error {
@@ -847,14 +718,12 @@ func (t *tx) CreateTrustedDevice(ctx context.Context, d core.TrustedDevice) erro
 }
 
 func (t *tx) TrustedDevice(ctx context.Context, tokenHash string) (core.TrustedDevice, error) {
-	var d core.TrustedDevice
-	var createdAt, expiresAt int64
-	if err := t.queryRow(ctx, "trusted device", []any{&d.TokenHash, &d.Username, &createdAt, &expiresAt},
-		`SELECT token_hash, username, created_at, expires_at FROM trusted_devices WHERE token_hash = ?`, tokenHash); err != nil {
+	var s sqlrows.TokenRow
+	if err := t.queryRow(ctx, "trusted device", s.Dest(),
+		`SELECT `+sqlrows.TokenColumns+` FROM trusted_devices WHERE token_hash = ?`, tokenHash); err != nil {
 		return core.TrustedDevice{}, err
 	}
-	d.CreatedAt, d.ExpiresAt = fromNanos(createdAt), fromNanos(expiresAt)
-	return d, nil
+	return s.TrustedDevice(), nil
 }
 
 func (t *tx) DeleteTrustedDevices(ctx context.Context, username string) error {

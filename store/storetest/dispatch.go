@@ -36,12 +36,9 @@ func queueMails(t *testing.T, st core.Store, n int) []core.OutMail {
 	return ms
 }
 
+// mailIDs returns the ids of ms, in order.
 func mailIDs(ms []core.OutMail) []int64 {
-	out := make([]int64, len(ms))
-	for i, m := range ms {
-		out[i] = m.ID
-	}
-	return out
+	return mapped(ms, func(m core.OutMail) int64 { return m.ID })
 }
 
 func claim(t *testing.T, st core.Store, owner string, now time.Time, limit int) []core.OutMail {

@@ -195,10 +195,16 @@ func listModel(all []core.Ticket, q core.TicketQuery) []core.Ticket {
 	return out
 }
 
+// ids returns the ids of ts, in order.
 func ids(ts []core.Ticket) []string {
-	out := make([]string, len(ts))
-	for i, t := range ts {
-		out[i] = t.ID
+	return mapped(ts, func(t core.Ticket) string { return t.ID })
+}
+
+// mapped returns f of every element of xs, in order.
+func mapped[T, U any](xs []T, f func(T) U) []U {
+	out := make([]U, len(xs))
+	for i, x := range xs {
+		out[i] = f(x)
 	}
 	return out
 }

@@ -108,12 +108,19 @@ func post(tb testing.TB, h http.Handler, path, body string) *httptest.ResponseRe
 // receive posts a valid JSON message and returns the answer.
 func receive(tb testing.TB, h http.Handler, from, subject, message string) wire.ReceiveResponse {
 	tb.Helper()
-	b, _ := json.Marshal(wire.ReceiveRequest{From: from, Subject: subject, Message: message})
-	rec := post(tb, h, wire.PathReceive, string(b))
+	return postOK[wire.ReceiveResponse](tb, h, wire.PathReceive, wire.ReceiveRequest{From: from, Subject: subject, Message: message})
+}
+
+// postOK posts req as JSON to path, fails unless the answer is 200, and
+// returns the answer decoded.
+func postOK[Resp any](tb testing.TB, h http.Handler, path string, req any) Resp {
+	tb.Helper()
+	b, _ := json.Marshal(req)
+	rec := post(tb, h, path, string(b))
 	if rec.Code != http.StatusOK {
-		tb.Fatalf("receive: %d %s", rec.Code, rec.Body)
+		tb.Fatalf("POST %s: %d %s", path, rec.Code, rec.Body)
 	}
-	var resp wire.ReceiveResponse
+	var resp Resp
 	decode(tb, rec, &resp)
 	return resp
 }
@@ -186,12 +193,5 @@ func fetch(tb testing.TB, h http.Handler) []wire.Mail {
 // verify confirms one mail and returns the answer.
 func verify(tb testing.TB, h http.Handler, id string) wire.VerifyResponse {
 	tb.Helper()
-	b, _ := json.Marshal(wire.VerifyRequest{ID: id})
-	rec := post(tb, h, wire.PathVerifyMail, string(b))
-	if rec.Code != http.StatusOK {
-		tb.Fatalf("verify: %d %s", rec.Code, rec.Body)
-	}
-	var resp wire.VerifyResponse
-	decode(tb, rec, &resp)
-	return resp
+	return postOK[wire.VerifyResponse](tb, h, wire.PathVerifyMail, wire.VerifyRequest{ID: id})
 }

@@ -14,6 +14,7 @@ import (
 
 	"trivialtickets/core"
 	"trivialtickets/store"
+	"trivialtickets/store/storetest"
 	"trivialtickets/webui/mailapi"
 )
 
@@ -36,16 +37,8 @@ func TestReceiveStoreUnavailable(t *testing.T) {
 		return rec
 	}
 
-	holding, released := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(released)
-		st.Update(context.Background(), func(core.Tx) error {
-			close(holding)
-			time.Sleep(600 * time.Millisecond)
-			return nil
-		})
-	}()
-	<-holding
+	// Another writer holds the database for 600 ms.
+	released := storetest.HoldWriter(st, 600*time.Millisecond)
 	rec := receive()
 	<-released
 	var body struct {
