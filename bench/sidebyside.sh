@@ -128,22 +128,27 @@ bench/smtp.sh "$runs" "$smtpmsgs"
 fi
 
 if has pages; then
-# wrkrate ARGS…: requests per second of one wrk run; a run with errors or
-# non-2xx answers fails the script.
+# wrkrate ARGS…: requests per second of one wrk run; non-2xx answers or
+# connection errors fail the script (the original's agent page, which lists
+# every ticket, may take longer than wrk's default timeout of 2 s).
 wrkrate() {
   local out
-  out=$(wrk "$@")
-  if echo "$out" | grep -q 'Non-2xx\|Socket errors'; then echo "wrk $*: $out" >&2; exit 1; fi
+  out=$(wrk --timeout 10s "$@")
+  if echo "$out" | grep -q 'Non-2xx' || echo "$out" | awk '/Socket errors/ {gsub(/,/, ""); if ($4 + $6 + $8 + $10) e = 1} END {exit !e}'; then
+    echo "wrk $*: $out" >&2
+    exit 1
+  fi
   echo "$out" | awk '/Requests\/sec/ {print $2}'
 }
 # rates NAME URL [COOKIE]: "NAME CONNECTIONS RUN REQ/S" lines for 1 and 8
 # connections, RUNS runs of 10 s each.
 rates() {
-  local c h=()
+  local c i r h=()
   [ -n "${3:-}" ] && h=(-H "Cookie: $3")
   for c in 1 8; do
     for i in $(seq "$runs"); do
-      echo "$1 $c $i $(wrkrate -t "$(( c < 2 ? 1 : 2 ))" -c "$c" -d 10s "${h[@]}" "$2")"
+      r=$(wrkrate -t "$(( c < 2 ? 1 : 2 ))" -c "$c" -d 10s "${h[@]}" "$2")
+      echo "$1 $c $i $r"
     done
   done
 }
@@ -163,9 +168,11 @@ pid=$!
 url=https://127.0.0.1:$p
 up "$url/healthz"
 cookie=tt_session=$(curl -ksf -o /dev/null -c - -d 'username=bench&password=bench-password' "$url/login" | awk '$6 == "tt_session" {print $7}')
-ticket=$(curl -ksf -b "$cookie" "$url/dashboard" | grep -o '/ticket?id=[a-z2-7]*' | head -1)
+curl -ksf -b "$cookie" -o "$work/page" "$url/dashboard"
+ticket=$(grep -o '/ticket?id=[a-z2-7]*' "$work/page" | sed -n 1p)
 [ -n "$ticket" ] || { echo "no ticket on the bench agent's dashboard" >&2; exit 1; }
-curl -ksf -b "$cookie" "$url$ticket" | grep -q 'Reply to customer' || { echo "the agent's ticket page lacks the answer form" >&2; exit 1; }
+curl -ksf -b "$cookie" -o "$work/page" "$url$ticket"
+grep -q 'Reply to customer' "$work/page" || { echo "the agent's ticket page lacks the answer form" >&2; exit 1; }
 { rates "ticketd-customer" "$url$ticket"; rates "ticketd-agent" "$url$ticket" "$cookie"; } >>"$work/pages"
 stop
 
@@ -202,13 +209,19 @@ pid=$!
 url=https://localhost:$p
 up "$url/"
 fill "$url" "$origtickets"
-oticket=/ticket?id=$(basename "$(ls "$work/op/tickets" | head -1)" .json)
+oticket=$(cd "$work/op/tickets" && for f in *.json; do echo "/ticket?id=${f%.json}"; break; done)
+# A customer's browser sends back the session cookie the original sets on
+# the first visit; without one, every request makes a session, and two
+# connections crash the original (concurrent map writes).
+curl -ksf -o /dev/null -c "$work/customer.jar" "$url/"
+ccookie=session=$(awk '$6 == "session" {print $7}' "$work/customer.jar")
 jar=$work/orig.jar
 curl -ksf -o /dev/null -c "$jar" "$url/"
 curl -ksf -o /dev/null -b "$jar" -c "$jar" -d 'username=admin&password=bench-password' "$url/login"
 ocookie=session=$(awk '$6 == "session" {print $7}' "$jar")
-curl -ksf -b "$ocookie" "$url$oticket" | grep -q 'Merge Ticket with' || { echo "the original's agent login failed" >&2; exit 1; }
-{ rates "original-customer" "$url$oticket"; rates "original-agent" "$url$oticket" "$ocookie"; } >>"$work/pages"
+curl -ksf -b "$ocookie" -o "$work/page" "$url$oticket"
+grep -q 'Merge Ticket with' "$work/page" || { echo "the original's agent login failed" >&2; exit 1; }
+{ rates "original-customer" "$url$oticket" "$ccookie"; rates "original-agent" "$url$oticket" "$ocookie"; } >>"$work/pages"
 stop
 
 echo "== ticket page over HTTPS, req/s (runs of 10 s): ticketd with $tickets tickets, the original with $origtickets"
