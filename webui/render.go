@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -145,6 +146,9 @@ func writePage(w http.ResponseWriter, ctx context.Context, status int, p page, t
 	hd := w.Header()
 	hd.Set("Content-Type", "text/html; charset=utf-8")
 	hd.Set("Cache-Control", "no-store")
+	// The length is known: pages above net/http's 4 KiB buffer (the
+	// agent's) go out whole instead of in chunks.
+	hd.Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 	return nil
