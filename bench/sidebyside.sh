@@ -6,8 +6,18 @@
 #     ticket): seconds per fetch (median of RUNS), time per mail, and the
 #     daemon's peak resident memory (VmHWM);
 #  2. SMTP ingest, durable, beside a private Postfix and smtp-sink at 1 and
-#     10 sessions (bench/smtp.sh; the original has no SMTP door).
+#     10 sessions (bench/smtp.sh; the original has no SMTP door);
+#  3. the ticket page over HTTPS, as the customer (no session) and as an
+#     agent (logged in), at 1 and 8 connections (wrk, RUNS x 10 s each, the
+#     daemons in turn): ticketd with TICKETS tickets (bench/gendb), the
+#     original with ORIG_TICKETS made by POST /api/receive (it keeps every
+#     ticket in memory, and its agent page lists all of them).
 # Prints a line per target saying met or missed.
+#
+# SECTIONS (environment, default "fetch smtp pages") picks sections;
+# GENDB_DATA names a data directory that bench/gendb already filled, to
+# reuse instead of generating TICKETS tickets again (the page run writes to
+# it: the agent's view marks the ticket seen).
 #
 # ORIGINAL is a checkout of github.com/mortenterhart/trivial-tickets; it is
 # copied and built in a temporary directory (a go.mod is written there when
@@ -15,15 +25,19 @@
 # listens on localhost only (its HTTP-to-HTTPS redirect tries localhost:80).
 # Nothing of it is kept.
 #
-# Needs: Go, python3, curl, Debian's postfix. Usage:
-#   bench/sidebyside.sh ORIGINAL [PENDING] [RUNS] [SMTP_MESSAGES]
+# Needs: Go, python3, curl, Debian's postfix and wrk. Usage:
+#   bench/sidebyside.sh ORIGINAL [PENDING] [RUNS] [SMTP_MESSAGES] [TICKETS] [ORIG_TICKETS]
 set -euo pipefail
-[ $# -ge 1 ] && [ -d "$1" ] || { echo "usage: $0 ORIGINAL_CHECKOUT [PENDING] [RUNS] [SMTP_MESSAGES]" >&2; exit 2; }
+[ $# -ge 1 ] && [ -d "$1" ] || { echo "usage: $0 ORIGINAL_CHECKOUT [PENDING] [RUNS] [SMTP_MESSAGES] [TICKETS] [ORIG_TICKETS]" >&2; exit 2; }
 orig=$(cd "$1" && pwd)
 cd "$(dirname "$0")/.."
 pending=${2:-20000}
 runs=${3:-3}
 smtpmsgs=${4:-2000}
+tickets=${5:-1000000}
+origtickets=${6:-1000}
+sections=" ${SECTIONS:-fetch smtp pages} "
+has() { [[ $sections == *" $1 "* ]]; }
 
 work=$(mktemp -d)
 pid=
@@ -74,6 +88,7 @@ fetch() {
   echo "$(printf '%s\n' "${s[@]}" | median) $n"
 }
 
+if has fetch; then
 p=$(port)
 "$work/ticketd" --data "$work/data" --http 127.0.0.1:"$p" --smtp "" --no-api-token --log-level error \
   >/dev/null 2>>"$work/ticketd.log" &
@@ -105,5 +120,120 @@ printf '%-22s %8d %8.3f %12.2f %14s\n' "original" "$on" "$os" "$opm" "$om"
 r=$(echo "$tpm / $opm" | bc -l)
 echo "target: ticketd's time per mail <= 0.5 x the original's: $(printf '%.2f' "$r") -> $([ "$(echo "$r <= 0.5" | bc -l)" = 1 ] && echo met || echo MISSED)"
 
+fi
+
+if has smtp; then
 echo "== SMTP ingest, durable"
 bench/smtp.sh "$runs" "$smtpmsgs"
+fi
+
+if has pages; then
+# wrkrate ARGS…: requests per second of one wrk run; non-2xx answers or
+# connection errors fail the script (the original's agent page, which lists
+# every ticket, may take longer than wrk's default timeout of 2 s).
+wrkrate() {
+  local out
+  out=$(wrk --timeout 10s "$@")
+  if echo "$out" | grep -q 'Non-2xx' || echo "$out" | awk '/Socket errors/ {gsub(/,/, ""); if ($4 + $6 + $8 + $10) e = 1} END {exit !e}'; then
+    echo "wrk $*: $out" >&2
+    exit 1
+  fi
+  echo "$out" | awk '/Requests\/sec/ {print $2}'
+}
+# rates NAME URL [COOKIE]: "NAME CONNECTIONS RUN REQ/S" lines for 1 and 8
+# connections, RUNS runs of 10 s each.
+rates() {
+  local c i r h=()
+  [ -n "${3:-}" ] && h=(-H "Cookie: $3")
+  for c in 1 8; do
+    for i in $(seq "$runs"); do
+      r=$(wrkrate -t "$(( c < 2 ? 1 : 2 ))" -c "$c" -d 10s "${h[@]}" "$2")
+      echo "$1 $c $i $r"
+    done
+  done
+}
+
+# ticketd: TICKETS tickets from bench/gendb; the agent "bench" has a
+# hundred of them, and the page measured is the first on its dashboard.
+big=${GENDB_DATA:-}
+if [ -z "$big" ]; then
+  big=$work/big
+  echo "== generating $tickets tickets …"
+  go run ./bench/gendb -data "$big" -tickets "$tickets" >/dev/null
+fi
+p=$(port)
+"$work/ticketd" --data "$big" --http 127.0.0.1:"$p" --smtp "" --no-api-token --log-level error \
+  >/dev/null 2>>"$work/ticketd.log" &
+pid=$!
+url=https://127.0.0.1:$p
+up "$url/healthz"
+cookie=tt_session=$(curl -ksf -o /dev/null -c - -d 'username=bench&password=bench-password' "$url/login" | awk '$6 == "tt_session" {print $7}')
+curl -ksf -b "$cookie" -o "$work/page" "$url/dashboard"
+ticket=$(grep -o '/ticket?id=[a-z2-7]*' "$work/page" | sed -n 1p)
+[ -n "$ticket" ] || { echo "no ticket on the bench agent's dashboard" >&2; exit 1; }
+curl -ksf -b "$cookie" -o "$work/page" "$url$ticket"
+grep -q 'Reply to customer' "$work/page" || { echo "the agent's ticket page lacks the answer form" >&2; exit 1; }
+{ rates "ticketd-customer" "$url$ticket"; rates "ticketd-agent" "$url$ticket" "$cookie"; } >>"$work/pages"
+stop
+
+# The original: ORIG_TICKETS tickets by POST /api/receive, and an agent
+# "admin" with a password of ours (the users file of the checkout has
+# hashes of an unknown one).
+(cd "$work/orig" && mkdir -p benchhash && cat >benchhash/main.go <<'GO'
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+func main() {
+	h, err := bcrypt.GenerateFromPassword([]byte(os.Args[1]), bcrypt.MinCost)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Print(string(h))
+}
+GO
+go run ./benchhash bench-password) >"$work/hash"
+printf '{"admin": {"id": "bench-admin", "name": "Admin", "username": "admin", "mail": "admin@example.com", "hash": "%s", "isOnHoliday": false}}\n' \
+  "$(cat "$work/hash")" >"$work/users.json"
+p=$(port)
+mkdir -p "$work/op/tickets" "$work/op/mails"
+(cd "$work/orig" && exec "$work/ticketsystem" -port "$p" -tickets "$work/op/tickets" -mails "$work/op/mails" \
+  -users "$work/users.json" -cert ssl/server.cert -key ssl/server.key -web www -log-level error) \
+  >/dev/null 2>>"$work/orig.log" &
+pid=$!
+url=https://localhost:$p
+up "$url/"
+fill "$url" "$origtickets"
+oticket=$(cd "$work/op/tickets" && for f in *.json; do echo "/ticket?id=${f%.json}"; break; done)
+# A customer's browser sends back the session cookie the original sets on
+# the first visit; without one, every request makes a session, and two
+# connections crash the original (concurrent map writes).
+curl -ksf -o /dev/null -c "$work/customer.jar" "$url/"
+ccookie=session=$(awk '$6 == "session" {print $7}' "$work/customer.jar")
+jar=$work/orig.jar
+curl -ksf -o /dev/null -c "$jar" "$url/"
+curl -ksf -o /dev/null -b "$jar" -c "$jar" -d 'username=admin&password=bench-password' "$url/login"
+ocookie=session=$(awk '$6 == "session" {print $7}' "$jar")
+curl -ksf -b "$ocookie" -o "$work/page" "$url$oticket"
+grep -q 'Merge Ticket with' "$work/page" || { echo "the original's agent login failed" >&2; exit 1; }
+{ rates "original-customer" "$url$oticket" "$ccookie"; rates "original-agent" "$url$oticket" "$ocookie"; } >>"$work/pages"
+stop
+
+echo "== ticket page over HTTPS, req/s (runs of 10 s): ticketd with $tickets tickets, the original with $origtickets"
+printf '%-10s %5s %-24s %-24s %7s\n' "page" "conns" "ticketd" "original" "ratio"
+for who in customer agent; do
+  for c in 1 8; do
+    ours=$(awk -v n="ticketd-$who" -v c="$c" '$1 == n && $2 == c {print $4}' "$work/pages")
+    theirs=$(awk -v n="original-$who" -v c="$c" '$1 == n && $2 == c {print $4}' "$work/pages")
+    om=$(echo "$ours" | median); tm=$(echo "$theirs" | median)
+    r=$(echo "$om / $tm" | bc -l)
+    printf '%-10s %5d %-24s %-24s %7.2f\n' "$who" "$c" "$(echo $ours | tr ' ' ',')" "$(echo $theirs | tr ' ' ',')" "$r"
+    echo "target: $who's ticket page at $c connection(s), ticketd/original (medians) >= 1: $(printf '%.2f' "$r") -> $([ "$(echo "$r >= 1" | bc -l)" = 1 ] && echo met || echo MISSED)"
+  done
+done
+fi

@@ -5,6 +5,8 @@ import (
 	"html/template"
 	"net/http"
 	"time"
+
+	"trivialtickets/core"
 )
 
 // clock shows times in one time zone, relative to now: "2 h ago", with the
@@ -82,5 +84,22 @@ func (c clock) Tag(t time.Time) template.HTML {
 // clock is the clock of the request's viewer: the agent's time zone, or
 // for customers and agents without one the daemon's.
 func (h *handler) clock(r *http.Request) clock {
-	return clock{Loc: h.svc.Location(currentAgent(r)), Now: h.svc.Config().Now()}
+	return clock{Loc: h.location(currentAgent(r)), Now: h.svc.Config().Now()}
+}
+
+// location is the time zone the agent's pages show, as core's Location
+// says, kept by zone name: loading a zone reads and parses its zoneinfo
+// file every time, and every page an agent opens needs it. A zone name
+// always means the same zone, so the cache holds at most one entry per
+// zone name that agents chose.
+func (h *handler) location(a *core.Agent) *time.Location {
+	if a == nil || a.TimeZone == "" {
+		return h.svc.Location(a)
+	}
+	if loc, ok := h.zones.Load(a.TimeZone); ok {
+		return loc.(*time.Location)
+	}
+	loc := h.svc.Location(a)
+	h.zones.Store(a.TimeZone, loc)
+	return loc
 }

@@ -76,3 +76,26 @@ func TestSnippetMarked(t *testing.T) {
 		}
 	}
 }
+
+func TestAgentLocation(t *testing.T) {
+	if _, err := time.LoadLocation("Asia/Tokyo"); err != nil {
+		t.Skip("no time zone database:", err)
+	}
+	h := &handler{svc: core.NewService(nil, core.Config{})}
+	for range 2 { // the second round comes from the cache
+		for _, tt := range []struct {
+			agent *core.Agent
+			want  string
+		}{
+			{nil, "UTC"},
+			{&core.Agent{Username: "a"}, "UTC"},
+			{&core.Agent{Username: "b", TimeZone: "Asia/Tokyo"}, "Asia/Tokyo"},
+			{&core.Agent{Username: "c", TimeZone: "Europe/Berlin"}, "Europe/Berlin"},
+			{&core.Agent{Username: "d", TimeZone: "No/Such_Zone"}, "UTC"},
+		} {
+			if got := h.location(tt.agent).String(); got != tt.want {
+				t.Errorf("%+v: zone %s, want %s", tt.agent, got, tt.want)
+			}
+		}
+	}
+}

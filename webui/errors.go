@@ -9,6 +9,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/a-h/templ"
+
 	"trivialtickets/core"
 )
 
@@ -103,15 +105,11 @@ func (h *handler) internalError(w http.ResponseWriter, r *http.Request, err erro
 	h.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	p := page{Agent: currentAgent(r), Data: message{Title: "Something went wrong", Text: "Something went wrong on our side. Please try again later."}}
 	t := h.tpl[pageMessage]
-	var b strings.Builder
-	if t == nil || t.ExecuteTemplate(&b, "layout", p) != nil {
+	var title, content strings.Builder
+	if t == nil || t.ExecuteTemplate(&title, "title", p) != nil || t.ExecuteTemplate(&content, "content", p) != nil ||
+		writePage(w, r.Context(), http.StatusInternalServerError, p, templ.Raw(title.String()), templ.Raw(content.String())) != nil {
 		http.Error(w, "Something went wrong", http.StatusInternalServerError)
-		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusInternalServerError)
-	w.Write([]byte(b.String()))
 }
 
 // notFound answers unknown URLs.

@@ -11,16 +11,15 @@ func TestParseTemplatesFailsFast(t *testing.T) {
 		t.Fatalf("embedded templates: %v", err)
 	}
 	good := fstest.MapFS{
-		"templates/layout.html":      {Data: []byte(`{{define "layout"}}{{template "title" .}}{{template "content" .}}{{end}}`)},
 		"templates/partials/a.html":  {Data: []byte(`{{define "a"}}{{end}}`)},
 		"templates/pages/start.html": {Data: []byte(`{{define "title"}}t{{end}}{{define "content"}}c{{end}}`)},
 	}
-	if _, err := parseTemplates(good); err == nil || !strings.Contains(err.Error(), "ticket") {
+	if _, err := parseTemplates(good); err == nil || !strings.Contains(err.Error(), "dashboard") {
 		t.Errorf("missing page templates: err = %v, want one naming the missing page", err)
 	}
-	broken := fstest.MapFS{"templates/layout.html": {Data: []byte(`{{define "layout"}}{{if}}{{end}}`)}}
+	broken := fstest.MapFS{"templates/partials/a.html": {Data: []byte(`{{define "a"}}{{if}}{{end}}`)}}
 	if _, err := parseTemplates(broken); err == nil {
-		t.Error("broken layout parsed")
+		t.Error("broken partial parsed")
 	}
 }
 

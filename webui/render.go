@@ -2,20 +2,26 @@ package webui
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"sync"
+
+	"github.com/a-h/templ"
 
 	"trivialtickets/core"
 )
 
-// Page templates, one file each in templates/pages.
+// Page templates, one file each in templates/pages. The ticket page is a
+// templ component (ticket.templ), and so is the layout around every page
+// (layout.templ).
 const (
 	pageStart     = "start"
-	pageTicket    = "ticket"
 	pageDashboard = "dashboard"
 	pageTickets   = "tickets"
 	pageNotFound  = "notfound"
@@ -23,42 +29,34 @@ const (
 	pageLogin     = "login"
 )
 
-var pageNames = []string{pageStart, pageTicket, pageDashboard, pageTickets, pageNotFound, pageMessage, pageLogin}
+var pageNames = []string{pageStart, pageDashboard, pageTickets, pageNotFound, pageMessage, pageLogin}
 
-// templates maps a page name to its template (layout, partials and page).
+// templates maps a page name to its template (partials and page).
 type templates map[string]*template.Template
 
 var funcs = template.FuncMap{
-	"author":  entryAuthor,
-	"speaker": speaker,
-	"otherSender": func(e core.Entry, customer string) bool {
-		return e.AuthorKind == core.AuthorCustomer && e.Author != "" && !core.SameAddress(e.Author, customer)
-	},
-	"attURL": func(ticketID string, attID int64) string {
-		return fmt.Sprintf("/ticket/attachment?id=%s&att=%d", url.QueryEscape(ticketID), attID)
-	},
 	"ticketURL": ticketURL,
 	"hasPrefix": strings.HasPrefix,
 	"size":      humanSize,
 }
 
-// parseTemplates parses the layout and partials once and every page on top
-// of them; a missing or broken file is an error.
+// parseTemplates parses the partials once and every page on top of them;
+// a missing or broken file is an error.
 func parseTemplates(fsys fs.FS) (templates, error) {
-	base, err := template.New("layout").Funcs(funcs).ParseFS(fsys, "templates/layout.html", "templates/partials/*.html")
+	base, err := template.New("partials").Funcs(funcs).ParseFS(fsys, "templates/partials/*.html")
 	if err != nil {
-		return nil, fmt.Errorf("webui: parse layout: %w", err)
+		return nil, fmt.Errorf("webui: parse partials: %w", err)
 	}
 	tpl := make(templates, len(pageNames))
 	for _, name := range pageNames {
 		t, err := base.Clone()
 		if err != nil {
-			return nil, fmt.Errorf("webui: clone layout for %s: %w", name, err)
+			return nil, fmt.Errorf("webui: clone partials for %s: %w", name, err)
 		}
 		if t, err = t.ParseFS(fsys, "templates/pages/"+name+".html"); err != nil {
 			return nil, fmt.Errorf("webui: parse page %s: %w", name, err)
 		}
-		for _, part := range []string{"layout", "title", "content"} {
+		for _, part := range []string{"title", "content"} {
 			if t.Lookup(part) == nil {
 				return nil, fmt.Errorf("webui: page %s: template %q is not defined", name, part)
 			}
@@ -88,29 +86,72 @@ type page struct {
 	Data      any
 }
 
-// render writes a page with status. It renders into a buffer first so
-// that a template error becomes a clean 500.
+// render writes the html/template page name with status in the layout.
 func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
 	t, ok := h.tpl[name]
 	if !ok {
 		h.internalError(w, r, fmt.Errorf("webui: no page template %q", name))
 		return
 	}
+	h.prepare(w, r, &p)
+	var title, content strings.Builder
+	if err := t.ExecuteTemplate(&title, "title", p); err != nil {
+		h.internalError(w, r, fmt.Errorf("webui: render %s: %w", name, err))
+		return
+	}
+	if err := t.ExecuteTemplate(&content, "content", p); err != nil {
+		h.internalError(w, r, fmt.Errorf("webui: render %s: %w", name, err))
+		return
+	}
+	// html/template escaped both by context already.
+	if err := writePage(w, r.Context(), status, p, templ.Raw(title.String()), templ.Raw(content.String())); err != nil {
+		h.internalError(w, r, fmt.Errorf("webui: render %s: %w", name, err))
+	}
+}
+
+// renderComponents writes a page made of templ components with status.
+func (h *handler) renderComponents(w http.ResponseWriter, r *http.Request, status int, p page, title, content templ.Component) {
+	h.prepare(w, r, &p)
+	if err := writePage(w, r.Context(), status, p, title, content); err != nil {
+		h.internalError(w, r, fmt.Errorf("webui: render %s: %w", r.URL.Path, err))
+	}
+}
+
+// prepare fills in what the layout takes from the request.
+func (h *handler) prepare(w http.ResponseWriter, r *http.Request, p *page) {
 	p.Agent = currentAgent(r)
 	p.Path = r.URL.Path
 	if p.Flash == nil {
 		p.Flash = h.takeFlash(w, r)
 	}
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
-		h.internalError(w, r, fmt.Errorf("webui: render %s: %w", name, err))
-		return
+}
+
+// pageBuffers keep the buffers pages are rendered into between requests.
+var pageBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// writePage renders the layout with title and content into a buffer, so
+// that a failure leaves w untouched for a clean 500, and then writes it
+// with status.
+func writePage(w http.ResponseWriter, ctx context.Context, status int, p page, title, content templ.Component) error {
+	buf := pageBuffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= 1<<20 {
+			pageBuffers.Put(buf)
+		}
+	}()
+	if err := layout(p, title, content).Render(ctx, buf); err != nil {
+		return err
 	}
 	hd := w.Header()
 	hd.Set("Content-Type", "text/html; charset=utf-8")
 	hd.Set("Cache-Control", "no-store")
+	// The length is known: pages above net/http's 4 KiB buffer (the
+	// agent's) go out whole instead of in chunks.
+	hd.Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
+	return nil
 }
 
 // entryAuthor names who wrote an entry: the display name, else the bare

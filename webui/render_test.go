@@ -14,7 +14,8 @@ import (
 )
 
 // TestRenderPages executes every page with sample data, so that a
-// template that parses but fails at run time is caught without a store.
+// template that parses but fails at run time is caught without a store;
+// the ticket page is templ's.
 func TestRenderPages(t *testing.T) {
 	tpl, err := parseTemplates(assets)
 	if err != nil {
@@ -47,12 +48,12 @@ func TestRenderPages(t *testing.T) {
 			[]string{`<a href="#email">Enter it.</a>`, `<a href="#message">Write it.</a>`, `id="email-error"`, `aria-describedby="email-hint email-error" aria-invalid="true"`, `aria-invalid="true" aria-describedby="message-error"`}},
 		{pageLogin, nil, page{Data: loginForm{Username: "al", Errors: formErrors{{"username", "Wrong username or password."}}}},
 			[]string{"Agent login", `value="al"`, `<a href="#username">Wrong username or password.</a>`, `id="username-error"`}},
-		{pageTicket, nil, page{Data: ticketPage{Ticket: tk, Entries: entries[:1], Statuses: core.Statuses}}, []string{"Add comment", "a.png", "2.0 KiB", "/ticket/attachment?id=abcdefghijklmnop&amp;att=7"}},
-		{pageTicket, alice, page{Data: ticketPage{Ticket: tk, Entries: entries, CanEdit: true, Assignee: alice,
+		{"ticket", nil, page{Data: ticketPage{Ticket: tk, Entries: entries[:1], Statuses: core.Statuses}}, []string{"Add comment", "a.png", "2.0 KiB", "/ticket/attachment?id=abcdefghijklmnop&amp;att=7"}},
+		{"ticket", alice, page{Data: ticketPage{Ticket: tk, Entries: entries, CanEdit: true, Assignee: alice,
 			MergeCandidates: []core.Ticket{{ID: "dddddddddddddddd", Subject: "Other", CreatedAt: now}}, Agent: true, Mine: true, CanRelease: true, Statuses: core.Statuses, Form: saveForm{Status: "in_progress"}}},
 			[]string{"Reply to customer", "Internal note", "Save status", "Release ticket", "entry from-system internal", "dddddddddddddddd", `<time datetime="2026-03-04T05:06:07Z" title="Wed 4 Mar 2026, 05:06 UTC">`, "Subject &lt;b&gt;"}},
-		{pageTicket, alice, page{Data: ticketPage{Ticket: tk, Entries: entries, Assignee: &core.Agent{Username: "bob"}, Agent: true, Statuses: core.Statuses}}, []string{"Assigned to bob: read-only."}},
-		{pageTicket, nil, page{Data: ticketPage{Ticket: merged, Entries: entries[:1], MergeTarget: core.Ticket{ID: "bbbbbbbbbbbbbbbb", Subject: "Target"}}}, []string{"This ticket was merged into", "Target"}},
+		{"ticket", alice, page{Data: ticketPage{Ticket: tk, Entries: entries, Assignee: &core.Agent{Username: "bob"}, Agent: true, Statuses: core.Statuses}}, []string{"Assigned to bob: read-only."}},
+		{"ticket", nil, page{Data: ticketPage{Ticket: merged, Entries: entries[:1], MergeTarget: core.Ticket{ID: "bbbbbbbbbbbbbbbb", Subject: "Target"}}}, []string{"This ticket was merged into", "Target"}},
 		{pageDashboard, alice, page{Data: dashboardPage{Active: withRelease, Closed: list, Vacation: true}}, []string{"Deactivate vacation mode", "Release ticket", "Next page", "1–2 of 2"}},
 		{pageTickets, alice, page{Data: ticketsPage{List: withAgents, Filters: []listTab{{Label: "Any status", URL: "/tickets", Active: true}}}}, []string{"Assign", "Previous page", `<option value="alice">Alice</option>`}},
 		{pageNotFound, nil, page{}, []string{"Page not found"}},
@@ -65,7 +66,11 @@ func TestRenderPages(t *testing.T) {
 				r = r.WithContext(context.WithValue(r.Context(), agentKey{}, tt.agent))
 			}
 			w := httptest.NewRecorder()
-			h.render(w, r, http.StatusOK, tt.name, tt.page)
+			if d, ok := tt.page.Data.(ticketPage); ok {
+				h.renderComponents(w, r, http.StatusOK, tt.page, ticketTitle(&d), ticketContent(&d))
+			} else {
+				h.render(w, r, http.StatusOK, tt.name, tt.page)
+			}
 			body, _ := io.ReadAll(w.Result().Body)
 			if w.Code != http.StatusOK {
 				t.Fatalf("status %d: %s", w.Code, body)

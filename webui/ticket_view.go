@@ -111,7 +111,7 @@ func (h *handler) renderTicket(w http.ResponseWriter, r *http.Request, status in
 	if me != nil {
 		nav = "tickets"
 	}
-	h.render(w, r, status, pageTicket, page{Nav: nav, Data: p})
+	h.renderComponents(w, r, status, page{Nav: nav}, ticketTitle(&p), ticketContent(&p))
 }
 
 // ticketURL is the address of a ticket's page.

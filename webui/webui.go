@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"trivialtickets/core"
@@ -60,6 +61,8 @@ type handler struct {
 	health func(ctx context.Context) error
 	status func() []string
 	tpl    templates
+	// zones caches the agents' time zones by name (see location).
+	zones sync.Map
 }
 
 // New returns the web interface as one http.Handler. It fails when a

@@ -45,7 +45,7 @@ func TestStartPageCreateAndComment(t *testing.T) {
 	id := b.create("Carol@Example.COM", "Printer jam", "The printer\nis jammed.")
 	r = b.get("/ticket?id=" + id)
 	expectCode(t, r, http.StatusOK)
-	expectContains(t, r.Body, "Printer jam", "The printer\nis jammed.", "Open", "Your ticket was created", ">Add comment</button>", `class="entry from-customer external"`, "support&#43;"+id+"@help.example")
+	expectContains(t, r.Body, "Printer jam", "The printer\nis jammed.", "Open", "Your ticket was created", ">Add comment</button>", `class="entry from-customer external"`, `href="mailto:support+`+id+`@help.example">support+`+id+"@help.example<")
 	expectLacks(t, r.Body, ">Save</button>", "Carol@Example")
 	if ms := e.pending(); len(ms) != 1 || !strings.Contains(ms[0].Body, "/ticket?id="+id) {
 		t.Fatalf("want one confirmation with the ticket link, got %+v", ms)
