@@ -231,8 +231,10 @@ func (t *tx) CreateTicket(ctx context.Context, tk core.Ticket) error {
 		return fmt.Errorf("create ticket: %w", core.Invalid("the ticket has no id"))
 	}
 	what := "create ticket " + tk.ID
-	n, err := t.exec(ctx, what, `INSERT INTO tickets (`+ticketColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING`,
+	// activity_at is the ticket's creation until entries come, which the
+	// insert says itself instead of the trigger's second write of the row.
+	n, err := t.exec(ctx, what, `INSERT INTO tickets (`+ticketColumns+`, activity_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $10) ON CONFLICT DO NOTHING`,
 		tk.ID, tk.Subject, tk.Customer, tk.CustomerName, string(tk.Status), nullString(tk.Assignee), tk.MergedInto,
 		tk.RootMessageID, tk.LastMessageID, nanos(tk.CreatedAt), nanos(tk.UpdatedAt), tk.Mailbox)
 	if err == nil && n == 0 {
