@@ -1,8 +1,15 @@
 package postgres
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"trivialtickets/core"
 )
@@ -62,5 +69,155 @@ func TestSearchIndexWrittenOncePerTransaction(t *testing.T) {
 	}
 	if activity != now.UnixNano() {
 		t.Errorf("activity_at %d, want %d", activity, now.UnixNano())
+	}
+}
+
+// roundTrips counts what a pool sends and waits for: each statement sent
+// alone and each batch is one round trip.
+type roundTrips struct{ n atomic.Int64 }
+
+func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	r.n.Add(1)
+	return ctx
+}
+func (r *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+func (r *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	r.n.Add(1)
+	return ctx
+}
+func (r *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
+
+// tracedStore opens a store on the migrated database at url whose round
+// trips are counted.
+func tracedStore(t *testing.T, url string) (*Store, *roundTrips) {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := &roundTrips{}
+	cfg.ConnConfig.Tracer = rt
+	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return &Store{pool: pool}, rt
+}
+
+// TestNewTicketRoundTrips: a message that opens a ticket (the ticket, its
+// entry, its Message-ID, the confirmation and its Message-ID) costs 6 round
+// trips instead of 10: BEGIN goes with the first statement and the
+// Message-IDs and the ticket's INSERT with the next statement or the
+// COMMIT. A transaction that sends nothing costs none.
+func TestNewTicketRoundTrips(t *testing.T) {
+	t.Parallel()
+	url := newDatabase(t)
+	openURL(t, url)
+	st, rt := tracedStore(t, url)
+	ctx := t.Context()
+	svc := core.NewService(st, core.Config{PublicURL: "https://help.example", SupportAddresses: []string{"support@help.example"}})
+	receive := func(n int) core.ReceiveResult {
+		res, err := svc.Receive(ctx, core.InboundMessage{Door: core.DoorAPI, From: fmt.Sprintf("c%d@example.com", n),
+			Subject: "Printer", Text: "It jams."})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	receive(0) // prepares the statements on the connection
+	before := rt.n.Load()
+	res := receive(1)
+	if got := rt.n.Load() - before; got != 6 {
+		t.Errorf("a new ticket took %d round trips, want 6", got)
+	}
+	if !res.Created {
+		t.Fatalf("receive: %+v, want a new ticket", res)
+	}
+	var mails int
+	if err := st.View(ctx, func(c core.Tx) error {
+		var err error
+		mails, err = c.CountMails(ctx, core.MailPending)
+		return err
+	}); err != nil || mails != 2 {
+		t.Errorf("pending confirmations: %d, %v; want 2", mails, err)
+	}
+
+	before = rt.n.Load()
+	if err := st.Update(ctx, func(core.Tx) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.View(ctx, func(core.Tx) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got := rt.n.Load() - before; got != 0 {
+		t.Errorf("transactions without statements took %d round trips", got)
+	}
+}
+
+// TestWriteSentAheadFails: a Message-ID recorded already, whose INSERT
+// waited for the COMMIT, fails the transaction there; Update rolls it back
+// and runs the function again with every write sent at its call, so the
+// function sees ErrDuplicate from RememberMessageID itself, as core
+// expects, and nothing of the first run is committed.
+func TestWriteSentAheadFails(t *testing.T) {
+	t.Parallel()
+	st := openTemp(t).(*Store)
+	ctx := t.Context()
+	now := time.Now()
+	tk := core.Ticket{ID: "bbbbbbbbbbbbbbbb", Subject: "Old", Customer: "alice@example.com", Status: core.StatusOpen,
+		CreatedAt: now, UpdatedAt: now}
+	if err := st.Update(ctx, func(c core.Tx) error {
+		if err := c.CreateTicket(ctx, tk); err != nil {
+			return err
+		}
+		return c.RememberMessageID(ctx, "taken@example.com", tk.ID, true)
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	var errs []error
+	err := st.Update(ctx, func(c core.Tx) error {
+		n := core.Ticket{ID: "cccccccccccccccc", Subject: "New", Customer: "bob@example.com", Status: core.StatusOpen,
+			CreatedAt: now, UpdatedAt: now}
+		if err := c.CreateTicket(ctx, n); err != nil {
+			return err
+		}
+		err := c.RememberMessageID(ctx, "taken@example.com", n.ID, true)
+		errs = append(errs, err)
+		return err
+	})
+	if len(errs) != 2 || errs[0] != nil || !errors.Is(errs[1], core.ErrDuplicate) {
+		t.Errorf("RememberMessageID in the runs: %v; want nil (sent ahead), then ErrDuplicate", errs)
+	}
+	if !errors.Is(err, core.ErrDuplicate) {
+		t.Errorf("Update = %v, want ErrDuplicate", err)
+	}
+	if err := st.View(ctx, func(c core.Tx) error {
+		_, err := c.Ticket(ctx, "cccccccccccccccc")
+		return err
+	}); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("the ticket of the failed transaction: %v, want ErrNotFound", err)
+	}
+
+	// A function that takes the duplicate in its stride commits the rest
+	// (in the second run), as with every write sent at once.
+	runs := 0
+	err = st.Update(ctx, func(c core.Tx) error {
+		runs++
+		if err := c.RememberMessageID(ctx, "taken@example.com", tk.ID, false); err != nil && !errors.Is(err, core.ErrDuplicate) {
+			return err
+		}
+		return c.RememberMessageID(ctx, "fresh@example.com", tk.ID, false)
+	})
+	if err != nil || runs != 2 {
+		t.Errorf("Update = %v after %d runs, want success after 2", err, runs)
+	}
+	if err := st.View(ctx, func(c core.Tx) error {
+		_, _, err := c.MessageIDTicket(ctx, "fresh@example.com")
+		return err
+	}); err != nil {
+		t.Errorf("the Message-ID after the duplicate: %v", err)
 	}
 }
