@@ -73,6 +73,14 @@ const maxAttempts = 12
 // the URL sets no connect_timeout (or sets 0).
 const DefaultConnectTimeout = 5 * time.Second
 
+// DefaultPoolSize is the most connections a Store opens when the URL sets
+// no pool_max_conns, or the number of CPUs when larger. Every commit waits for its WAL flush, and at most as
+// many commits share one flush as there are connections: with pgx's
+// default of max(4, CPUs), 64 Mail API clients on 2 cores whose disk
+// flushed 440 times a second made 304 creations/s with 4 connections, 535
+// with 8 and 540 with 16 (medians of 3 runs taking turns, bench/pgreceive.sh).
+const DefaultPoolSize = 16
+
 // rollbackTimeout bounds the ROLLBACK after a failed or cancelled
 // transaction, which runs even when the caller's context has ended.
 const rollbackTimeout = 5 * time.Second
@@ -107,6 +115,9 @@ func open(ctx context.Context, url string, ms []migration) (*Store, error) {
 		// Without one, a connection to a hung server waits for the
 		// caller's context alone, and pgx's own dial has no bound.
 		cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
+	}
+	if !setsPoolSize(url) {
+		cfg.MaxConns = max(cfg.MaxConns, DefaultPoolSize) // pgx's is max(4, CPUs)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
