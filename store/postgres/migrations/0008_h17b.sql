@@ -11,7 +11,9 @@
 -- ticket sees its final words, so the others skip a ticket whose index row
 -- this transaction wrote already (its xmin is this transaction's id). A
 -- search inside the writing transaction does not see its new words: none
--- does (core searches in View).
+-- does (core searches in View). A frozen row keeps its raw xmin: after
+-- 2^32 transactions one may equal the current id (1 in 4 billion), and
+-- that ticket's words then wait for its next change.
 
 CREATE FUNCTION tt_ticket_reindex_once(tid text) RETURNS void
 LANGUAGE plpgsql AS $fn$
