@@ -27,11 +27,13 @@ var errTxAborted = errors.New("transaction aborted by an earlier error")
 // tx is core.Tx on one pgx transaction. Its methods are called by the one
 // goroutine that runs the transaction's function.
 type tx struct {
-	tx     pgx.Tx
+	tx     *conn
 	write  bool        // an Update: rows read to be changed are locked
+	ahead  bool        // writes may wait for the next statement (see conn)
 	done   atomic.Bool // the function returned
 	failed error       // the first database error; the transaction is aborted
 	retry  bool        // failed is a serialization failure or a deadlock
+	replay bool        // failed is a write sent ahead: run without (see transact)
 	// deadline of the transaction's context (Update's or View's), zero
 	// when none: the time budget of the work, which the contexts given to
 	// the methods (core passes its caller's) may lack.
@@ -82,8 +84,29 @@ func (t *tx) fail(what string, err error) error {
 	if t.failed == nil {
 		t.failed = err
 		t.retry = retryable(err)
+		t.replay = !t.retry && queuedFailed(err)
+	}
+	if queuedFailed(err) {
+		// Not the error of this statement: core must not take a
+		// duplicate Message-ID sent ahead for one of its own here.
+		return fmt.Errorf("%s: %w (%v)", what, errTxAborted, err)
 	}
 	return dbErr(what, err)
+}
+
+// execAhead runs a write whose only outcome is its failure: in an Update's
+// first run it waits for the next statement or the COMMIT (see conn), so it
+// must fail by itself where its direct form (query) reports something else
+// (a duplicate by no row inserted): ahead is that form.
+func (t *tx) execAhead(ctx context.Context, what, query, ahead string, args ...any) (int64, error) {
+	if !t.ahead {
+		return t.exec(ctx, what, query, args...)
+	}
+	if err := t.check(what); err != nil {
+		return 0, err
+	}
+	t.tx.later(what, ahead, args)
+	return 1, nil
 }
 
 // exec runs one statement and returns the rows it changed.
@@ -182,8 +205,11 @@ func (t *tx) CreateTicket(ctx context.Context, tk core.Ticket) error {
 		return fmt.Errorf("create ticket: %w", core.Invalid("the ticket has no id"))
 	}
 	what := "create ticket " + tk.ID
-	n, err := t.exec(ctx, what, `INSERT INTO tickets (`+ticketColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING`,
+	// activity_at is the ticket's creation until entries come, which the
+	// insert says itself instead of the trigger's second write of the row.
+	insert := `INSERT INTO tickets (` + ticketColumns + `, activity_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $10)`
+	n, err := t.execAhead(ctx, what, insert+` ON CONFLICT DO NOTHING`, insert,
 		tk.ID, tk.Subject, tk.Customer, tk.CustomerName, string(tk.Status), nullString(tk.Assignee), tk.MergedInto,
 		tk.RootMessageID, tk.LastMessageID, nanos(tk.CreatedAt), nanos(tk.UpdatedAt), tk.Mailbox)
 	if err == nil && n == 0 {
@@ -410,9 +436,8 @@ func (t *tx) Attachment(ctx context.Context, id int64) (core.Attachment, core.En
 // ErrDuplicate and leaves the transaction usable.
 func (t *tx) RememberMessageID(ctx context.Context, msgID, ticketID string, inbound bool) error {
 	what := "remember message id " + msgID
-	n, err := t.exec(ctx, what,
-		`INSERT INTO message_ids (message_id, ticket_id, inbound) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-		msgID, ticketID, inbound)
+	const insert = `INSERT INTO message_ids (message_id, ticket_id, inbound) VALUES ($1, $2, $3)`
+	n, err := t.execAhead(ctx, what, insert+` ON CONFLICT DO NOTHING`, insert, msgID, ticketID, inbound)
 	if err == nil && n == 0 {
 		err = fmt.Errorf("%s: %w", what, core.ErrDuplicate)
 	}

@@ -1,0 +1,216 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// conn is the connection of one transaction, which spares round trips:
+// its BEGIN is not sent alone but with the transaction's first statement,
+// and writes whose outcome the caller does not wait for (queued with
+// later) go with the next statement that needs an answer, or with the
+// COMMIT. A transaction that ends without a statement costs none.
+//
+// A queued write that fails aborts the transaction like any failed
+// statement; its error comes back from the statement it travelled with,
+// as a *queuedError, so that Update can run its function again without
+// queueing (then each write reports its own error where it is made).
+type conn struct {
+	c        *pgxpool.Conn
+	begin    string   // the BEGIN not sent yet; "" once sent
+	queued   []queued // writes that go with the next statement
+	sent     bool     // a statement reached the connection: ROLLBACK is needed
+	startErr error    // the batch that carried BEGIN failed there
+}
+
+// queued is a write that waits for the next statement.
+type queued struct {
+	what  string
+	query string
+	args  []any
+}
+
+// queuedError is the failure of a queued write.
+type queuedError struct {
+	what string
+	err  error
+}
+
+func (e *queuedError) Error() string { return e.what + ": " + e.err.Error() }
+func (e *queuedError) Unwrap() error { return e.err }
+
+// beginSQL is the BEGIN of a transaction with opts (Update's and View's).
+func beginSQL(opts pgx.TxOptions) string {
+	s := "BEGIN ISOLATION LEVEL " + string(opts.IsoLevel)
+	if opts.AccessMode != "" {
+		s += " " + string(opts.AccessMode)
+	}
+	return s
+}
+
+// later queues a write for the next statement or the COMMIT.
+func (c *conn) later(what, query string, args []any) {
+	c.queued = append(c.queued, queued{what: what, query: query, args: args})
+}
+
+// direct reports whether a statement can go alone: BEGIN was sent and no
+// write waits.
+func (c *conn) direct() bool { return c.begin == "" && len(c.queued) == 0 }
+
+// send sends BEGIN (when not sent yet), the queued writes and query in one
+// batch, reads the results before query's and returns the batch to read
+// query's from; the caller closes it.
+func (c *conn) send(ctx context.Context, query string, args []any) (pgx.BatchResults, error) {
+	var b pgx.Batch
+	begin := c.begin != ""
+	if begin {
+		b.Queue(c.begin)
+	}
+	for _, q := range c.queued {
+		b.Queue(q.query, q.args...)
+	}
+	b.Queue(query, args...)
+	ws := c.queued
+	c.begin, c.queued, c.sent = "", nil, true
+	br := c.c.SendBatch(ctx, &b)
+	if begin {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			c.startErr = err
+			return nil, fmt.Errorf("begin: %w", err)
+		}
+	}
+	for _, w := range ws {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return nil, &queuedError{what: w.what, err: err}
+		}
+	}
+	return br, nil
+}
+
+// Exec runs a statement (pgx's Conn.Exec).
+func (c *conn) Exec(ctx context.Context, query string, args ...any) (pgconn.CommandTag, error) {
+	if c.direct() {
+		return c.c.Exec(ctx, query, args...)
+	}
+	br, err := c.send(ctx, query, args)
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return tag, err
+}
+
+// QueryRow runs a query of one row (pgx's Conn.QueryRow).
+func (c *conn) QueryRow(ctx context.Context, query string, args ...any) pgx.Row {
+	if c.direct() {
+		return c.c.QueryRow(ctx, query, args...)
+	}
+	br, err := c.send(ctx, query, args)
+	return rowFunc(func(dest ...any) error {
+		if err != nil {
+			return err
+		}
+		err := br.QueryRow().Scan(dest...)
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	})
+}
+
+// rowFunc is a pgx.Row.
+type rowFunc func(dest ...any) error
+
+func (f rowFunc) Scan(dest ...any) error { return f(dest...) }
+
+// Query runs a query (pgx's Conn.Query).
+func (c *conn) Query(ctx context.Context, query string, args ...any) (pgx.Rows, error) {
+	if c.direct() {
+		return c.c.Query(ctx, query, args...)
+	}
+	br, err := c.send(ctx, query, args)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		br.Close()
+		return nil, err
+	}
+	return &batchRows{Rows: rows, br: br}, nil
+}
+
+// batchRows are the rows of the last query of a batch; the batch is closed
+// with them (or when they run out), and its error is theirs.
+type batchRows struct {
+	pgx.Rows
+	br     pgx.BatchResults
+	closed bool
+	err    error
+}
+
+func (r *batchRows) Next() bool {
+	if r.Rows.Next() {
+		return true
+	}
+	r.Close()
+	return false
+}
+
+func (r *batchRows) Close() {
+	if r.closed {
+		return
+	}
+	r.closed = true
+	r.Rows.Close()
+	r.err = r.br.Close()
+}
+
+func (r *batchRows) Err() error {
+	if err := r.Rows.Err(); err != nil {
+		return err
+	}
+	return r.err
+}
+
+// commit sends the queued writes and COMMIT. A transaction that sent
+// nothing commits without a round trip.
+func (c *conn) commit(ctx context.Context) error {
+	if c.begin != "" && len(c.queued) == 0 {
+		c.begin = ""
+		return nil
+	}
+	tag, err := c.Exec(ctx, "COMMIT")
+	if err == nil && tag.String() != "COMMIT" {
+		// The server ended the transaction as failed.
+		err = pgx.ErrTxCommitRollback
+	}
+	return err
+}
+
+// rollback ends the transaction without committing; the queued writes are
+// dropped unsent. A transaction that sent nothing needs no ROLLBACK.
+func (c *conn) rollback(ctx context.Context) error {
+	c.begin, c.queued = "", nil
+	if !c.sent {
+		return nil
+	}
+	_, err := c.c.Exec(ctx, "ROLLBACK")
+	return err
+}
+
+// queuedFailed reports whether err is the failure of a queued write.
+func queuedFailed(err error) bool {
+	var qe *queuedError
+	return errors.As(err, &qe)
+}
