@@ -67,6 +67,32 @@ var jsonSafe = func() (t [utf8.RuneSelf]bool) {
 	return t
 }()
 
+// load64 is the first eight bytes of s as a little-endian number (the
+// compiler makes one load of it).
+func load64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// mayNeedEscape reports whether any of the eight bytes in x may be one
+// that appendString does not copy as it is: a control character, '"',
+// '\\', '<', '>', '&', or a byte of a multi-byte UTF-8 sequence. It never
+// misses one; it may report one that is not there, which only costs a look
+// at each byte.
+//
+// In a byte of v below 0x80, v - 1 sets the high bit only when v is zero
+// (or a borrow came from below), and v - 0x20 only when v is below 0x20.
+// So with v = x XOR c, the bytes of x equal to c show. '<' and '>' differ
+// in one bit, which y clears. Bytes of 0x80 and above are caught by x
+// itself; for them the subtractions say nothing, and the mask ^(…&x) is
+// all that is needed for the others.
+func mayNeedEscape(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	q, b, y, a := x^(ones*'"'), x^(ones*'\\'), (x^(ones*'<'))&^(ones*2), x^(ones*'&')
+	return (((x-ones*0x20)|(q-ones)|(b-ones)|(y-ones)|(a-ones))&^(q&b&y&a&x)|x)&highs != 0
+}
+
 // appendString appends s as a JSON string quoted the way encoding/json
 // quotes it (see AppendJSON).
 func appendString(b []byte, s string) []byte {
@@ -74,6 +100,13 @@ func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0 // s[start:i] is still to be copied
 	for i := 0; i < len(s); {
+		// Eight bytes at a time while none of them needs a look.
+		for i+8 <= len(s) && !mayNeedEscape(load64(s[i:i+8])) {
+			i += 8
+		}
+		if i == len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if jsonSafe[c] {

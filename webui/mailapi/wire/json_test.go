@@ -76,11 +76,42 @@ func TestAppendJSONEveryByte(t *testing.T) {
 			if c >= 0x80 {
 				s += string([]byte{byte(d)})
 			}
-			m := Mail{Subject: s}
-			if got, want := m.AppendJSON(nil), marshal(t, m); !bytes.Equal(got, want) {
-				t.Fatalf("%q: got %s, want %s", s, got, want)
+			// Alone, and among plain text read eight bytes at a time.
+			for _, s := range []string{s, "plain text " + s + " more plain text", "12345678" + s} {
+				m := Mail{Subject: s}
+				if got, want := m.AppendJSON(nil), marshal(t, m); !bytes.Equal(got, want) {
+					t.Fatalf("%q: got %s, want %s", s, got, want)
+				}
 			}
 		}
+	}
+}
+
+// TestMayNeedEscape tries every pair of byte values in every pair of
+// places among safe bytes: a byte that needs a look is never missed.
+func TestMayNeedEscape(t *testing.T) {
+	needs := func(c byte) bool {
+		return c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&'
+	}
+	for i := range 8 {
+		for j := i + 1; j < 8; j++ {
+			for c := range 256 {
+				for d := range 256 {
+					w := []byte("a~ =_}!(")
+					w[i], w[j] = byte(c), byte(d)
+					x := uint64(0)
+					for k := 7; k >= 0; k-- {
+						x = x<<8 | uint64(w[k])
+					}
+					if (needs(byte(c)) || needs(byte(d))) && !mayNeedEscape(x) {
+						t.Fatalf("%q: missed", w)
+					}
+				}
+			}
+		}
+	}
+	if mayNeedEscape(load64("plain ok")) {
+		t.Error("plain text needs a look")
 	}
 }
 
@@ -129,4 +160,13 @@ func BenchmarkAppendJSON(b *testing.B) {
 			}
 		}
 	})
+}
+
+func BenchmarkAppendString(b *testing.B) {
+	s := strings.Repeat("A plain line of text without anything to escape in it, long enough. ", 20)
+	b.SetBytes(int64(len(s)))
+	var buf []byte
+	for b.Loop() {
+		buf = appendString(buf[:0], s)
+	}
 }
