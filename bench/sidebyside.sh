@@ -3,10 +3,11 @@
 # same requests:
 #  1. GET /api/fetchMails over HTTPS from the real daemons with about
 #     PENDING mails pending (each made by a POST /api/receive that opened a
-#     ticket): seconds per fetch (median of RUNS), time per mail, and the
-#     daemon's peak resident memory (VmHWM);
+#     ticket): seconds per fetch (median of RUNS), time per mail, the
+#     daemon's CPU time per mail, and its peak resident memory (VmHWM);
 #  2. SMTP ingest, durable, beside a private Postfix and smtp-sink at 1 and
-#     10 sessions (bench/smtp.sh; the original has no SMTP door);
+#     10 sessions (bench/smtp.sh; the original has no SMTP door); skipped
+#     when SMTP_MESSAGES is 0;
 #  3. the ticket page over HTTPS, as the customer (no session) and as an
 #     agent (logged in), at 1 and 8 connections (wrk, RUNS x 10 s each, the
 #     daemons in turn): ticketd with TICKETS tickets (bench/gendb), the
@@ -78,14 +79,21 @@ for i in range(int(sys.argv[2])):
 EOF
 }
 
-# fetch URL: "SECONDS MAILS" of the median of RUNS fetches.
+# cpu: the daemon's CPU time so far (user and system), in clock ticks.
+cpu() { awk '{print $14 + $15}' /proc/"$pid"/stat; }
+
+# fetch URL: "SECONDS MAILS CPU_SECONDS" of RUNS fetches: the median time
+# and the daemon's CPU time per fetch (steadier than the time on a machine
+# shared with other work).
 fetch() {
-  local s=() n
+  local s=() n c0 c1
   n=$(curl -ksf "$1/api/fetchMails" | grep -o '"id": *"' | wc -l)
+  c0=$(cpu)
   for _ in $(seq "$runs"); do
     s+=("$(curl -ksf -o /dev/null -w '%{time_total}' "$1/api/fetchMails")")
   done
-  echo "$(printf '%s\n' "${s[@]}" | median) $n"
+  c1=$(cpu)
+  echo "$(printf '%s\n' "${s[@]}" | median) $n $(echo "($c1 - $c0) / $(getconf CLK_TCK) / $runs" | bc -l)"
 }
 
 if has fetch; then
@@ -95,7 +103,7 @@ p=$(port)
 pid=$!
 up "https://127.0.0.1:$p/healthz"
 fill "https://127.0.0.1:$p" "$pending"
-read -r ts tn <<<"$(fetch "https://127.0.0.1:$p")"
+read -r ts tn tc <<<"$(fetch "https://127.0.0.1:$p")"
 tm=$(hwm)
 stop
 
@@ -107,22 +115,23 @@ mkdir -p "$work/o/tickets" "$work/o/mails"
 pid=$!
 up "https://localhost:$p/"
 fill "https://localhost:$p" "$pending"
-read -r os on <<<"$(fetch "https://localhost:$p")"
+read -r os on oc <<<"$(fetch "https://localhost:$p")"
 om=$(hwm)
 stop
 
 per() { echo "$1 * 1000000 / $2" | bc -l; }
 tpm=$(per "$ts" "$tn"); opm=$(per "$os" "$on")
 echo "== fetchMails over HTTPS, median of $runs fetches"
-printf '%-22s %8s %8s %12s %14s\n' "" "mails" "s" "µs per mail" "peak MiB"
-printf '%-22s %8d %8.3f %12.2f %14s\n' "ticketd" "$tn" "$ts" "$tpm" "$tm"
-printf '%-22s %8d %8.3f %12.2f %14s\n' "original" "$on" "$os" "$opm" "$om"
+printf '%-22s %8s %8s %12s %16s %10s\n' "" "mails" "s" "µs per mail" "CPU µs per mail" "peak MiB"
+printf '%-22s %8d %8.3f %12.2f %16.2f %10s\n' "ticketd" "$tn" "$ts" "$tpm" "$(per "$tc" "$tn")" "$tm"
+printf '%-22s %8d %8.3f %12.2f %16.2f %10s\n' "original" "$on" "$os" "$opm" "$(per "$oc" "$on")" "$om"
 r=$(echo "$tpm / $opm" | bc -l)
 echo "target: ticketd's time per mail <= 0.5 x the original's: $(printf '%.2f' "$r") -> $([ "$(echo "$r <= 0.5" | bc -l)" = 1 ] && echo met || echo MISSED)"
+echo "        (the daemons' CPU per mail: $(printf '%.2f' "$(echo "$tc * $on / ($oc * $tn)" | bc -l)") x)"
 
 fi
 
-if has smtp; then
+if has smtp && [ "$smtpmsgs" -gt 0 ]; then
 echo "== SMTP ingest, durable"
 bench/smtp.sh "$runs" "$smtpmsgs"
 fi

@@ -82,9 +82,62 @@ func NormalizeAddress(addr string) string {
 // SingleAddress reports whether addr is one valid address as ParseAddress
 // returns it: the last check before a mail is queued to it or handed out.
 func SingleAddress(addr string) bool {
+	if plainAddress(addr) {
+		return true // the common form, without the parser's allocations
+	}
 	a, err := ParseAddress(addr)
 	return err == nil && a == addr
 }
+
+// plainAddress reports, without parsing, whether addr has the common form
+// that ParseAddress returns unchanged: a dot-atom of ASCII atext (RFC 5322
+// §3.2.3), "@", and a domain of dot-separated labels of lower-case ASCII
+// letters, digits and inner hyphens. It says false for every other form,
+// valid or not; a test and a fuzz target hold it to ParseAddress.
+func plainAddress(addr string) bool {
+	at := strings.IndexByte(addr, '@')
+	if at < 1 || len(addr) > MaxAddressLength {
+		return false
+	}
+	local, domain := addr[:at], addr[at+1:]
+	if local[0] == '.' || local[len(local)-1] == '.' || strings.Contains(local, "..") {
+		return false
+	}
+	for i := 0; i < len(local); i++ {
+		if !atext[local[i]] && local[i] != '.' {
+			return false
+		}
+	}
+	if domain == "" || len(domain) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(domain, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// atext marks the ASCII characters of an RFC 5322 atom.
+var atext = func() (t [256]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for _, c := range "!#$%&'*+-/=?^_`{|}~" {
+		t[c] = true
+	}
+	return t
+}()
 
 // splitPlus splits "local+detail@domain" into "local@domain" and "detail".
 func splitPlus(addr string) (base, detail string) {

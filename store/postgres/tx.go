@@ -491,11 +491,6 @@ func (t *tx) QueueMail(ctx context.Context, m *core.OutMail) error {
 	return nil
 }
 
-func (t *tx) PendingMails(ctx context.Context, afterID int64, limit int) ([]core.OutMail, error) {
-	return queryAll(ctx, t, "pending mails", scanMail, `SELECT `+mailColumns+` FROM outbox
-		WHERE state = 'pending' AND id > $1 ORDER BY id LIMIT $2`, afterID, limit)
-}
-
 func (t *tx) MarkMailSent(ctx context.Context, id int64, at time.Time) (bool, error) {
 	n, err := t.exec(ctx, fmt.Sprintf("mark mail %d sent", id),
 		`UPDATE outbox SET state = 'sent', sent_at = $1 WHERE id = $2 AND state = 'pending'`, nanos(at), id)

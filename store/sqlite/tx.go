@@ -446,11 +446,6 @@ func (t *tx) QueueMail(ctx context.Context, m *core.OutMail) error {
 	return nil
 }
 
-func (t *tx) PendingMails(ctx context.Context, afterID int64, limit int) ([]core.OutMail, error) {
-	return t.mails(ctx, "pending mails", `SELECT `+mailColumns+` FROM outbox
-		WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?`, afterID, limit)
-}
-
 // mails runs a query selecting mailColumns.
 func (t *tx) mails(ctx context.Context, what, query string, args ...any) ([]core.OutMail, error) {
 	rows, err := t.query(ctx, what, query, args...)

@@ -1,8 +1,7 @@
 package mailapi
 
 import (
-	"bufio"
-	"encoding/json"
+	"context"
 	"net/http"
 	"strconv"
 
@@ -10,15 +9,21 @@ import (
 	"trivialtickets/webui/mailapi/wire"
 )
 
+// fetchWriteSize is how much of the answer fetchMails collects before it
+// hands it to the ResponseWriter: large writes keep the per-write cost of
+// HTTP/2 framing and TLS records small.
+const fetchWriteSize = 64 << 10
+
 // fetchMails serves GET /api/fetchMails: one JSON object holding every
 // pending outgoing mail keyed by its id, in id order. The object is written
 // page by page as the pages come from the store, so memory stays bounded
-// however long the queue is. Fetching changes nothing.
+// however long the queue is: while one page is written, the next one is
+// loaded (at most three pages and one write buffer are held). Fetching
+// changes nothing.
 func (h *handler) fetchMails(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
 	// The first page is loaded before anything is written, so that a store
 	// that does not answer still gets a proper JSON error.
-	page, err := h.svc.PendingMails(ctx, 0, fetchPageSize)
+	first, err := h.svc.PendingMails(r.Context(), 0, fetchPageSize)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -28,47 +33,88 @@ func (h *handler) fetchMails(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodHead {
 		return
 	}
-	bw := bufio.NewWriterSize(w, 32<<10)
-	enc := json.NewEncoder(bw) // straight into the buffer, no copy per mail
-	bw.WriteByte('{')
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel() // stops the loader when the client goes away
+	pages := make(chan pendingPage, 1)
+	go h.loadPages(ctx, first, pages)
+
+	buf := make([]byte, 0, fetchWriteSize+8<<10)
+	buf = append(buf, '{')
 	var last int64
 	n := 0
-	for {
-		progress := false
-		for _, m := range page {
+	for p := range pages {
+		if p.err != nil {
+			h.abort(r, "load pending mails", p.err)
+		}
+		for i := range p.mails {
+			m := &p.mails[i]
 			// Ids only grow; the check keeps every id once and in order
 			// even if a store returned an overlapping page.
 			if m.ID <= last {
 				continue
 			}
-			last, progress = m.ID, true
+			last = m.ID
 			if n > 0 {
-				bw.WriteByte(',')
+				buf = append(buf, ',')
 			}
 			n++
-			bw.WriteString("\n\"")
-			bw.WriteString(strconv.FormatInt(m.ID, 10))
-			bw.WriteString("\": ")
-			if err := enc.Encode(mailFromOut(m)); err != nil {
-				h.abort(r, "encode mail", err)
+			buf = append(buf, "\n\""...)
+			buf = strconv.AppendInt(buf, m.ID, 10)
+			buf = append(buf, "\": "...)
+			wm := mailFromOut(m)
+			buf = wm.AppendJSON(buf)
+			buf = append(buf, '\n')
+			if len(buf) >= fetchWriteSize {
+				if _, err := w.Write(buf); err != nil {
+					return // the client went away
+				}
+				buf = buf[:0]
 			}
-		}
-		if err := bw.Flush(); err != nil {
-			return // the client went away
-		}
-		if len(page) < fetchPageSize || !progress {
-			break
-		}
-		page, err = h.svc.PendingMails(ctx, last, fetchPageSize)
-		if err != nil {
-			h.abort(r, "load pending mails", err)
 		}
 	}
 	if n > 0 {
-		bw.WriteByte('\n')
+		buf = append(buf, '\n')
 	}
-	bw.WriteString("}\n")
-	bw.Flush()
+	buf = append(buf, "}\n"...)
+	w.Write(buf)
+}
+
+// pendingPage is one page of pending mails, or the error that ended the
+// loading.
+type pendingPage struct {
+	mails []core.OutMail
+	err   error
+}
+
+// loadPages sends first and then each following page of pending mails to
+// out, until a page is empty, the ids stop growing, loading fails (the
+// error is sent as the last page) or ctx ends; it closes out when done.
+// Pages are loaded until an empty one: core may leave out mails of a page
+// that it cannot hand out, so a short page does not mean the end.
+func (h *handler) loadPages(ctx context.Context, first []core.OutMail, out chan<- pendingPage) {
+	defer close(out)
+	page, last := first, int64(0)
+	for len(page) > 0 {
+		select {
+		case out <- pendingPage{mails: page}:
+		case <-ctx.Done():
+			return
+		}
+		if next := page[len(page)-1].ID; next > last {
+			last = next
+		} else {
+			return
+		}
+		var err error
+		page, err = h.svc.PendingMails(ctx, last, fetchPageSize)
+		if err != nil {
+			select {
+			case out <- pendingPage{err: err}:
+			case <-ctx.Done():
+			}
+			return
+		}
+	}
 }
 
 // abort logs err and breaks off a response whose status line was already
@@ -80,7 +126,7 @@ func (h *handler) abort(r *http.Request, what string, err error) {
 }
 
 // mailFromOut is the API view of an outbox mail.
-func mailFromOut(m core.OutMail) wire.Mail {
+func mailFromOut(m *core.OutMail) wire.Mail {
 	return wire.Mail{
 		ID:         strconv.FormatInt(m.ID, 10),
 		From:       m.From,
