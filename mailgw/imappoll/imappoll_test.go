@@ -112,9 +112,12 @@ func TestReceiveFailureIsRetried(t *testing.T) {
 	recv.setFail(false)
 	eventually(t, "the message received", func() bool { return len(recv.ids()) == 1 })
 	eventually(t, "the message \\Seen", func() bool { return all(mc.list("INBOX"), imap.FlagSeen) })
-	if st := p.Status(); st.Ingested != 1 || !st.LastSuccess.After(st.LastErrorAt) {
-		t.Errorf("Status = %+v, want a success after the error", st)
-	}
+	// LastSuccess is set when the check of the mailbox ends, just after
+	// the flag is stored.
+	eventually(t, "a success after the error in the status", func() bool {
+		st := p.Status()
+		return st.Ingested == 1 && st.LastSuccess.After(st.LastErrorAt)
+	})
 }
 
 func TestUnusableMessagesAreFlaggedOnce(t *testing.T) {

@@ -120,7 +120,13 @@ func TestDovecotOAuth2(t *testing.T) {
 	if n := auth.count(); n != issued+1 {
 		t.Errorf("%d tokens issued after the revocation, want one more than %d", n, issued)
 	}
-	if st := p.Status(); st.Ingested != 2 || !strings.Contains(st.LastError, "IMAP login (OAUTHBEARER) failed") {
+	// The restart may cut the poller off after it recorded the first mail
+	// and before it flagged it; then the first mail comes again and is
+	// recognised as a duplicate (counted as ingested, no second ticket).
+	if n := ticketCount(t, svc); n != 2 {
+		t.Errorf("%d tickets, want 2: none lost or twice", n)
+	}
+	if st := p.Status(); st.Ingested < 2 || !strings.Contains(st.LastError, "IMAP login (OAUTHBEARER) failed") {
 		t.Errorf("status %+v, want 2 ingested and the refused login as the last error", st)
 	}
 
