@@ -5,8 +5,10 @@
 // Every connection setting lives in dsn: WAL journal, foreign keys on, a busy
 // timeout, synchronous=FULL, secure_delete and immediate (write-locking)
 // transactions for writers. One committer goroutine writes, and updates that wait together are
-// committed in one transaction, each in its own savepoint (group commit:
-// one sync to disk for many). Readers use a small pool of
+// committed in one transaction (group commit: one sync to disk for many);
+// they run without savepoints unless one of them fails (commit.go), and
+// the search index is written once per transaction, just before its
+// commit (searchflush.go). Readers use a small pool of
 // query-only connections (View), so reads never wait for a write in progress.
 // The schema is a list of numbered, append-only migrations embedded in the
 // binary and applied by Open.
@@ -46,6 +48,10 @@ type Store struct {
 	reader *sql.DB // several query-only connections
 	// Prepared statements of each pool.
 	writerStmts, readerStmts *stmtCache
+	// deferSearch: the schema has search_pending (migration 0008), which
+	// every commit empties into the search index. Only tests open a store
+	// on fewer migrations.
+	deferSearch bool
 
 	// Updates go to the committer goroutine, which runs those that wait
 	// together in one transaction (group commit).
@@ -134,6 +140,11 @@ func open(ctx context.Context, path string, ms []migration) (*Store, error) {
 	}
 	s := &Store{path: path, writer: w, reader: r, updates: make(chan *update, maxBatch), committed: make(chan struct{}),
 		writerStmts: &stmtCache{db: w}, readerStmts: &stmtCache{db: r}}
+	if err := w.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'search_pending')`).Scan(&s.deferSearch); err != nil {
+		r.Close()
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
 	go s.commit()
 	return s, nil
 }
@@ -189,9 +200,10 @@ var errClosed = errors.New("sqlite: the store is closed")
 // time; ctx bounds the wait and every statement.
 //
 // Updates that arrive while another commits are run together in one
-// transaction, each inside a savepoint of its own, and committed with one
-// sync to disk (group commit): each still succeeds or fails alone, and
-// Update returns only after its changes are durable.
+// transaction and committed with one sync to disk (group commit): each
+// still succeeds or fails alone (fn may then run a second time, in a
+// savepoint of its own), and Update returns only after its changes are
+// durable.
 func (s *Store) Update(ctx context.Context, fn func(core.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("sqlite: %w", err)
@@ -272,6 +284,9 @@ type tx struct {
 	tx    *sql.Tx
 	cache *stmtCache
 	done  atomic.Bool
+	// write is set on the committer's transactions when the store defers
+	// search index updates to flushSearch.
+	write bool
 }
 
 // stmtCache keeps one prepared statement per query text and pool, so that

@@ -240,6 +240,12 @@ func (t *tx) searchPlan(ctx context.Context, q core.TicketQuery, list bool) (sea
 	if q.Search == "" {
 		return byIndex, nil
 	}
+	if t.write {
+		// A search in an update finds what the update wrote.
+		if err := t.flushSearch(ctx); err != nil {
+			return byIndex, err
+		}
+	}
 	narrow := q.Assignee != "" || q.Customer != "" || (list && (q.Sort == core.SortCreated || q.After != nil))
 	if !narrow {
 		return byIndex, nil
