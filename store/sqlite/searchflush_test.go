@@ -14,7 +14,7 @@ import (
 // updates at once (so that they share transactions, some failing), then
 // checks that every commit left the index exactly as the triggers of 0007
 // kept it: one row per ticket, at its search_seq, with its current words,
-// and nothing left in search_pending.
+// and nothing left in ticket_search_pending.
 func TestSearchIndexAfterGroupCommits(t *testing.T) {
 	st := openTemp(t).(*Store)
 	ctx := t.Context()
@@ -63,7 +63,7 @@ func TestSearchIndexAfterGroupCommits(t *testing.T) {
 		n     *int
 		query string
 	}{
-		{&pending, `SELECT count(*) FROM search_pending`},
+		{&pending, `SELECT count(*) FROM ticket_search_pending`},
 		{&rows, `SELECT count(*) FROM ticket_search`},
 		{&tickets, `SELECT count(*) FROM tickets`},
 		{&wrong, `SELECT count(*) FROM ticket_search_docs d

@@ -48,7 +48,7 @@ type Store struct {
 	reader *sql.DB // several query-only connections
 	// Prepared statements of each pool.
 	writerStmts, readerStmts *stmtCache
-	// deferSearch: the schema has search_pending (migration 0008), which
+	// deferSearch: the schema has ticket_search_pending (migration 0008), which
 	// every commit empties into the search index. Only tests open a store
 	// on fewer migrations.
 	deferSearch bool
@@ -142,7 +142,7 @@ func open(ctx context.Context, path string, ms []migration) (*Store, error) {
 	}
 	s := &Store{path: path, writer: w, reader: r, updates: make(chan *update, maxBatch), committed: make(chan struct{}),
 		writerStmts: &stmtCache{db: w}, readerStmts: &stmtCache{db: r}}
-	if err := w.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'search_pending')`).Scan(&s.deferSearch); err != nil {
+	if err := w.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'ticket_search_pending')`).Scan(&s.deferSearch); err != nil {
 		r.Close()
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)

@@ -9,14 +9,15 @@
 -- which FTS5 then merged again: a quarter of the committer's time at 64
 -- Mail API clients.
 --
--- Now the triggers only note, in search_pending, which tickets' documents
--- changed and which row of ticket_search each had before (old_seq, NULL
--- for none). The store rewrites those rows in two statements before every
--- commit (store/sqlite, flushSearch) and empties search_pending, so every
--- committed state has the index 0007 defined: one row per ticket whose
--- rowid is its search_seq. Deleting a ticket still deletes its row at once.
+-- Now the triggers only note, in ticket_search_pending, which tickets'
+-- documents changed and which row of ticket_search each had before
+-- (old_seq, NULL for none). The store rewrites those rows in two
+-- statements before every commit (store/sqlite, flushSearch) and empties
+-- ticket_search_pending, so every committed state has the index 0007
+-- defined: one row per ticket whose rowid is its search_seq. Deleting a
+-- ticket still deletes its row at once.
 
-CREATE TABLE search_pending (
+CREATE TABLE ticket_search_pending (
 	ticket_id TEXT PRIMARY KEY,
 	old_seq   INTEGER
 ) WITHOUT ROWID;
@@ -30,28 +31,28 @@ CREATE TRIGGER tickets_search_insert AFTER INSERT ON tickets WHEN new.search_seq
 		activity_at = max(activity_at, created_at)
 		WHERE id = new.id;
 END;
-CREATE TRIGGER tickets_search_pending AFTER INSERT ON tickets BEGIN
-	INSERT INTO search_pending (ticket_id, old_seq) VALUES (new.id, NULL)
+CREATE TRIGGER tickets_ticket_search_pending AFTER INSERT ON tickets BEGIN
+	INSERT INTO ticket_search_pending (ticket_id, old_seq) VALUES (new.id, NULL)
 		ON CONFLICT (ticket_id) DO NOTHING;
 END;
 
 DROP TRIGGER tickets_search_update;
 CREATE TRIGGER tickets_search_update AFTER UPDATE OF subject, customer, customer_name ON tickets BEGIN
-	INSERT INTO search_pending (ticket_id, old_seq) VALUES (new.id, old.search_seq)
+	INSERT INTO ticket_search_pending (ticket_id, old_seq) VALUES (new.id, old.search_seq)
 		ON CONFLICT (ticket_id) DO NOTHING;
 END;
 
 DROP TRIGGER tickets_search_delete;
 CREATE TRIGGER tickets_search_delete AFTER DELETE ON tickets BEGIN
 	DELETE FROM ticket_search WHERE rowid = old.search_seq
-		AND NOT EXISTS (SELECT 1 FROM search_pending WHERE ticket_id = old.id);
-	DELETE FROM ticket_search WHERE rowid = (SELECT old_seq FROM search_pending WHERE ticket_id = old.id);
-	DELETE FROM search_pending WHERE ticket_id = old.id;
+		AND NOT EXISTS (SELECT 1 FROM ticket_search_pending WHERE ticket_id = old.id);
+	DELETE FROM ticket_search WHERE rowid = (SELECT old_seq FROM ticket_search_pending WHERE ticket_id = old.id);
+	DELETE FROM ticket_search_pending WHERE ticket_id = old.id;
 END;
 
 DROP TRIGGER entries_workspace_insert;
 CREATE TRIGGER entries_workspace_insert AFTER INSERT ON entries BEGIN
-	INSERT INTO search_pending (ticket_id, old_seq) SELECT id, search_seq FROM tickets WHERE id = new.ticket_id
+	INSERT INTO ticket_search_pending (ticket_id, old_seq) SELECT id, search_seq FROM tickets WHERE id = new.ticket_id
 		ON CONFLICT (ticket_id) DO NOTHING;
 	UPDATE tickets SET
 		activity_at = max(activity_at, new.created_at),
@@ -63,7 +64,7 @@ END;
 
 DROP TRIGGER entries_workspace_delete;
 CREATE TRIGGER entries_workspace_delete AFTER DELETE ON entries BEGIN
-	INSERT INTO search_pending (ticket_id, old_seq) SELECT id, search_seq FROM tickets WHERE id = old.ticket_id
+	INSERT INTO ticket_search_pending (ticket_id, old_seq) SELECT id, search_seq FROM tickets WHERE id = old.ticket_id
 		ON CONFLICT (ticket_id) DO NOTHING;
 	UPDATE tickets SET
 		activity_at = max(created_at, coalesce((SELECT max(e.created_at) FROM entries e WHERE e.ticket_id = tickets.id), 0)),
