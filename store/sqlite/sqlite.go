@@ -5,8 +5,10 @@
 // Every connection setting lives in dsn: WAL journal, foreign keys on, a busy
 // timeout, synchronous=FULL, secure_delete and immediate (write-locking)
 // transactions for writers. One committer goroutine writes, and updates that wait together are
-// committed in one transaction, each in its own savepoint (group commit:
-// one sync to disk for many). Readers use a small pool of
+// committed in one transaction (group commit: one sync to disk for many);
+// they run without savepoints unless one of them fails (commit.go), and
+// the search index is written once per transaction, just before its
+// commit (searchflush.go). Readers use a small pool of
 // query-only connections (View), so reads never wait for a write in progress.
 // The schema is a list of numbered, append-only migrations embedded in the
 // binary and applied by Open.
@@ -46,6 +48,10 @@ type Store struct {
 	reader *sql.DB // several query-only connections
 	// Prepared statements of each pool.
 	writerStmts, readerStmts *stmtCache
+	// deferSearch: the schema has ticket_search_pending (migration 0009), which
+	// every commit empties into the search index. Only tests open a store
+	// on fewer migrations.
+	deferSearch bool
 
 	// Updates go to the committer goroutine, which runs those that wait
 	// together in one transaction (group commit).
@@ -69,11 +75,13 @@ func dsn(path string, writer bool) string {
 		q.Set("_journal_mode", "WAL") // persistent in the file; readers need not set it
 		q.Set("_synchronous", "FULL") // durable commits; NORMAL would be enough with WAL
 		q.Set("_txlock", "immediate") // take the write lock at BEGIN
-		// No temp_store(memory): statement journals (each trigger of
-		// the search index writes several tables) would then stay in
-		// memory however large, and their truncation at every statement
-		// grew with the database (bulk inserts 10x slower at 20,000
-		// tickets). SQLite keeps small journals in memory anyway.
+		// Statement journals in memory (temp_store): a new ticket's
+		// insert changes about 20 pages (its indexes and triggers), more
+		// than the 64 KiB that SQLite keeps in memory by default, so its
+		// journal went to a temporary file with two write calls per page.
+		// They stay small since the search index is written at commit
+		// (searchflush.go), not inside these statements.
+		q.Add("_pragma", "temp_store(memory)")
 		// Deleted rows are overwritten with zeros, in the file and in
 		// the log, so that an erased customer's words leave no trace
 		// in free space (ticketd customer erase).
@@ -134,6 +142,11 @@ func open(ctx context.Context, path string, ms []migration) (*Store, error) {
 	}
 	s := &Store{path: path, writer: w, reader: r, updates: make(chan *update, maxBatch), committed: make(chan struct{}),
 		writerStmts: &stmtCache{db: w}, readerStmts: &stmtCache{db: r}}
+	if err := w.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'ticket_search_pending')`).Scan(&s.deferSearch); err != nil {
+		r.Close()
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
 	go s.commit()
 	return s, nil
 }
@@ -189,9 +202,10 @@ var errClosed = errors.New("sqlite: the store is closed")
 // time; ctx bounds the wait and every statement.
 //
 // Updates that arrive while another commits are run together in one
-// transaction, each inside a savepoint of its own, and committed with one
-// sync to disk (group commit): each still succeeds or fails alone, and
-// Update returns only after its changes are durable.
+// transaction and committed with one sync to disk (group commit): each
+// still succeeds or fails alone (fn may then run a second time, in a
+// savepoint of its own), and Update returns only after its changes are
+// durable.
 func (s *Store) Update(ctx context.Context, fn func(core.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("sqlite: %w", err)
@@ -272,6 +286,9 @@ type tx struct {
 	tx    *sql.Tx
 	cache *stmtCache
 	done  atomic.Bool
+	// write is set on the committer's transactions when the store defers
+	// search index updates to flushSearch.
+	write bool
 }
 
 // stmtCache keeps one prepared statement per query text and pool, so that

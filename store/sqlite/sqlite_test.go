@@ -79,7 +79,7 @@ func TestSettings(t *testing.T) {
 		{"writer", "foreign_keys", "1", nil},
 		{"writer", "busy_timeout", fmt.Sprint(busyTimeoutMillis), nil},
 		{"writer", "synchronous", "2", nil}, // FULL
-		{"writer", "temp_store", "0", nil},  // default: large statement journals in files
+		{"writer", "temp_store", "2", nil},  // MEMORY: statement journals without files
 		{"reader", "foreign_keys", "1", nil},
 		{"reader", "busy_timeout", fmt.Sprint(busyTimeoutMillis), nil},
 		{"reader", "query_only", "1", nil},
