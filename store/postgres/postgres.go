@@ -85,6 +85,10 @@ const DefaultPoolSize = 16
 // transaction, which runs even when the caller's context has ended.
 const rollbackTimeout = 5 * time.Second
 
+// commitTimeout bounds the wait for a COMMIT's answer, which does not end
+// with the caller's budget.
+const commitTimeout = 30 * time.Second
+
 // Store is core.Store on a PostgreSQL database. It is safe for concurrent
 // use.
 type Store struct {
@@ -296,11 +300,22 @@ func (s *Store) run(ctx context.Context, opts pgx.TxOptions, fn func(core.Tx) er
 		end(ctx, c)
 		return false, fmt.Errorf("postgres: commit: %w (%w)", errTxAborted, t.failed)
 	}
-	if err := c.commit(ctx); err != nil {
+	// Once sent, the COMMIT's answer is waited for beyond the caller's
+	// budget: cut off at its deadline, a commit the server made would be
+	// reported as nothing stored (a 503 for a ticket that exists).
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+	defer cancel()
+	if err := c.commit(cctx); err != nil {
 		if c.startErr != nil {
-			// Everything went with the COMMIT, and BEGIN failed.
+			// Everything went with the COMMIT, and BEGIN's answer is an
+			// error. Only when nothing reached the server, or the server
+			// refused BEGIN itself, did nothing happen; a connection lost
+			// while the batch ran may have lost the answer of a COMMIT the
+			// server made, so that is not run again.
 			end(ctx, c)
-			return beginAgain(c.startErr), fmt.Errorf("postgres: begin: %w", rootCause(c.startErr))
+			var pgErr *pgconn.PgError
+			again := pgconn.SafeToRetry(c.startErr) || errors.As(c.startErr, &pgErr) && beginAgain(c.startErr)
+			return again, fmt.Errorf("postgres: commit: %w", rootCause(c.startErr))
 		}
 		if ctx.Err() != nil {
 			err = fmt.Errorf("%w (%w)", err, ctx.Err())

@@ -221,3 +221,36 @@ func TestWriteSentAheadFails(t *testing.T) {
 		t.Errorf("the Message-ID after the duplicate: %v", err)
 	}
 }
+
+// TestCommitOutlastsTheBudget: once the COMMIT is sent, its answer is
+// waited for past the caller's deadline. Cut off at the deadline, a commit
+// the server made in the meantime was reported as a failure, and the Mail
+// API answered 503 "nothing was stored" for a ticket that existed.
+func TestCommitOutlastsTheBudget(t *testing.T) {
+	t.Parallel()
+	st := openTemp(t).(*Store)
+	ctx := t.Context()
+	// A trigger deferred to the commit makes the COMMIT take half a second.
+	if _, err := st.pool.Exec(ctx, `
+		CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN PERFORM pg_sleep(0.5); RETURN NULL; END $$;
+		CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON tickets
+			DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit()`); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	tk := core.Ticket{ID: "bbbbbbbbbbbbbbbb", Subject: "Slow disk", Customer: "bob@example.com",
+		Status: core.StatusOpen, CreatedAt: now, UpdatedAt: now}
+	budget, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	if err := st.Update(budget, func(c core.Tx) error { return c.CreateTicket(budget, tk) }); err != nil {
+		t.Fatalf("an Update whose commit outlasts the budget: %v, want it committed", err)
+	}
+	var n int
+	if err := st.pool.QueryRow(ctx, `SELECT count(*) FROM tickets WHERE id = $1`, tk.ID).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("%d tickets stored, want the one committed", n)
+	}
+}
