@@ -38,6 +38,9 @@ type tx struct {
 	// when none: the time budget of the work, which the contexts given to
 	// the methods (core passes its caller's) may lack.
 	deadline time.Time
+	// counts are the sums of ticket_counts a View read (see
+	// countFromCounters).
+	counts map[countKey]int
 }
 
 // bound returns ctx with the transaction's deadline when ctx has none
@@ -359,10 +362,7 @@ func (t *tx) ListTickets(ctx context.Context, q core.TicketQuery) ([]core.Ticket
 // only assignee and status narrow the view, as SQLite does from its own.
 func (t *tx) CountTickets(ctx context.Context, q core.TicketQuery) (int, error) {
 	if q.Search == "" && q.Customer == "" && q.Exclude == "" {
-		n, err := t.count(ctx, "count tickets", `SELECT coalesce(sum(n), 0)::bigint FROM ticket_counts
-			WHERE ($1 = '' OR status = $1) AND ($2 = '' OR assignee = $2) AND (NOT $3 OR assignee = '')
-			AND (NOT $4 OR status <> 'closed')`,
-			string(q.Status), q.Assignee, q.Unassigned, q.NotClosed)
+		n, err := t.countFromCounters(ctx, q)
 		if q.CountMax > 0 {
 			n = min(n, q.CountMax)
 		}
