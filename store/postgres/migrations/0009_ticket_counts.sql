@@ -4,13 +4,13 @@
 -- rows instead of reading up to MaxListCount index entries (2–14 ms each,
 -- nine of them on All Tickets over 100,000 tickets).
 --
--- Without a hot spot: every (assignee, status) has up to 16 rows (shards),
+-- Without a hot spot: every (assignee, status) has up to 64 rows (shards),
 -- and a writer changes only the shard of its own connection (its backend's
--- process id modulo 16). Every new ticket changes ('', 'open'); with one
+-- process id modulo 64). Every new ticket changes ('', 'open'); with one
 -- row, each transaction would hold that row's lock until its commit, and
 -- the commits of all daemons would wait for each other. With a shard per
 -- connection, concurrent writers touch different rows unless two backend
--- ids meet modulo 16. A shard's n may fall below zero (a ticket counted in
+-- ids meet modulo 64. A shard's n may fall below zero (a ticket counted in
 -- one shard leaves through another): only the sum means something.
 --
 -- Insert and delete count per statement (transition tables), so that the
@@ -32,7 +32,7 @@ INSERT INTO ticket_counts (assignee, status, shard, n)
 CREATE FUNCTION tt_ticket_counts_added() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
 	INSERT INTO ticket_counts (assignee, status, shard, n)
-		SELECT coalesce(assignee, ''), status, pg_backend_pid() % 16, count(*)
+		SELECT coalesce(assignee, ''), status, pg_backend_pid() % 64, count(*)
 		FROM added WHERE merged_into = '' GROUP BY 1, 2 ORDER BY 1, 2
 	ON CONFLICT (assignee, status, shard) DO UPDATE SET n = ticket_counts.n + excluded.n;
 	RETURN NULL;
@@ -44,7 +44,7 @@ CREATE TRIGGER tickets_count_insert AFTER INSERT ON tickets REFERENCING NEW TABL
 CREATE FUNCTION tt_ticket_counts_deleted() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
 	INSERT INTO ticket_counts (assignee, status, shard, n)
-		SELECT coalesce(assignee, ''), status, pg_backend_pid() % 16, -count(*)
+		SELECT coalesce(assignee, ''), status, pg_backend_pid() % 64, -count(*)
 		FROM deleted WHERE merged_into = '' GROUP BY 1, 2 ORDER BY 1, 2
 	ON CONFLICT (assignee, status, shard) DO UPDATE SET n = ticket_counts.n + excluded.n;
 	RETURN NULL;
@@ -56,7 +56,7 @@ CREATE TRIGGER tickets_count_delete AFTER DELETE ON tickets REFERENCING OLD TABL
 CREATE FUNCTION tt_ticket_counts_moved() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
 	INSERT INTO ticket_counts (assignee, status, shard, n)
-		SELECT v.assignee, v.status, pg_backend_pid() % 16, sum(v.d)
+		SELECT v.assignee, v.status, pg_backend_pid() % 64, sum(v.d)
 		FROM (VALUES (coalesce(OLD.assignee, ''), OLD.status, -1, OLD.merged_into = ''),
 			(coalesce(NEW.assignee, ''), NEW.status, 1, NEW.merged_into = '')) AS v(assignee, status, d, listed)
 		WHERE v.listed GROUP BY 1, 2 ORDER BY 1, 2
