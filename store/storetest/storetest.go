@@ -54,6 +54,7 @@ func Run(t *testing.T, open func(t *testing.T) core.Store) {
 		{"ViewDuringUpdate", testViewDuringUpdate},
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"ConcurrentDuplicateMessageID", testConcurrentDuplicate},
+		{"ConcurrentCounts", testConcurrentCounts},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
