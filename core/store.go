@@ -158,6 +158,17 @@ type Tx interface {
 	// stores fresh and returns it, so that every daemon on the database
 	// uses the value that was stored first.
 	Secret(ctx context.Context, name string, fresh []byte) ([]byte, error)
+	// TicketVersion returns the ticket's version, a number the database
+	// changes in the same transaction as any change of the ticket's row,
+	// its entries or their attachments (everything its page shows).
+	TicketVersion(ctx context.Context, id string) (int64, error)
+}
+
+// TicketVersionReader is a Store that reads a ticket's version (see
+// Tx.TicketVersion) in one statement, without the cost of a transaction
+// around it. Service.TicketVersion uses it when the store has it.
+type TicketVersionReader interface {
+	TicketVersion(ctx context.Context, id string) (int64, error)
 }
 
 // TicketQuery selects tickets for lists. Merged tickets are never listed.

@@ -35,6 +35,9 @@ type TicketView struct {
 	// a mail sent to the plain support address.
 	ReplyAddress string
 	ReplySubject string
+	// Version is the ticket's version (Tx.TicketVersion) in the snapshot
+	// the view was read from; set for the customer's view only.
+	Version int64
 }
 
 // MaxCustomerTickets caps TicketView.CustomerTickets.
@@ -80,6 +83,9 @@ func (s *Service) ViewTicket(ctx context.Context, viewer *Agent, id string) (Tic
 				}
 			}
 			v.Entries = kept
+			if v.Version, err = tx.TicketVersion(ctx, id); err != nil {
+				return err
+			}
 		}
 		if t.MergedInto != "" {
 			if target, err := s.resolve(ctx, tx, t.MergedInto); err == nil {
@@ -606,4 +612,26 @@ func (s *Service) Attachment(ctx context.Context, viewer *Agent, ticketID string
 		return Attachment{}, fmt.Errorf("attachment %d of ticket %s: %w", attID, ticketID, err)
 	}
 	return a, nil
+}
+
+// TicketVersion returns the current version of ticket id (see
+// Tx.TicketVersion): equal versions of a ticket mean an equal ticket page.
+func (s *Service) TicketVersion(ctx context.Context, id string) (int64, error) {
+	if !ValidTicketID(id) {
+		return 0, fmt.Errorf("ticket %q: %w", id, ErrNotFound)
+	}
+	var v int64
+	var err error
+	if r, ok := s.store.(TicketVersionReader); ok {
+		v, err = r.TicketVersion(ctx, id)
+	} else {
+		err = s.store.View(ctx, func(tx Tx) error {
+			v, err = tx.TicketVersion(ctx, id)
+			return err
+		})
+	}
+	if err != nil {
+		return 0, fmt.Errorf("ticket version %s: %w", id, err)
+	}
+	return v, nil
 }

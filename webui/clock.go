@@ -14,6 +14,10 @@ import (
 type clock struct {
 	Loc *time.Location
 	Now time.Time
+	// until, when set, receives the earliest instant at which a relative
+	// time this clock wrote (Rel) would read differently: a page rendered
+	// with it is the same page until then (see pageCache).
+	until *time.Time
 }
 
 // exactLayout is the exact form of a time, with its zone's abbreviation.
@@ -47,6 +51,11 @@ func (c clock) Zone() string { return c.loc().String() }
 // Rel is how long ago (or ahead) t is, in the short form people read at a
 // glance; beyond a week the date.
 func (c clock) Rel(t time.Time) string {
+	if c.until != nil {
+		if ch := c.relChange(t); c.until.IsZero() || ch.Before(*c.until) {
+			*c.until = ch
+		}
+	}
 	d := c.Now.Sub(t)
 	if d < 0 {
 		d = 0
@@ -70,6 +79,25 @@ func (c clock) Rel(t time.Time) string {
 		return lt.Format("2 Jan")
 	}
 	return lt.Format("2 Jan 2006")
+}
+
+// relChange is the first instant after c.Now at which Rel(t) reads
+// differently: the next whole minute, hour or day since t, the end of
+// the week after which Rel gives the date, or for a date the next new
+// year in the clock's zone (when "2 Jan" becomes "2 Jan 2006").
+func (c clock) relChange(t time.Time) time.Time {
+	d := c.Now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return t.Add(time.Minute)
+	case d < time.Hour:
+		return t.Add((d/time.Minute + 1) * time.Minute)
+	case d < 24*time.Hour:
+		return t.Add((d/time.Hour + 1) * time.Hour)
+	case d < 7*24*time.Hour:
+		return t.Add((d/(24*time.Hour) + 1) * 24 * time.Hour)
+	}
+	return time.Date(c.Now.In(c.loc()).Year()+1, 1, 1, 0, 0, 0, 0, c.loc())
 }
 
 // Tag is t as a <time> element: the relative form as text, the exact one

@@ -133,6 +133,12 @@ var pageBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // that a failure leaves w untouched for a clean 500, and then writes it
 // with status.
 func writePage(w http.ResponseWriter, ctx context.Context, status int, p page, title, content templ.Component) error {
+	return renderPage(ctx, p, title, content, func(body []byte) { writeBody(w, status, body) })
+}
+
+// renderPage renders the layout with title and content into a pooled
+// buffer and hands the bytes to use, which must not keep them.
+func renderPage(ctx context.Context, p page, title, content templ.Component, use func(body []byte)) error {
 	buf := pageBuffers.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer func() {
@@ -143,15 +149,21 @@ func writePage(w http.ResponseWriter, ctx context.Context, status int, p page, t
 	if err := layout(p, title, content).Render(ctx, buf); err != nil {
 		return err
 	}
+	use(buf.Bytes())
+	return nil
+}
+
+// writeBody writes a rendered page with status and the headers every page
+// has.
+func writeBody(w http.ResponseWriter, status int, body []byte) {
 	hd := w.Header()
 	hd.Set("Content-Type", "text/html; charset=utf-8")
 	hd.Set("Cache-Control", "no-store")
 	// The length is known: pages above net/http's 4 KiB buffer (the
 	// agent's) go out whole instead of in chunks.
-	hd.Set("Content-Length", strconv.Itoa(buf.Len()))
+	hd.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
-	w.Write(buf.Bytes())
-	return nil
+	w.Write(body)
 }
 
 // entryAuthor names who wrote an entry: the display name, else the bare

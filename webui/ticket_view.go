@@ -62,7 +62,14 @@ type ticketPage struct {
 // viewTicket shows a ticket: GET /ticket?id=. Customers see the external
 // entries, agents all of them.
 func (h *handler) viewTicket(w http.ResponseWriter, r *http.Request) {
-	h.renderTicket(w, r, http.StatusOK, r.URL.Query().Get("id"), nil, nil)
+	id := r.URL.Query().Get("id")
+	if h.pages != nil && cacheableRequest(r) {
+		if body, ok := h.cachedTicket(r, id); ok {
+			writeBody(w, http.StatusOK, body)
+			return
+		}
+	}
+	h.renderTicket(w, r, http.StatusOK, id, nil, nil)
 }
 
 // renderTicket renders the page of ticket id with status; form, when not
@@ -106,6 +113,11 @@ func (h *handler) renderTicket(w http.ResponseWriter, r *http.Request, status in
 	} else {
 		p.Form.Status = string(v.Ticket.Status)
 		p.Form.AssignToMe = true
+	}
+	if h.pages != nil && me == nil && status == http.StatusOK && form == nil && errs == nil &&
+		!v.Ticket.Merged() && cacheableRequest(r) {
+		h.renderCachedTicket(w, r, &p, v.Version)
+		return
 	}
 	nav := ""
 	if me != nil {

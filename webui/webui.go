@@ -63,24 +63,36 @@ type handler struct {
 	tpl    templates
 	// zones caches the agents' time zones by name (see location).
 	zones sync.Map
+	// pages caches the customers' ticket pages (see pageCache).
+	pages *pageCache
 }
 
 // New returns the web interface as one http.Handler. It fails when a
 // template is missing or does not parse.
 func New(cfg Config) (http.Handler, error) {
+	h, static, err := newHandler(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return h.routes(cfg, static), nil
+}
+
+// newHandler makes the handler of New and the file system of the static
+// files.
+func newHandler(cfg Config) (*handler, fs.FS, error) {
 	if cfg.Service == nil {
-		return nil, errors.New("webui: Config.Service is required")
+		return nil, nil, errors.New("webui: Config.Service is required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	tpl, err := parseTemplates(assets)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	static, err := fs.Sub(assets, "static")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	h := &handler{
 		svc:    cfg.Service,
@@ -89,6 +101,7 @@ func New(cfg Config) (http.Handler, error) {
 		health: cfg.Health,
 		status: cfg.Status,
 		tpl:    tpl,
+		pages:  newPageCache(maxCachedPages, maxCachedPageBytes),
 	}
-	return h.routes(cfg, static), nil
+	return h, static, nil
 }

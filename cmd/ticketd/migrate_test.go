@@ -266,7 +266,13 @@ func TestMigrateStore(t *testing.T) {
 	}
 	for _, id := range f.tickets {
 		same("agent view of "+id, func(s *core.Service) (any, error) { return s.ViewTicket(ctx, &bob, id) })
-		same("customer view of "+id, func(s *core.Service) (any, error) { return s.ViewTicket(ctx, nil, id) })
+		same("customer view of "+id, func(s *core.Service) (any, error) {
+			// The version counts changes in one database; the copy's own
+			// inserts count anew.
+			v, err := s.ViewTicket(ctx, nil, id)
+			v.Version = 0
+			return v, err
+		})
 	}
 	same("attachment", func(s *core.Service) (any, error) { return s.Attachment(ctx, &bob, f.tickets[0], f.attID) })
 	att, err := migrated.Attachment(ctx, nil, f.tickets[0], f.attID)

@@ -41,7 +41,7 @@ var (
 	agentCols  = []string{"username", "name", "password_hash", "vacation", "created_at", "time_zone"}
 	ticketCols = []string{"id", "subject", "customer", "customer_name", "status", "assignee", "merged_into",
 		"root_message_id", "last_message_id", "created_at", "updated_at",
-		"activity_at", "customer_at", "replied_at", "seen_at", "mailbox"}
+		"activity_at", "customer_at", "replied_at", "seen_at", "mailbox", "version"}
 	entryCols = []string{"id", "ticket_id", "created_at", "author_kind", "author", "author_name", "internal", "text",
 		"automatic", "message_id", "from_ticket"}
 	attachmentCols = []string{"id", "entry_id", "filename", "content_type", "size", "content_id", "data"}
@@ -60,9 +60,9 @@ func importSample(ctx context.Context, im *Importer) error {
 		}},
 		{"tickets", ticketCols, [][]any{
 			{"T1", "Help", "c@example.org", "", "open", "bob", "", "r@x", "l@x", int64(7), int64(8),
-				int64(8), int64(7), int64(0), int64(8), "sales@example.org"},
+				int64(8), int64(7), int64(0), int64(8), "sales@example.org", int64(3)},
 			{"T2", "Again", "c@example.org", "", "closed", nil, "T1", "", "", int64(9), int64(9),
-				int64(9), int64(0), int64(0), int64(0), ""},
+				int64(9), int64(0), int64(0), int64(0), "", int64(1)},
 		}},
 		{"entries", entryCols, [][]any{
 			{int64(10), "T1", int64(7), "customer", "c@example.org", "", int64(0), "hello", int64(1), "m@x", ""},

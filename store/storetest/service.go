@@ -193,6 +193,7 @@ func runService(t *testing.T, open func(*testing.T) core.Store) {
 		{"ActivityUnread", core.Config{}, svcActivityUnread},
 		{"WorkspaceRules", core.Config{}, svcWorkspaceRules},
 		{"TicketPageData", core.Config{}, svcTicketPageData},
+		{"TicketVersion", core.Config{}, svcTicketVersion},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
