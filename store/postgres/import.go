@@ -211,7 +211,7 @@ func (im *Importer) Copy(ctx context.Context, table string, columns []string, ro
 }
 
 // derivedColumns are the columns, by table, that triggers keep and a copy
-// may leave out: tickets.version (migration 0008) counts the changes of a
+// may leave out: tickets.version (migration 0011) counts the changes of a
 // ticket, and the copy's own inserts of entries change it anyway.
 var derivedColumns = map[string]map[string]bool{"tickets": {"version": true}}
 

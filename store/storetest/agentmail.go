@@ -222,7 +222,7 @@ func svcAgentAnswerByMail(e *env) {
 		"forged From to the ticket's plus-address": {"bob@agents.example", strings.Replace(supportAddr, "@", "+"+id+"@", 1)},
 		"carol with bob's signed address":          {"carol@agents.example", signed},
 		"bob with carol's signed address":          {"bob@agents.example", carolSigned},
-		"bob with a changed signature":             {"bob@agents.example", signed[:strings.IndexByte(signed, '@')-1] + "a" + signed[strings.IndexByte(signed, '@'):]},
+		"bob with a changed signature":             {"bob@agents.example", changedSignature(signed)},
 		"a stranger with bob's signed address":     {"mallory@example.net", signed},
 	} {
 		en, out := answer(tc.from, tc.to, "Closing this, send me the invoice.", nil)
@@ -235,4 +235,15 @@ func svcAgentAnswerByMail(e *env) {
 	if !en.Internal || !en.Automatic || len(out) != 0 {
 		t.Errorf("out-of-office of bob's mailbox = %+v, mails %+v; want an internal automatic note", en, out)
 	}
+}
+
+// changedSignature returns the signed reply address with the last
+// character of its signature changed (to "a", or "b" where it is "a").
+func changedSignature(signed string) string {
+	at := strings.IndexByte(signed, '@')
+	c := "a"
+	if signed[at-1] == 'a' {
+		c = "b"
+	}
+	return signed[:at-1] + c + signed[at:]
 }
