@@ -146,7 +146,11 @@ func (h *handler) cachedTicket(r *http.Request, id string) ([]byte, bool) {
 		return nil, false
 	}
 	c := h.clock(r)
-	return h.pages.get(id, v, c.Zone(), c.Now)
+	body, ok := h.pages.get(id, v, c.Zone(), c.Now)
+	if h.observeCache != nil {
+		h.observeCache(ok)
+	}
+	return body, ok
 }
 
 // renderCachedTicket renders the customer's page p of the ticket at

@@ -45,6 +45,10 @@ type Config struct {
 	// (such as "/ticket"), method, status code and duration; nil: not
 	// observed.
 	ObserveRequest func(route, method string, status int, d time.Duration)
+	// ObservePageCache is called at each lookup of a customer's ticket
+	// page in the page cache with whether the cached page could be sent;
+	// nil: not observed.
+	ObservePageCache func(hit bool)
 	// FormRate limits the anonymous forms (POST /ticket/new and
 	// /ticket/comment without a login) per client address; APIRate the
 	// Mail API. The zero Rate is no limit.
@@ -65,6 +69,8 @@ type handler struct {
 	zones sync.Map
 	// pages caches the customers' ticket pages (see pageCache).
 	pages *pageCache
+	// observeCache is Config.ObservePageCache.
+	observeCache func(hit bool)
 }
 
 // New returns the web interface as one http.Handler. It fails when a
@@ -95,13 +101,14 @@ func newHandler(cfg Config) (*handler, fs.FS, error) {
 		return nil, nil, err
 	}
 	h := &handler{
-		svc:    cfg.Service,
-		log:    cfg.Logger,
-		secure: cfg.Secure || strings.HasPrefix(strings.ToLower(cfg.Service.Config().PublicURL), "https://"),
-		health: cfg.Health,
-		status: cfg.Status,
-		tpl:    tpl,
-		pages:  newPageCache(maxCachedPages, maxCachedPageBytes),
+		svc:          cfg.Service,
+		log:          cfg.Logger,
+		secure:       cfg.Secure || strings.HasPrefix(strings.ToLower(cfg.Service.Config().PublicURL), "https://"),
+		health:       cfg.Health,
+		status:       cfg.Status,
+		tpl:          tpl,
+		pages:        newPageCache(maxCachedPages, maxCachedPageBytes),
+		observeCache: cfg.ObservePageCache,
 	}
 	return h, static, nil
 }

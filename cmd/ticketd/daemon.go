@@ -213,10 +213,11 @@ func (d *daemon) newWebServer(ctx context.Context) error {
 		Status:  d.status.lines,
 		Metrics: metricsOnWeb,
 
-		MetricsToken:   metricsToken,
-		FormRate:       d.c.FormRate,
-		APIRate:        d.c.APIRate,
-		ObserveRequest: d.met.observeRequest,
+		MetricsToken:     metricsToken,
+		FormRate:         d.c.FormRate,
+		APIRate:          d.c.APIRate,
+		ObserveRequest:   d.met.observeRequest,
+		ObservePageCache: d.met.observePageCache,
 	})
 	if err != nil {
 		return err

@@ -22,6 +22,7 @@ type metrics struct {
 	reg      *prometheus.Registry
 	received *prometheus.CounterVec
 	requests *prometheus.HistogramVec
+	pages    *prometheus.CounterVec
 }
 
 // newMetrics makes the registry with the counters that need nothing
@@ -38,8 +39,12 @@ func newMetrics() *metrics {
 			Help:    "HTTP requests by route pattern, method and status code.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"route", "method", "code"}),
+		pages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ticketd_page_cache_lookups_total",
+			Help: "Lookups of customers' ticket pages in this daemon's page cache, by result (hit: sent from the cache; miss: rendered).",
+		}, []string{"result"}),
 	}
-	m.reg.MustRegister(m.received, m.requests,
+	m.reg.MustRegister(m.received, m.requests, m.pages,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -68,6 +73,16 @@ func (m *metrics) observeReceive(door string, res core.ReceiveResult, err error)
 		outcome = "created"
 	}
 	m.received.WithLabelValues(door, outcome).Inc()
+}
+
+// observePageCache counts one page cache lookup; it is
+// webui.Config.ObservePageCache.
+func (m *metrics) observePageCache(hit bool) {
+	result := "miss"
+	if hit {
+		result = "hit"
+	}
+	m.pages.WithLabelValues(result).Inc()
 }
 
 // observeRequest records one HTTP request; it is webui.Config.ObserveRequest.
