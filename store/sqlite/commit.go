@@ -116,7 +116,7 @@ func (s *Store) runTogether(batch []*update, results []updateResult) bool {
 			results[i].err = fmt.Errorf("sqlite: %w", err)
 			continue
 		}
-		results[i] = runOne(u, &tx{tx: sqlTx, cache: s.writerStmts, write: s.deferSearch})
+		results[i] = runOne(u, &tx{tx: sqlTx, cache: s.writerStmts, deferSearch: s.deferSearch})
 		if results[i].failed() {
 			// What it wrote cannot be undone alone.
 			sqlTx.Rollback()
@@ -154,7 +154,7 @@ func (s *Store) runSavepoints(batch []*update, results []updateResult) {
 			failRest(results, fmt.Errorf("sqlite: savepoint: %w", err))
 			return
 		}
-		results[i] = runOne(u, &tx{tx: sqlTx, cache: s.writerStmts, write: s.deferSearch})
+		results[i] = runOne(u, &tx{tx: sqlTx, cache: s.writerStmts, deferSearch: s.deferSearch})
 		if !results[i].failed() {
 			_, err = sqlTx.Exec("RELEASE upd")
 			ok++
@@ -185,7 +185,7 @@ func (s *Store) runSavepoints(batch []*update, results []updateResult) {
 // either fails, nothing of it is kept.
 func (s *Store) commitTx(sqlTx *sql.Tx) error {
 	// Under no caller's context: the updates in it have all run.
-	t := &tx{tx: sqlTx, cache: s.writerStmts, write: s.deferSearch}
+	t := &tx{tx: sqlTx, cache: s.writerStmts, deferSearch: s.deferSearch}
 	if err := t.flushSearch(context.Background()); err != nil {
 		sqlTx.Rollback()
 		return fmt.Errorf("sqlite: commit: %w", err)

@@ -13,7 +13,7 @@ import "context"
 // ticket_search_pending had, inserts their current documents in order of rowid
 // (search_seq, always above the deleted ones) and empties ticket_search_pending.
 func (t *tx) flushSearch(ctx context.Context) error {
-	if !t.write {
+	if !t.deferSearch {
 		return nil
 	}
 	const what = "update the search index"

@@ -286,9 +286,10 @@ type tx struct {
 	tx    *sql.Tx
 	cache *stmtCache
 	done  atomic.Bool
-	// write is set on the committer's transactions when the store defers
-	// search index updates to flushSearch.
-	write bool
+	// deferSearch is set on the committer's transactions when the store
+	// defers search index updates to flushSearch (a schema migrated to
+	// 0009; only a test opens one that is not).
+	deferSearch bool
 }
 
 // stmtCache keeps one prepared statement per query text and pool, so that

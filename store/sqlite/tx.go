@@ -147,19 +147,12 @@ func (t *tx) CreateTicket(ctx context.Context, tk core.Ticket) error {
 	if tk.ID == "" {
 		return fmt.Errorf("create ticket: %w", core.Invalid("the ticket has no id"))
 	}
-	args := []any{tk.ID, tk.Subject, tk.Customer, tk.CustomerName, string(tk.Status), nullString(tk.Assignee), tk.MergedInto,
-		tk.RootMessageID, tk.LastMessageID, nanos(tk.CreatedAt), nanos(tk.UpdatedAt), tk.Mailbox}
-	if !t.write {
-		// A schema before migration 0009 (tests): the triggers set the rest.
-		_, err := t.exec(ctx, "create ticket "+tk.ID, `INSERT INTO tickets (`+ticketColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
-		return err
-	}
 	// search_seq and activity_at in the insert, not by the trigger's
 	// update after it (migration 0009).
 	_, err := t.exec(ctx, "create ticket "+tk.ID, `INSERT INTO tickets (`+ticketColumns+`, search_seq, activity_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(search_seq), 0) + 1 FROM tickets), ?)`,
-		append(args, nanos(tk.CreatedAt))...)
+		tk.ID, tk.Subject, tk.Customer, tk.CustomerName, string(tk.Status), nullString(tk.Assignee), tk.MergedInto,
+		tk.RootMessageID, tk.LastMessageID, nanos(tk.CreatedAt), nanos(tk.UpdatedAt), tk.Mailbox, nanos(tk.CreatedAt))
 	return err
 }
 
@@ -220,7 +213,7 @@ func (t *tx) searchPlan(ctx context.Context, q core.TicketQuery, list bool) (sea
 	if q.Search == "" {
 		return byIndex, nil
 	}
-	if t.write {
+	if t.deferSearch {
 		// A search in an update finds what the update wrote.
 		if err := t.flushSearch(ctx); err != nil {
 			return byIndex, err
