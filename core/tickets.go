@@ -125,16 +125,17 @@ func (s *Service) ViewTicket(ctx context.Context, viewer *Agent, id string) (Tic
 // page, on the same path as the customer's answer by mail: a comment on a
 // merged ticket lands on the ticket it was merged into, a closed ticket
 // goes back to Open, no mail goes to the customer, and the assignee is
-// notified if they chose so.
-func (s *Service) CustomerComment(ctx context.Context, id, text string) error {
+// notified if they chose so. It returns the id of the ticket the comment
+// landed on.
+func (s *Service) CustomerComment(ctx context.Context, id, text string) (landedOn string, err error) {
 	text = strings.TrimSpace(text)
 	if text == "" {
-		return Invalid("write a comment first")
+		return "", Invalid("write a comment first")
 	}
 	if len(text) > MaxCommentLength {
-		return Invalid(fmt.Sprintf("the comment is longer than %d KiB", MaxCommentLength>>10))
+		return "", Invalid(fmt.Sprintf("the comment is longer than %d KiB", MaxCommentLength>>10))
 	}
-	err := s.changeTicket(ctx, id, func(tx Tx, t Ticket, now time.Time) error {
+	err = s.changeTicket(ctx, id, func(tx Tx, t Ticket, now time.Time) error {
 		entry := Entry{CreatedAt: now, AuthorKind: AuthorCustomer, Author: t.Customer, AuthorName: t.CustomerName, Text: text}
 		if t.Merged() {
 			var err error
@@ -142,13 +143,14 @@ func (s *Service) CustomerComment(ctx context.Context, id, text string) error {
 				return err
 			}
 		}
+		landedOn = t.ID
 		return s.addWords(ctx, tx, &t, words{entry: entry, from: entry.Author,
 			reopened: "Reopened: the customer commented on the closed ticket."})
 	})
 	if err != nil {
-		return fmt.Errorf("comment on ticket %s: %w", id, err)
+		return "", fmt.Errorf("comment on ticket %s: %w", id, err)
 	}
-	return nil
+	return landedOn, nil
 }
 
 // changeTicket runs change in one read-write transaction with ticket id

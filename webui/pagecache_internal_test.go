@@ -142,7 +142,7 @@ func TestCustomerPageServedFromCache(t *testing.T) {
 	if h.pages.hits.Load() != 1 || first != second {
 		t.Fatalf("second view: %d hits, same bytes %v", h.pages.hits.Load(), first == second)
 	}
-	if err := svc.CustomerComment(t.Context(), id, "And on page three."); err != nil {
+	if _, err := svc.CustomerComment(t.Context(), id, "And on page three."); err != nil {
 		t.Fatal(err)
 	}
 	if _, third := get(); !strings.Contains(third, "And on page three.") || h.pages.hits.Load() != 1 {

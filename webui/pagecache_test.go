@@ -102,7 +102,7 @@ func TestCustomerPageCacheTwoDaemons(t *testing.T) {
 					t.Fatalf("A's page: %d %s", code, excerpt(body))
 				}
 			}
-			if err := d.svcs[1].CustomerComment(ctx, res.TicketID, "Found it, never mind."); err != nil {
+			if _, err := d.svcs[1].CustomerComment(ctx, res.TicketID, "Found it, never mind."); err != nil {
 				t.Fatal(err)
 			}
 			if _, _, body := getPage(t, d.hs[0], path); !strings.Contains(body, "Found it, never mind.") {

@@ -13,7 +13,8 @@ func (h *handler) commentTicket(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PostFormValue("id")
 	text := strings.ReplaceAll(r.PostFormValue("comment"), "\r\n", "\n")
-	if err := h.svc.CustomerComment(r.Context(), id, text); err != nil {
+	landedOn, err := h.svc.CustomerComment(r.Context(), id, text)
+	if err != nil {
 		if status, msg, ok := userError(err); ok && correctable(err) {
 			var errs formErrors
 			errs.add("comment", msg)
@@ -25,8 +26,5 @@ func (h *handler) commentTicket(w http.ResponseWriter, r *http.Request) {
 	}
 	// A comment on a merged ticket lands on the ticket it was merged
 	// into: the customer is shown that one.
-	if v, err := h.svc.ViewTicket(r.Context(), nil, id); err == nil && v.MergedInto != nil {
-		id = v.MergedInto.ID
-	}
-	h.redirectFlash(w, r, ticketURL(id), flash{Text: "Your comment was added to " + h.ticketName(r.Context(), id) + "."})
+	h.redirectFlash(w, r, ticketURL(landedOn), flash{Text: "Your comment was added to " + h.ticketName(r.Context(), landedOn) + "."})
 }

@@ -104,7 +104,9 @@ func fillDataDir(t *testing.T, dir string) migrateFixture {
 	must(svc.Save(ctx, "bob", first, core.Change{Comment: "We sent the fire brigade.", External: true}))
 	must(svc.Save(ctx, "bob", second, core.Change{MergeInto: first, External: true}))
 	must(svc.Save(ctx, "alice", third, core.Change{Status: core.StatusClosed, Comment: "done", External: true}))
-	must(svc.CustomerComment(ctx, third, "thanks"))
+	if _, err := svc.CustomerComment(ctx, third, "thanks"); err != nil {
+		t.Fatal(err)
+	}
 	// An agent's address, and a notification signed with the shared key.
 	must(svc.SetAgentMail(ctx, "bob", "bob@agents.example", core.NotifyReply))
 	receive(core.InboundMessage{Door: core.DoorSMTP, From: "one@example.org", Subject: core.Tag(first) + " Printer on fire",
@@ -308,7 +310,7 @@ func TestMigrateStore(t *testing.T) {
 	}
 
 	// New rows get fresh ids.
-	if err := migrated.CustomerComment(ctx, f.tickets[0], "after the move"); err != nil {
+	if _, err := migrated.CustomerComment(ctx, f.tickets[0], "after the move"); err != nil {
 		t.Fatal(err)
 	}
 	v, err = migrated.ViewTicket(ctx, &bob, f.tickets[0])

@@ -607,7 +607,7 @@ func svcCustomerComment(e *env) {
 	id := e.newTicket("Printer")
 	mails := len(e.pending())
 	e.must("close", e.svc.Save(ctx, "bob", id, core.Change{Status: core.StatusClosed}))
-	e.must("comment", e.svc.CustomerComment(ctx, id, "  It broke again.  "))
+	e.must("comment", comment(ctx, e, id, "  It broke again.  "))
 	if tk := e.ticket(id); tk.Status != core.StatusOpen {
 		t.Errorf("a customer comment did not reopen: %s", tk.Status)
 	}
@@ -618,8 +618,8 @@ func svcCustomerComment(e *env) {
 	if n := len(e.pending()); n != mails {
 		t.Errorf("a customer comment queued %d mails", n-mails)
 	}
-	wantErr(t, "empty comment", e.svc.CustomerComment(ctx, id, "  "), core.ErrInvalid)
-	wantErr(t, "comment on an unknown ticket", e.svc.CustomerComment(ctx, "aaaaaaaaaaaaaaaa", "x"), core.ErrNotFound)
+	wantErr(t, "empty comment", comment(ctx, e, id, "  "), core.ErrInvalid)
+	wantErr(t, "comment on an unknown ticket", comment(ctx, e, "aaaaaaaaaaaaaaaa", "x"), core.ErrNotFound)
 }
 
 func svcMerge(e *env) {
@@ -731,7 +731,7 @@ func svcMerge(e *env) {
 	}
 	wantErr(t, "Save on a merged ticket", e.svc.Save(ctx, "bob", src, core.Change{Comment: "x"}), core.ErrInvalid)
 	// A comment on the merged ticket's page goes to the target too.
-	e.must("comment on a merged ticket", e.svc.CustomerComment(ctx, src, "comment on the old page"))
+	e.must("comment on a merged ticket", comment(ctx, e, src, "comment on the old page"))
 	if es := e.entries(dst, false); es[len(es)-1].Text != "comment on the old page" {
 		t.Errorf("comment on the merged ticket: the target's last entry is %q", es[len(es)-1].Text)
 	}

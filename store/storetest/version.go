@@ -94,7 +94,7 @@ func svcTicketVersion(e *env) {
 	e.bumps("hand over", func() error { return e.svc.Assign(ctx, "bob", id, "carol") }, id)
 	e.bumps("release", func() error { return e.svc.Release(ctx, "carol", id) }, id)
 	e.bumps("assign", func() error { return e.svc.Assign(ctx, "bob", id, "bob") }, id)
-	e.bumps("customer's comment", func() error { return e.svc.CustomerComment(ctx, id, "Thanks!") }, id)
+	e.bumps("customer's comment", func() error { return comment(ctx, e, id, "Thanks!") }, id)
 	e.bumps("attachment by mail", func() error {
 		m := mail(core.Tag(id)+" Printer", "A photo.")
 		m.Attachments = []core.Attachment{{Filename: "jam.jpg", ContentType: "image/jpeg", Data: []byte("JPEG")}}
