@@ -94,6 +94,9 @@ const commitTimeout = 30 * time.Second
 type Store struct {
 	pool    *pgxpool.Pool
 	retries atomic.Int64 // how often Update ran a function again
+	// giveWords: the schema takes the search words of new tickets and
+	// entries from the daemon (ticket_search.merged, migration 0012).
+	giveWords bool
 }
 
 var _ core.Store = (*Store)(nil)
@@ -135,7 +138,13 @@ func open(ctx context.Context, url string, ms []migration) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open %s: %w", where(cfg), err)
 	}
-	return &Store{pool: pool}, nil
+	s := &Store{pool: pool}
+	if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.columns
+		WHERE table_schema = current_schema() AND table_name = 'ticket_search' AND column_name = 'merged')`).Scan(&s.giveWords); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: open %s: read the schema: %w", where(cfg), err)
+	}
+	return s, nil
 }
 
 // where names the database of cfg for messages, without the password.
@@ -248,7 +257,7 @@ func (s *Store) run(ctx context.Context, opts pgx.TxOptions, fn func(core.Tx) er
 	}
 	defer pc.Release() // which closes a connection left in a transaction
 	c := &conn{c: pc, begin: beginSQL(opts)}
-	t := &tx{tx: c, write: !readOnly, ahead: ahead && !readOnly}
+	t := &tx{tx: c, write: !readOnly, ahead: ahead && !readOnly, giveWords: s.giveWords && !readOnly}
 	if d, ok := ctx.Deadline(); ok {
 		t.deadline = d
 	}
@@ -303,6 +312,7 @@ func (s *Store) run(ctx context.Context, opts pgx.TxOptions, fn func(core.Tx) er
 	// Once sent, the COMMIT's answer is waited for beyond the caller's
 	// budget: cut off at its deadline, a commit the server made would be
 	// reported as nothing stored (a 503 for a ticket that exists).
+	t.queueWords()
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
 	defer cancel()
 	if err := c.commit(cctx); err != nil {

@@ -41,6 +41,10 @@ type tx struct {
 	// counts are the sums of ticket_counts a View read (see
 	// countFromCounters).
 	counts map[countKey]int
+	// words are the search words given to tickets, written with the
+	// COMMIT (see queueWords) when giveWords.
+	giveWords bool
+	words     map[string]*ticketWords
 }
 
 // bound returns ctx with the transaction's deadline when ctx has none
@@ -217,6 +221,9 @@ func (t *tx) CreateTicket(ctx context.Context, tk core.Ticket) error {
 		tk.RootMessageID, tk.LastMessageID, nanos(tk.CreatedAt), nanos(tk.UpdatedAt), tk.Mailbox)
 	if err == nil && n == 0 {
 		err = fmt.Errorf("%s: %w", what, core.ErrDuplicate)
+	}
+	if err == nil {
+		t.addWords(tk.ID, 0, core.TicketSearchHead(tk))
 	}
 	return err
 }
@@ -406,6 +413,9 @@ func (t *tx) AddEntry(ctx context.Context, e *core.Entry) error {
 		a.ID = aid
 	}
 	e.ID = id
+	if core.Searchable(e.AuthorKind) {
+		t.addWords(e.TicketID, id, e.Text)
+	}
 	return nil
 }
 
