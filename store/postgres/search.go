@@ -51,22 +51,30 @@ func wordSafe(r rune) bool {
 	return false
 }
 
-// searchWords returns the words that the index holds of texts, or nil when
-// a text has a character that wordSafe does not vouch for (then SQL
-// computes them).
-func searchWords(texts ...string) []string {
-	words := []string{}
-	for _, s := range texts {
-		for _, r := range s {
-			if !wordSafe(r) || r == utf8.RuneError {
-				return nil
-			}
+// searchWords returns the words that the index holds of s, sorted and
+// without repeats, or nil when s has a character that wordSafe does not
+// vouch for or a word longer than maxLexeme (then SQL computes them).
+func searchWords(s string) []string {
+	for _, r := range s {
+		if !wordSafe(r) || r == utf8.RuneError {
+			return nil
 		}
-		words = append(words, core.SearchWords(s)...)
+	}
+	words := core.SearchWords(s)
+	for _, w := range words {
+		if len(w) > maxLexeme {
+			return nil
+		}
 	}
 	slices.Sort(words)
-	return slices.Compact(words)
+	return append([]string{}, slices.Compact(words)...)
 }
+
+// maxLexeme is the longest word, in bytes, that a tsvector holds as it is:
+// array_to_tsvector keeps only the length modulo 2048 of a longer one,
+// and such words are left to SQL's rebuild, which stores them as it always
+// did.
+const maxLexeme = 2047
 
 // ticketWords are the words that one transaction gave to a ticket's index
 // row.
@@ -132,7 +140,7 @@ func (t *tx) queueWords() {
 		if tw.sqlOnly {
 			continue
 		}
-		words := tw.words
+		words := append([]string{}, tw.words...) // never NULL: words || NULL is NULL
 		slices.Sort(words)
 		words = slices.Compact(words)
 		entries := tw.entries
@@ -144,16 +152,5 @@ func (t *tx) queueWords() {
 			query = insertWordsSQL
 		}
 		t.tx.later("search words of ticket "+id, query, []any{id, words, entries})
-	}
-}
-
-// mapKeys returns the keys of m.
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
 	}
 }

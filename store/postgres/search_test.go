@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -139,6 +140,21 @@ func TestSearchWordsGivenOrRebuilt(t *testing.T) {
 	})
 	if merged, exact := indexRow(t, st, a); !slices.Equal(merged, []int64{e2}) || !exact {
 		t.Errorf("entries added: merged %v, exact %v; want [%d], true", merged, exact, e2)
+	}
+	var e3 int64
+	update(func(c *tx) (err error) {
+		e3, err = entry(c, a, "... !!!", core.AuthorCustomer)
+		return err
+	})
+	if merged, exact := indexRow(t, st, a); !slices.Equal(merged, []int64{e3}) || !exact {
+		t.Errorf("punctuation only: merged %v, exact %v; want [%d], true", merged, exact, e3)
+	}
+	update(func(c *tx) (err error) {
+		_, err = entry(c, a, "a long word "+strings.Repeat("x", 3000), core.AuthorCustomer)
+		return err
+	})
+	if merged, exact := indexRow(t, st, a); merged != nil || !exact {
+		t.Errorf("a word longer than a tsvector holds: merged %v, exact %v; want the rebuild's nil, true", merged, exact)
 	}
 	update(func(c *tx) (err error) {
 		_, err = entry(c, a, "Smiley 😀 hilft", core.AuthorCustomer)
