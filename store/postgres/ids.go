@@ -22,24 +22,24 @@ const idBlockSize = 32
 // sequence's they have gaps (a block a daemon did not use up when it
 // stopped).
 type idBlock struct {
-	table string
-	mu    sync.Mutex
-	ids   []int64
+	table    string
+	mu       sync.Mutex // guards ids
+	ids      []int64
+	fetching sync.Mutex // one fetch at a time, so that a block follows the last
 }
 
 // next returns an unused id, taking a new block from the sequence through
-// t when none is left.
+// t's connection when none is left.
 func (b *idBlock) next(ctx context.Context, t *tx) (int64, error) {
-	b.mu.Lock()
-	if len(b.ids) > 0 {
-		id := b.ids[0]
-		b.ids = b.ids[1:]
-		b.mu.Unlock()
+	if id, ok := b.take(); ok {
 		return id, nil
 	}
-	b.mu.Unlock()
-	ids, err := queryAll(ctx, t, "take ids of "+b.table, pgx.RowTo[int64],
-		`SELECT nextval(pg_get_serial_sequence($1, 'id')) FROM generate_series(1, $2)`, b.table, idBlockSize)
+	b.fetching.Lock()
+	defer b.fetching.Unlock()
+	if id, ok := b.take(); ok { // fetched meanwhile
+		return id, nil
+	}
+	ids, err := t.takeIDs(ctx, b.table)
 	if err != nil {
 		return 0, err
 	}
@@ -47,6 +47,41 @@ func (b *idBlock) next(ctx context.Context, t *tx) (int64, error) {
 	b.ids = append(b.ids, ids[1:]...)
 	b.mu.Unlock()
 	return ids[0], nil
+}
+
+// take returns the next id of the block, if any.
+func (b *idBlock) take() (int64, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.ids) == 0 {
+		return 0, false
+	}
+	id := b.ids[0]
+	b.ids = b.ids[1:]
+	return id, true
+}
+
+// takeIDs takes idBlockSize values of table's id sequence. The query goes
+// alone on the transaction's connection, ahead of the writes that wait
+// (see conn): nextval never waits for a lock, so the block's fetching
+// lock is never held while a write waits for another transaction, which
+// may itself wait for an id.
+func (t *tx) takeIDs(ctx context.Context, table string) ([]int64, error) {
+	what := "take ids of " + table
+	if err := t.check(what); err != nil {
+		return nil, err
+	}
+	ctx, cancel := t.bound(ctx)
+	defer cancel()
+	rows, err := t.tx.c.Query(ctx, `SELECT nextval(pg_get_serial_sequence($1, 'id')) FROM generate_series(1, $2)`, table, idBlockSize)
+	if err != nil {
+		return nil, t.fail(what, err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, t.fail(what, err)
+	}
+	return ids, nil
 }
 
 // withID turns an INSERT of n parameters ("INSERT INTO t (a, …) VALUES
