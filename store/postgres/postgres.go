@@ -94,6 +94,11 @@ const commitTimeout = 30 * time.Second
 type Store struct {
 	pool    *pgxpool.Pool
 	retries atomic.Int64 // how often Update ran a function again
+	// giveWords: the schema takes the search words of new tickets and
+	// entries from the daemon (ticket_search.merged, migration 0012).
+	giveWords bool
+	// entryIDs and mailIDs hand out ids for inserts sent ahead.
+	entryIDs, mailIDs idBlock
 }
 
 var _ core.Store = (*Store)(nil)
@@ -135,7 +140,22 @@ func open(ctx context.Context, url string, ms []migration) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open %s: %w", where(cfg), err)
 	}
-	return &Store{pool: pool}, nil
+	s, err := newStore(ctx, pool)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: open %s: %w", where(cfg), err)
+	}
+	return s, nil
+}
+
+// newStore is the Store on pool, whose database is migrated.
+func newStore(ctx context.Context, pool *pgxpool.Pool) (*Store, error) {
+	s := &Store{pool: pool, entryIDs: idBlock{table: "entries"}, mailIDs: idBlock{table: "outbox"}}
+	if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.columns
+		WHERE table_schema = current_schema() AND table_name = 'ticket_search' AND column_name = 'merged')`).Scan(&s.giveWords); err != nil {
+		return nil, fmt.Errorf("read the schema: %w", err)
+	}
+	return s, nil
 }
 
 // where names the database of cfg for messages, without the password.
@@ -248,7 +268,10 @@ func (s *Store) run(ctx context.Context, opts pgx.TxOptions, fn func(core.Tx) er
 	}
 	defer pc.Release() // which closes a connection left in a transaction
 	c := &conn{c: pc, begin: beginSQL(opts)}
-	t := &tx{tx: c, write: !readOnly, ahead: ahead && !readOnly}
+	t := &tx{tx: c, write: !readOnly, ahead: ahead && !readOnly, giveWords: s.giveWords && !readOnly}
+	if !readOnly {
+		t.entryIDs, t.mailIDs = &s.entryIDs, &s.mailIDs
+	}
 	if d, ok := ctx.Deadline(); ok {
 		t.deadline = d
 	}
@@ -262,6 +285,15 @@ func (s *Store) run(ctx context.Context, opts pgx.TxOptions, fn func(core.Tx) er
 	ferr := fn(t)
 	t.done.Store(true)
 	finished = true
+	if ferr != nil && len(c.queued) > 0 && t.failed == nil {
+		// fn failed while writes waited: one of them may have failed
+		// first, and fn, run again with every write sent at its call,
+		// would then have seen that error instead (an entry for a
+		// ticket that does not exist).
+		if _, err := c.Exec(ctx, "SELECT 1"); err != nil && c.startErr == nil {
+			t.fail("send the writes that waited", err)
+		}
+	}
 	if c.startErr != nil {
 		// BEGIN failed (with the first statement): nothing happened.
 		end(ctx, c)
@@ -303,6 +335,7 @@ func (s *Store) run(ctx context.Context, opts pgx.TxOptions, fn func(core.Tx) er
 	// Once sent, the COMMIT's answer is waited for beyond the caller's
 	// budget: cut off at its deadline, a commit the server made would be
 	// reported as nothing stored (a 503 for a ticket that exists).
+	t.queueWords()
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
 	defer cancel()
 	if err := c.commit(cctx); err != nil {

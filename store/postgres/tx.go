@@ -41,6 +41,13 @@ type tx struct {
 	// counts are the sums of ticket_counts a View read (see
 	// countFromCounters).
 	counts map[countKey]int
+	// words are the search words given to tickets, written with the
+	// COMMIT (see queueWords) when giveWords.
+	giveWords bool
+	words     map[string]*ticketWords
+	// entryIDs and mailIDs are the store's blocks of ids of entries and
+	// outbox mails (see idBlock); nil in a View.
+	entryIDs, mailIDs *idBlock
 }
 
 // bound returns ctx with the transaction's deadline when ctx has none
@@ -218,6 +225,9 @@ func (t *tx) CreateTicket(ctx context.Context, tk core.Ticket) error {
 	if err == nil && n == 0 {
 		err = fmt.Errorf("%s: %w", what, core.ErrDuplicate)
 	}
+	if err == nil {
+		t.addWords(tk.ID, 0, core.TicketSearchHead(tk))
+	}
 	return err
 }
 
@@ -380,16 +390,18 @@ func (t *tx) CountTickets(ctx context.Context, q core.TicketQuery) (int, error) 
 // The column lists and scans of entries and attachments are store/sqlrows'.
 const entryColumns = sqlrows.EntryColumns
 
-// AddEntry inserts the entry and then its attachments. An entry for a
-// ticket that does not exist gives ErrNotFound (and aborts the transaction).
+// AddEntry inserts the entry (its id from the store's block, see idBlock)
+// and then its attachments. An entry for a ticket that does not exist gives
+// ErrNotFound (and aborts the transaction).
 func (t *tx) AddEntry(ctx context.Context, e *core.Entry) error {
 	what := "add entry to ticket " + e.TicketID
-	var id int64
-	if err := t.queryRow(ctx, what, []any{&id}, `INSERT INTO entries
+	const insert = `INSERT INTO entries
 		(ticket_id, created_at, author_kind, author, author_name, internal, text, automatic, message_id, from_ticket)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
+	id, err := t.insertReturningID(ctx, what, t.entryIDs, insert,
 		e.TicketID, nanos(e.CreatedAt), string(e.AuthorKind), e.Author, e.AuthorName, e.Internal, e.Text,
-		e.Automatic, e.MessageID, e.FromTicket); err != nil {
+		e.Automatic, e.MessageID, e.FromTicket)
+	if err != nil {
 		return err
 	}
 	for i := range e.Attachments {
@@ -406,6 +418,9 @@ func (t *tx) AddEntry(ctx context.Context, e *core.Entry) error {
 		a.ID = aid
 	}
 	e.ID = id
+	if core.Searchable(e.AuthorKind) {
+		t.addWords(e.TicketID, id, e.Text)
+	}
 	return nil
 }
 
@@ -489,14 +504,14 @@ func scanMail(row pgx.CollectableRow) (core.OutMail, error) {
 
 func (t *tx) QueueMail(ctx context.Context, m *core.OutMail) error {
 	m.State = core.MailPending
-	var id int64
-	if err := t.queryRow(ctx, "queue mail for ticket "+m.TicketID, []any{&id}, `INSERT INTO outbox
+	id, err := t.insertReturningID(ctx, "queue mail for ticket "+m.TicketID, t.mailIDs, `INSERT INTO outbox
 		(ticket_id, from_addr, to_addr, reply_to, subject, body, message_id, in_reply_to,
 		 refs, automatic, state, created_at, sent_at, attempts, next_try, last_error, to_key, personal)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 		m.TicketID, m.From, m.To, m.ReplyTo, m.Subject, m.Body, m.MessageID, m.InReplyTo,
 		strings.Join(m.References, "\n"), m.Automatic, string(m.State), nanos(m.CreatedAt), nanos(m.SentAt),
-		m.Attempts, nanos(m.NextTry), m.LastError, core.NormalizeAddress(m.To), m.Personal); err != nil {
+		m.Attempts, nanos(m.NextTry), m.LastError, core.NormalizeAddress(m.To), m.Personal)
+	if err != nil {
 		return err
 	}
 	m.ID = id
