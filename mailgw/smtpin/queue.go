@@ -1,0 +1,159 @@
+package smtpin
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"trivialtickets/core"
+)
+
+// QueueConfig is what the inbound queue's worker needs.
+type QueueConfig struct {
+	Service *core.Service
+	// Owner names this daemon in the queue's leases.
+	Owner string
+	// MaxQueued is the most queued messages before the gateway answers
+	// 451 (ErrQueueFull); 100,000 when 0.
+	MaxQueued int
+	// Poll is how often the worker looks for rows that other daemons
+	// queued or whose next try came; 1 s when 0.
+	Poll   time.Duration
+	Logger *slog.Logger
+}
+
+// Queue is the durable inbound queue as the gateway sees it: Data records
+// each message through Enqueue and answers 250 after its commit, and Run,
+// the worker, turns the queued messages into tickets (core.ProcessInbound).
+// It keeps the queue's depth for the gateway's back-pressure and the
+// metrics.
+type Queue struct {
+	cfg  QueueConfig
+	kick chan struct{}
+	// depth is the queue's depth as last read plus what this daemon
+	// queued and processed since; oldest the oldest row's QueuedAt in unix
+	// nanoseconds (0: empty), failing the rows that failed at least once.
+	depth, oldest, failing atomic.Int64
+	// lastEnqueue is when a message was last queued (unix nanoseconds):
+	// while mail comes in, the worker changes one ticket per transaction,
+	// so that the doors' commits never wait long for the writer.
+	lastEnqueue atomic.Int64
+	processed   atomic.Int64
+}
+
+// NewQueue returns the queue of cfg; Run starts its worker.
+func NewQueue(cfg QueueConfig) *Queue {
+	if cfg.MaxQueued <= 0 {
+		cfg.MaxQueued = 100_000
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Queue{cfg: cfg, kick: make(chan struct{}, 1)}
+}
+
+// Depth is the number of queued messages as this daemon knows it.
+func (q *Queue) Depth() int { return int(max(q.depth.Load(), 0)) }
+
+// Failing is the number of queued messages that failed at least once.
+func (q *Queue) Failing() int { return int(q.failing.Load()) }
+
+// OldestAge is how long the oldest queued message has waited; 0 when the
+// queue is empty.
+func (q *Queue) OldestAge() time.Duration {
+	o := q.oldest.Load()
+	if o == 0 || q.depth.Load() <= 0 {
+		return 0
+	}
+	return time.Since(time.Unix(0, o))
+}
+
+// Processed counts the messages this daemon's worker turned into tickets
+// or entries.
+func (q *Queue) Processed() int64 { return q.processed.Load() }
+
+// full reports whether the queue holds MaxQueued messages or more.
+func (q *Queue) full() bool { return q.depth.Load() >= int64(q.cfg.MaxQueued) }
+
+// enqueue records m durably and wakes the worker.
+func (q *Queue) enqueue(ctx context.Context, m core.InboundMessage) error {
+	now := time.Now().UnixNano()
+	if _, err := q.cfg.Service.EnqueueInbound(ctx, m); err != nil {
+		return err
+	}
+	q.lastEnqueue.Store(now)
+	if q.depth.Add(1) == 1 {
+		q.oldest.CompareAndSwap(0, now)
+	}
+	select {
+	case q.kick <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// Run is the worker: it drains what is queued (also what a previous run
+// left), then waits to be woken by a new message or for the next poll,
+// until ctx ends. Failures are logged and tried again with backoff.
+func (q *Queue) Run(ctx context.Context) {
+	var lastStats time.Time
+	for {
+		if time.Since(lastStats) >= q.cfg.Poll/4 {
+			q.refresh(ctx)
+			lastStats = time.Now()
+		}
+		perTx := 0 // the default: several rows a transaction
+		if time.Since(time.Unix(0, q.lastEnqueue.Load())) < 50*time.Millisecond {
+			perTx = 1
+		}
+		run, err := q.cfg.Service.ProcessInbound(ctx, core.InboundOptions{Owner: q.cfg.Owner, PerTx: perTx})
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			q.cfg.Logger.Error("inbound queue: could not claim messages; trying again", "err", err)
+		}
+		q.processed.Add(int64(run.Done))
+		q.depth.Add(-int64(run.Done))
+		for _, f := range run.Failed {
+			q.cfg.Logger.Error("inbound queue: could not process a message; it stays queued", "row", f.ID,
+				"attempts", f.Attempts, "next_try", f.NextTry, "err", f.Err)
+		}
+		if err == nil && run.Claimed > 0 && run.Done > 0 {
+			continue
+		}
+		q.refresh(ctx)
+		lastStats = time.Now()
+		select {
+		case <-ctx.Done():
+			return
+		case <-q.kick:
+		case <-time.After(q.cfg.Poll):
+		}
+	}
+}
+
+// refresh reads the queue's depth, oldest row and failing rows.
+func (q *Queue) refresh(ctx context.Context) {
+	st, err := q.cfg.Service.InboundQueueStats(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			q.cfg.Logger.Warn("inbound queue: could not read its depth", "err", err)
+		}
+		return
+	}
+	q.depth.Store(int64(st.Depth))
+	q.failing.Store(int64(st.Failing))
+	var o int64
+	if !st.Oldest.IsZero() {
+		o = st.Oldest.UnixNano()
+	}
+	q.oldest.Store(o)
+}
+
+// Drained reports whether the queue is empty as this daemon knows it.
+func (q *Queue) Drained() bool { return q.depth.Load() <= 0 }
