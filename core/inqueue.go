@@ -112,6 +112,9 @@ type InboundOptions struct {
 	// Parallel is the most transactions run at once (for different
 	// senders); 8 when 0.
 	Parallel int
+	// Pace, when set, is called after each transaction with the time it
+	// took; a worker that must leave the writer to the doors waits in it.
+	Pace func(took time.Duration)
 }
 
 func (o *InboundOptions) defaults() {
@@ -199,7 +202,12 @@ func (s *Service) ProcessInbound(ctx context.Context, o InboundOptions) (Inbound
 func (s *Service) processSender(ctx context.Context, o InboundOptions, rows []QueuedInbound) (done int, failed []InboundFailure) {
 	for len(rows) > 0 {
 		n := min(o.PerTx, len(rows))
-		if err := s.receiveQueued(ctx, o.Owner, rows[:n]); err == nil {
+		start := time.Now()
+		err := s.receiveQueued(ctx, o.Owner, rows[:n])
+		if o.Pace != nil {
+			o.Pace(time.Since(start))
+		}
+		if err == nil {
 			done += n
 			rows = rows[n:]
 			continue

@@ -36,8 +36,8 @@ type Queue struct {
 	// nanoseconds (0: empty), failing the rows that failed at least once.
 	depth, oldest, failing atomic.Int64
 	// lastEnqueue is when a message was last queued (unix nanoseconds):
-	// while mail comes in, the worker changes one ticket per transaction,
-	// so that the doors' commits never wait long for the writer.
+	// while mail comes in (busy), the worker takes at most a share of the
+	// writer (busyShare), so that the doors' commits seldom wait for it.
 	lastEnqueue atomic.Int64
 	processed   atomic.Int64
 }
@@ -106,11 +106,7 @@ func (q *Queue) Run(ctx context.Context) {
 			q.refresh(ctx)
 			lastStats = time.Now()
 		}
-		perTx := 0 // the default: several rows a transaction
-		if time.Since(time.Unix(0, q.lastEnqueue.Load())) < 50*time.Millisecond {
-			perTx = 1
-		}
-		run, err := q.cfg.Service.ProcessInbound(ctx, core.InboundOptions{Owner: q.cfg.Owner, PerTx: perTx})
+		run, err := q.cfg.Service.ProcessInbound(ctx, q.options())
 		if ctx.Err() != nil {
 			return
 		}
@@ -135,6 +131,36 @@ func (q *Queue) Run(ctx context.Context) {
 		case <-time.After(q.cfg.Poll):
 		}
 	}
+}
+
+// While mail came in within busyWindow, the worker runs one transaction
+// of busyPerTx rows at a time and then waits until its transactions took at
+// most busyShare of the time: acceptance first, as an MTA's queue manager
+// does not hold up its smtpd. The queue still drains under a steady flow,
+// and above MaxQueued the doors answer 451.
+const (
+	busyWindow = 50 * time.Millisecond
+	busyPerTx  = 4
+	busyShare  = 4 // the worker's transactions take 1/busyShare of the time
+)
+
+// busy reports whether mail came in within busyWindow.
+func (q *Queue) busy() bool {
+	return time.Since(time.Unix(0, q.lastEnqueue.Load())) < busyWindow
+}
+
+// options are ProcessInbound's options for now.
+func (q *Queue) options() core.InboundOptions {
+	o := core.InboundOptions{Owner: q.cfg.Owner}
+	if q.busy() {
+		o.PerTx, o.Parallel = busyPerTx, 1
+		o.Pace = func(took time.Duration) {
+			if q.busy() {
+				time.Sleep(took * (busyShare - 1))
+			}
+		}
+	}
+	return o
 }
 
 // refresh reads the queue's depth, oldest row and failing rows.

@@ -74,7 +74,9 @@ func (t *tx) InboundQueueStats(ctx context.Context) (core.InboundQueueStats, err
 	var st core.InboundQueueStats
 	var oldest int64
 	err := t.queryRow(ctx, "inbound queue stats", []any{&st.Depth, &oldest, &st.Failing},
-		`SELECT COUNT(*), COALESCE(MIN(queued_at), 0), COUNT(*) FILTER (WHERE attempts > 0) FROM inbound_queue`)
+		`SELECT (SELECT COUNT(*) FROM inbound_queue),
+			COALESCE((SELECT queued_at FROM inbound_queue ORDER BY id LIMIT 1), 0),
+			(SELECT COUNT(*) FROM inbound_queue WHERE attempts > 0)`)
 	if oldest != 0 {
 		st.Oldest = fromNanos(oldest)
 	}

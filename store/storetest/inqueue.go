@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -218,9 +219,14 @@ func svcProcessInbound(e *env) {
 		t.Fatalf("ProcessInbound during another's lease = %+v, %v", run, err)
 	}
 	e.clock.Advance(3 * time.Minute)
-	run, err := e.svc.ProcessInbound(ctx, core.InboundOptions{Owner: "d1", PerTx: 1})
+	var paced atomic.Int64
+	run, err := e.svc.ProcessInbound(ctx, core.InboundOptions{Owner: "d1", PerTx: 1,
+		Pace: func(time.Duration) { paced.Add(1) }})
 	if err != nil || run.Claimed != 3 || run.Done != 3 || len(run.Failed) != 0 {
 		t.Fatalf("ProcessInbound = %+v, %v", run, err)
+	}
+	if paced.Load() != 3 {
+		t.Errorf("Pace called %d times, want once per transaction (3)", paced.Load())
 	}
 	var ids []string
 	view(t, e.st, func(tx core.Tx) error {
