@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -24,6 +23,7 @@ type QueuedInbound struct {
 	Sender   string
 	Door     string
 	Message  []byte // EncodeInbound of the message
+	Size     int    // len(Message); claims return Size without Message
 	QueuedAt time.Time
 	// Attempts, NextTry and LastError record failed attempts.
 	Attempts  int
@@ -38,24 +38,6 @@ type InboundQueueStats struct {
 	Failing int       // rows that failed at least once
 }
 
-// EncodeInbound is the compact form of m stored in the inbound queue.
-func EncodeInbound(m InboundMessage) ([]byte, error) {
-	b, err := json.Marshal(m)
-	if err != nil {
-		return nil, fmt.Errorf("encode inbound message: %w", err)
-	}
-	return b, nil
-}
-
-// DecodeInbound reads what EncodeInbound wrote.
-func DecodeInbound(b []byte) (InboundMessage, error) {
-	var m InboundMessage
-	if err := json.Unmarshal(b, &m); err != nil {
-		return m, fmt.Errorf("decode inbound message: %w", err)
-	}
-	return m, nil
-}
-
 // EnqueueInbound records m durably in the inbound queue and returns the
 // row's id; when it returns without error the message is committed, and
 // ProcessInbound will make it a ticket or an entry.
@@ -64,9 +46,12 @@ func (s *Service) EnqueueInbound(ctx context.Context, m InboundMessage) (int64, 
 	if err != nil {
 		return 0, err
 	}
+	msgID := m.MessageID
 	q := QueuedInbound{Sender: strings.ToLower(strings.TrimSpace(m.From)), Door: m.Door, Message: data, QueuedAt: s.now()}
+	// From here on only data holds the attachments; m's copy may go.
+	m = InboundMessage{}
 	if err := s.store.Update(ctx, func(tx Tx) error { return tx.EnqueueInbound(ctx, &q) }); err != nil {
-		return 0, fmt.Errorf("queue message %s: %w", m.MessageID, err)
+		return 0, fmt.Errorf("queue message %s: %w", msgID, err)
 	}
 	return q.ID, nil
 }
@@ -106,8 +91,9 @@ type InboundOptions struct {
 	Limit int           // rows claimed at once; 256 when 0
 	Lease time.Duration // how long a claim holds; 2 min when 0
 	// PerTx is the most rows of one sender turned into tickets in one
-	// transaction; 32 when 0. A door under load asks for 1, so that the
-	// writer is never long away from the doors' own commits.
+	// transaction; 32 when 0. A transaction takes more than one row only
+	// while their messages add up to at most perTxBytes, so that a worker
+	// holds one large message in memory at a time.
 	PerTx int
 	// Parallel is the most transactions run at once (for different
 	// senders); 8 when 0.
@@ -115,6 +101,10 @@ type InboundOptions struct {
 	// Pace, when set, is called after each transaction with the time it
 	// took; a worker that must leave the writer to the doors waits in it.
 	Pace func(took time.Duration)
+	// Hold, when set, is called before each transaction with the size of
+	// its messages, and the function it returns after it: a door that
+	// bounds the large messages in memory at once waits there for a turn.
+	Hold func(size int) (release func())
 }
 
 func (o *InboundOptions) defaults() {
@@ -131,6 +121,9 @@ func (o *InboundOptions) defaults() {
 		o.Parallel = 8
 	}
 }
+
+// perTxBytes bounds the messages of one transaction of several rows.
+const perTxBytes = 1 << 20
 
 // errInboundTaken stops a transaction whose queued row another claimer
 // took over: the ticket change must not be committed without its delete.
@@ -201,9 +194,18 @@ func (s *Service) ProcessInbound(ctx context.Context, o InboundOptions) (Inbound
 // to wait for it.
 func (s *Service) processSender(ctx context.Context, o InboundOptions, rows []QueuedInbound) (done int, failed []InboundFailure) {
 	for len(rows) > 0 {
-		n := min(o.PerTx, len(rows))
+		n, size := 1, rows[0].Size
+		for n < min(o.PerTx, len(rows)) && size+rows[n].Size <= perTxBytes {
+			size += rows[n].Size
+			n++
+		}
+		release := func() {}
+		if o.Hold != nil {
+			release = o.Hold(size)
+		}
 		start := time.Now()
 		err := s.receiveQueued(ctx, o.Owner, rows[:n])
+		release()
 		if o.Pace != nil {
 			o.Pace(time.Since(start))
 		}
@@ -213,13 +215,22 @@ func (s *Service) processSender(ctx context.Context, o InboundOptions, rows []Qu
 			continue
 		}
 		for i, r := range rows[:n] {
+			release := func() {}
+			if o.Hold != nil {
+				release = o.Hold(r.Size)
+			}
 			err := s.receiveQueued(ctx, o.Owner, rows[i:i+1])
+			release()
 			switch {
 			case err == nil:
 				done++
 				continue
 			case errors.Is(err, errInboundTaken):
 				continue
+			case ctx.Err() != nil:
+				// Stopping: the leases run out, or this owner takes
+				// the rows back at its next start.
+				return done, failed
 			}
 			failed = append(failed, s.retryQueued(ctx, o.Owner, r, err))
 			s.releaseQueued(ctx, o.Owner, rows[i+1:], failed[len(failed)-1].NextTry)
@@ -237,27 +248,33 @@ func (s *Service) receiveQueued(ctx context.Context, owner string, rows []Queued
 		m       InboundMessage
 		badFrom string
 		reason  string
-		now     time.Time
 	}
 	ps := make([]prepared, len(rows))
-	for i, r := range rows {
-		m, err := DecodeInbound(r.Message)
-		if err != nil {
-			return err
-		}
-		if m.Door == "" {
-			m.Door = r.Door
-		}
-		m, badFrom, err := s.cleanInbound(m)
-		if err != nil {
-			return err
-		}
-		ps[i] = prepared{m: m, badFrom: badFrom, reason: AutomaticReason(m, s.ownAddresses()), now: s.now()}
-	}
 	results := make([]ReceiveResult, len(rows))
+	now := s.now()
 	err := s.store.Update(ctx, func(tx Tx) error {
-		for i, p := range ps {
-			res, err := s.receiveTx(ctx, tx, p.m, p.badFrom, p.reason, p.now)
+		for i := range rows {
+			// Read here, not with the claim: one transaction's messages
+			// are in memory at a time.
+			data, err := tx.InboundMessage(ctx, rows[i].ID)
+			if err != nil {
+				return err
+			}
+			m, err := DecodeInbound(data)
+			if err != nil {
+				return fmt.Errorf("queued message %d: %w", rows[i].ID, err)
+			}
+			if m.Door == "" {
+				m.Door = rows[i].Door
+			}
+			p := prepared{m: m}
+			p.m, p.badFrom, err = s.cleanInbound(p.m)
+			if err != nil {
+				return err
+			}
+			p.reason = AutomaticReason(p.m, s.ownAddresses())
+			ps[i] = p
+			res, err := s.receiveTx(ctx, tx, p.m, p.badFrom, p.reason, now)
 			if err != nil {
 				return fmt.Errorf("receive queued message %d (%s): %w", rows[i].ID, p.m.MessageID, err)
 			}
@@ -279,7 +296,11 @@ func (s *Service) receiveQueued(ctx context.Context, owner string, rows []Queued
 			if err != nil {
 				results[i] = ReceiveResult{}
 			}
-			s.cfg.OnReceive(p.m.Door, results[i], err)
+			door := p.m.Door
+			if door == "" {
+				door = rows[i].Door
+			}
+			s.cfg.OnReceive(door, results[i], err)
 		}
 	}
 	return err

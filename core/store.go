@@ -252,9 +252,12 @@ type InboundQueueTx interface {
 	// that are due (NextTry at or before now), not leased beyond now to
 	// another owner, and whose sender has no earlier row that is not due
 	// or is leased to another owner (a sender's mail is processed in id
-	// order, also across daemons); it returns them in id order. With
-	// several daemons each row has one claimer at a time.
+	// order, also across daemons); it returns them in id order, with
+	// Size and without Message. With several daemons each row has one
+	// claimer at a time.
 	ClaimInbound(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]QueuedInbound, error)
+	// InboundMessage returns the Message of the row id.
+	InboundMessage(ctx context.Context, id int64) ([]byte, error)
 	// DeleteInbound deletes the row id if owner holds its lease; it
 	// reports false when it does not (the row is gone or another daemon
 	// took it over after the lease ran out).

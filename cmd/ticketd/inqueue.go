@@ -24,7 +24,8 @@ func init() {
 // /healthz line.
 func (d *daemon) addInboundQueue(context.Context) error {
 	q := smtpin.NewQueue(smtpin.QueueConfig{Service: d.svc, Owner: d.id, MaxQueued: d.c.InboundMaxQueued,
-		Logger: d.log.With("part", "inbound-queue")})
+		LargeBytes: int(d.c.Limits.SpoolThreshold),
+		Logger:     d.log.With("part", "inbound-queue")})
 	d.inq = q
 	d.met.reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ticketd_inbound_queue_depth",

@@ -223,7 +223,12 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatalf("SMTP delivery: %v", err)
 	}
 	sc.Quit()
-	mails, err = c.FetchMails(ctx)
+	// The 250 came after the inbound queue's commit; the worker makes
+	// the ticket and its confirmation a moment later.
+	waitUntil(t, "the confirmation of the SMTP message", 10*time.Second, func() bool {
+		mails, err = c.FetchMails(ctx)
+		return err == nil && len(mails) == 2
+	})
 	if err != nil || len(mails) != 2 || mails[1].To != "bob@example.org" || !strings.Contains(mails[1].Subject, "By mail") {
 		t.Fatalf("after the SMTP delivery: %+v, %v", mails, err)
 	}

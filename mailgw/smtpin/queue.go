@@ -3,6 +3,7 @@ package smtpin
 import (
 	"context"
 	"log/slog"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -19,8 +20,14 @@ type QueueConfig struct {
 	MaxQueued int
 	// Poll is how often the worker looks for rows that other daemons
 	// queued or whose next try came; 1 s when 0.
-	Poll   time.Duration
-	Logger *slog.Logger
+	Poll time.Duration
+	// MaxLarge bounds the large messages (over LargeBytes) that are
+	// encoded and stored, or turned into tickets by the worker, at once;
+	// 1 when 0 (each costs about four times its size while it is stored).
+	// LargeBytes is 1 MiB when 0.
+	MaxLarge   int
+	LargeBytes int
+	Logger     *slog.Logger
 }
 
 // Queue is the durable inbound queue as the gateway sees it: Data records
@@ -40,6 +47,30 @@ type Queue struct {
 	// writer (busyShare), so that the doors' commits seldom wait for it.
 	lastEnqueue atomic.Int64
 	processed   atomic.Int64
+	// large holds a turn per large message in memory (MaxLarge).
+	large chan struct{}
+}
+
+// hold waits for a turn when size is large and returns its release.
+func (q *Queue) hold(ctx context.Context, size int) (release func(), err error) {
+	if size <= q.cfg.LargeBytes {
+		return func() {}, nil
+	}
+	select {
+	case q.large <- struct{}{}:
+		// A large message leaves tens of MiB of garbage (its parts, its
+		// encoded form, the database's copies): collected before the
+		// next one and after the last, it never adds to the next one's,
+		// and the daemon's peak memory stays about what one large
+		// message in the queue and the spool's turns need.
+		runtime.GC()
+		return func() {
+			<-q.large
+			runtime.GC()
+		}, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // NewQueue returns the queue of cfg; Run starts its worker.
@@ -53,7 +84,13 @@ func NewQueue(cfg QueueConfig) *Queue {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Queue{cfg: cfg, kick: make(chan struct{}, 1)}
+	if cfg.MaxLarge <= 0 {
+		cfg.MaxLarge = 1
+	}
+	if cfg.LargeBytes <= 0 {
+		cfg.LargeBytes = 1 << 20
+	}
+	return &Queue{cfg: cfg, kick: make(chan struct{}, 1), large: make(chan struct{}, cfg.MaxLarge)}
 }
 
 // Depth is the number of queued messages as this daemon knows it.
@@ -81,6 +118,15 @@ func (q *Queue) full() bool { return q.depth.Load() >= int64(q.cfg.MaxQueued) }
 
 // enqueue records m durably and wakes the worker.
 func (q *Queue) enqueue(ctx context.Context, m core.InboundMessage) error {
+	size := len(m.Text) + len(m.HTML)
+	for _, a := range m.Attachments {
+		size += len(a.Data)
+	}
+	release, err := q.hold(ctx, size)
+	if err != nil {
+		return err
+	}
+	defer release()
 	now := time.Now().UnixNano()
 	if _, err := q.cfg.Service.EnqueueInbound(ctx, m); err != nil {
 		return err
@@ -151,7 +197,13 @@ func (q *Queue) busy() bool {
 
 // options are ProcessInbound's options for now.
 func (q *Queue) options() core.InboundOptions {
-	o := core.InboundOptions{Owner: q.cfg.Owner}
+	o := core.InboundOptions{Owner: q.cfg.Owner, Hold: func(size int) func() {
+		release, err := q.hold(context.Background(), size)
+		if err != nil {
+			return func() {}
+		}
+		return release
+	}}
 	if q.busy() {
 		o.PerTx, o.Parallel = busyPerTx, 1
 		o.Pace = func(took time.Duration) {

@@ -229,11 +229,12 @@ func (s *session) enqueue(ctx context.Context, q *Queue, m core.InboundMessage) 
 		s.b.cfg.Logger.Warn("inbound queue full; the sender will retry", "remote", s.remote, "depth", q.Depth())
 		return ErrQueueFull
 	}
+	msgID := m.MessageID
 	if err := q.enqueue(ctx, m); err != nil {
-		s.b.cfg.Logger.Error("could not queue message; the sender will retry", "remote", s.remote, "message_id", m.MessageID, "err", err)
+		s.b.cfg.Logger.Error("could not queue message; the sender will retry", "remote", s.remote, "message_id", msgID, "err", err)
 		return ErrNotStored
 	}
-	s.b.cfg.Logger.Debug("message queued", "door", s.b.cfg.door(), "message_id", m.MessageID)
+	s.b.cfg.Logger.Debug("message queued", "door", s.b.cfg.door(), "message_id", msgID)
 	return nil
 }
 

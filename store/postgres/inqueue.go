@@ -47,6 +47,12 @@ func (t *tx) ClaimInbound(ctx context.Context, owner string, now, leaseUntil tim
 	return qs, nil
 }
 
+func (t *tx) InboundMessage(ctx context.Context, id int64) ([]byte, error) {
+	var b []byte
+	err := t.queryRow(ctx, fmt.Sprintf("inbound message %d", id), []any{&b}, `SELECT message FROM inbound_queue WHERE id = $1`, id)
+	return b, err
+}
+
 func (t *tx) DeleteInbound(ctx context.Context, id int64, owner string) (bool, error) {
 	n, err := t.exec(ctx, fmt.Sprintf("delete inbound message %d", id),
 		`DELETE FROM inbound_queue WHERE id = $1 AND lease_owner = $2`, id, owner)

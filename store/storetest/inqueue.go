@@ -63,10 +63,19 @@ func testInboundQueue(t *testing.T, st core.Store) {
 		got, err = tx.ClaimInbound(ctx, "a", now, now.Add(time.Minute), 2)
 		return err
 	})
-	if len(got) != 2 || got[0].ID != a1.ID || string(got[0].Message) != "a1\x00\xff" || got[0].Sender != "alice@example.com" ||
+	if len(got) != 2 || got[0].ID != a1.ID || got[0].Message != nil || got[0].Size != 4 || got[0].Sender != "alice@example.com" ||
 		got[0].Door != core.DoorSMTP || !got[0].QueuedAt.Equal(at(1)) || got[1].ID != a2.ID {
 		t.Fatalf("ClaimInbound(limit 2) = %+v", got)
 	}
+	// The message is read on its own, byte for byte.
+	view(t, st, func(tx core.Tx) error {
+		if b, err := tx.InboundMessage(ctx, a1.ID); err != nil || string(b) != "a1\x00\xff" {
+			t.Errorf("InboundMessage = %q, %v", b, err)
+		}
+		_, err := tx.InboundMessage(ctx, 1<<40)
+		wantErr(t, "InboundMessage of no row", err, core.ErrNotFound)
+		return nil
+	})
 	// Leased rows are not claimed by another owner during the lease.
 	if ids := claimInbound(t, st, "b", now.Add(time.Second), 10); !slices.Equal(ids, []int64{b1.ID}) {
 		t.Errorf("claim by b during a's lease = %v, want [%d]", ids, b1.ID)
