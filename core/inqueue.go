@@ -42,18 +42,35 @@ type InboundQueueStats struct {
 // row's id; when it returns without error the message is committed, and
 // ProcessInbound will make it a ticket or an entry.
 func (s *Service) EnqueueInbound(ctx context.Context, m InboundMessage) (int64, error) {
-	data, err := EncodeInbound(m)
+	q, err := QueueInbound(m)
 	if err != nil {
 		return 0, err
 	}
-	msgID := m.MessageID
-	q := QueuedInbound{Sender: strings.ToLower(strings.TrimSpace(m.From)), Door: m.Door, Message: data, QueuedAt: s.now()}
-	// From here on only data holds the attachments; m's copy may go.
-	m = InboundMessage{}
-	if err := s.store.Update(ctx, func(tx Tx) error { return tx.EnqueueInbound(ctx, &q) }); err != nil {
-		return 0, fmt.Errorf("queue message %s: %w", msgID, err)
+	if err := s.Enqueue(ctx, &q); err != nil {
+		return 0, fmt.Errorf("queue message %s: %w", m.MessageID, err)
 	}
 	return q.ID, nil
+}
+
+// QueueInbound returns m as a row of the inbound queue (Sender, Door and
+// Message), for Enqueue. A door with a large message may drop its parsed
+// form once it has this one.
+func QueueInbound(m InboundMessage) (QueuedInbound, error) {
+	data, err := EncodeInbound(m)
+	if err != nil {
+		return QueuedInbound{}, err
+	}
+	return QueuedInbound{Sender: strings.ToLower(strings.TrimSpace(m.From)), Door: m.Door, Message: data, Size: len(data)}, nil
+}
+
+// Enqueue records q (made by QueueInbound) durably in the inbound queue
+// and sets its ID and QueuedAt.
+func (s *Service) Enqueue(ctx context.Context, q *QueuedInbound) error {
+	q.QueuedAt = s.now()
+	if err := s.store.Update(ctx, func(tx Tx) error { return tx.EnqueueInbound(ctx, q) }); err != nil {
+		return fmt.Errorf("inbound queue: %w", err)
+	}
+	return nil
 }
 
 // InboundQueueStats describes the inbound queue.

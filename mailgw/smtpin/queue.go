@@ -117,7 +117,9 @@ func (q *Queue) Processed() int64 { return q.processed.Load() }
 func (q *Queue) full() bool { return q.depth.Load() >= int64(q.cfg.MaxQueued) }
 
 // enqueue records m durably and wakes the worker.
-func (q *Queue) enqueue(ctx context.Context, m core.InboundMessage) error {
+// It empties *m: a large message's parsed form is garbage once it is
+// encoded, and is collected before the database makes its copies.
+func (q *Queue) enqueue(ctx context.Context, m *core.InboundMessage) error {
 	size := len(m.Text) + len(m.HTML)
 	for _, a := range m.Attachments {
 		size += len(a.Data)
@@ -127,8 +129,16 @@ func (q *Queue) enqueue(ctx context.Context, m core.InboundMessage) error {
 		return err
 	}
 	defer release()
+	row, err := core.QueueInbound(*m)
+	*m = core.InboundMessage{}
+	if err != nil {
+		return err
+	}
+	if size > q.cfg.LargeBytes {
+		runtime.GC()
+	}
 	now := time.Now().UnixNano()
-	if _, err := q.cfg.Service.EnqueueInbound(ctx, m); err != nil {
+	if err := q.cfg.Service.Enqueue(ctx, &row); err != nil {
 		return err
 	}
 	q.lastEnqueue.Store(now)

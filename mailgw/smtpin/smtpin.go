@@ -209,7 +209,7 @@ func (s *session) Data(r io.Reader) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if q := s.b.cfg.Queue; q != nil {
-		return s.enqueue(ctx, q, m)
+		return s.enqueue(ctx, q, &m)
 	}
 	res, err := s.b.cfg.Service.Receive(ctx, m)
 	if err != nil {
@@ -224,7 +224,7 @@ func (s *session) Data(r io.Reader) error {
 // enqueue records m in the inbound queue; the 250 follows its commit.
 // Above the queue's limit nothing is stored and the sender is told to try
 // again later.
-func (s *session) enqueue(ctx context.Context, q *Queue, m core.InboundMessage) error {
+func (s *session) enqueue(ctx context.Context, q *Queue, m *core.InboundMessage) error {
 	if q.full() {
 		s.b.cfg.Logger.Warn("inbound queue full; the sender will retry", "remote", s.remote, "depth", q.Depth())
 		return ErrQueueFull
