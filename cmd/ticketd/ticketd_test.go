@@ -244,6 +244,12 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	if resp, err := hc.Get(url + "/healthz"); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("healthz: %v %v", resp, err)
+	} else {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(body), "inbound queue: 0 waiting") {
+			t.Errorf("healthz lacks the inbound queue's line:\n%s", body)
+		}
 	}
 	// Metrics are not public: they need the metrics token of the data
 	// directory.
@@ -265,7 +271,8 @@ func TestServeEndToEnd(t *testing.T) {
 	for _, want := range []string{`ticketd_messages_received_total{door="api",outcome="created"} 1`,
 		`ticketd_messages_received_total{door="smtp",outcome="created"} 1`, `ticketd_outbox_mails{state="pending"} 2`,
 		`ticketd_http_request_duration_seconds_count{code="200",method="GET",route="/ticket"} 2`,
-		`ticketd_page_cache_lookups_total{result="miss"} 1`, `ticketd_page_cache_lookups_total{result="hit"} 1`} {
+		`ticketd_page_cache_lookups_total{result="miss"} 1`, `ticketd_page_cache_lookups_total{result="hit"} 1`,
+		"ticketd_inbound_queue_depth 0", "ticketd_inbound_queue_oldest_age_seconds 0", "ticketd_inbound_queue_failing 0"} {
 		if !strings.Contains(string(metrics), want) {
 			t.Errorf("metrics lack %s", want)
 		}
