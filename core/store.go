@@ -162,6 +162,8 @@ type Tx interface {
 	// changes in the same transaction as any change of the ticket's row,
 	// its entries or their attachments (everything its page shows).
 	TicketVersion(ctx context.Context, id string) (int64, error)
+
+	InboundQueueTx
 }
 
 // TicketVersionReader is a Store that reads a ticket's version (see
@@ -236,4 +238,37 @@ type PrivacyTx interface {
 	// whose key contains addr (without regard to case) and returns how
 	// many.
 	DeleteLoginThrottlesNaming(ctx context.Context, addr string) (int, error)
+}
+
+// InboundQueueTx is the part of Tx for the durable inbound queue: mail
+// that a door accepted (its 250 sent after the row's commit) and that
+// Service.ProcessInbound turns into tickets later. See QueuedInbound.
+type InboundQueueTx interface {
+	// EnqueueInbound adds q (Sender, Door, Message, QueuedAt), due at
+	// once and leased to nobody, and sets q.ID; ids grow in the order of
+	// the commits.
+	EnqueueInbound(ctx context.Context, q *QueuedInbound) error
+	// ClaimInbound leases to owner until leaseUntil at most limit rows
+	// that are due (NextTry at or before now), not leased beyond now to
+	// another owner, and whose sender has no earlier row that is not due
+	// or is leased to another owner (a sender's mail is processed in id
+	// order, also across daemons); it returns them in id order, with
+	// Size and without Message. With several daemons each row has one
+	// claimer at a time.
+	ClaimInbound(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]QueuedInbound, error)
+	// InboundMessage returns the Message of the row id.
+	InboundMessage(ctx context.Context, id int64) ([]byte, error)
+	// DeleteInbound deletes the row id if owner holds its lease; it
+	// reports false when it does not (the row is gone or another daemon
+	// took it over after the lease ran out).
+	DeleteInbound(ctx context.Context, id int64, owner string) (bool, error)
+	// RetryInbound records a failed attempt of owner's row: Attempts plus
+	// one, LastError, the next try, and the lease released.
+	RetryInbound(ctx context.Context, id int64, owner string, nextTry time.Time, lastError string) error
+	// ReleaseInbound gives up owner's lease of a row without an attempt;
+	// the row is due again at notBefore.
+	ReleaseInbound(ctx context.Context, id int64, owner string, notBefore time.Time) error
+	// InboundQueueStats counts the queued rows and reads the oldest one's
+	// QueuedAt and how many have failed at least once.
+	InboundQueueStats(ctx context.Context) (InboundQueueStats, error)
 }

@@ -85,6 +85,7 @@ var DataTables = []DataTable{
 	{"sessions", "token_hash"},
 	{"trusted_devices", "token_hash"},
 	{"secrets", "name"},
+	{"inbound_queue", "id"},
 }
 
 // DataTableNames returns the names of DataTables, in their order.

@@ -57,6 +57,7 @@ type Config struct {
 	Mailboxes        []MailboxConfig // [[mailbox]]: named support addresses
 	Limits           NetLimits       // limits.go
 	TimeZone         string          // IANA zone of agents without their own
+	InboundMaxQueued int             // inbound queue rows before the mail doors answer 451 (inqueue.go)
 }
 
 // setting is one configuration value: its flag name (the TOML key is the

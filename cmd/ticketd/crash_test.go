@@ -578,6 +578,7 @@ func TestCrashSMTP(t *testing.T) {
 	crashKillDuring(d, rng, allDone, func() int { return int(acked.Load()) }, n)
 	wait()
 	elapsed := time.Since(start)
+	crashDrain(t, d) // the 250 came after the inbound queue's commit
 	d.stop()
 	d.checkKills(n)
 

@@ -54,6 +54,7 @@ type daemon struct {
 	srv       *http.Server
 	gateway   *smtpin.Server // nil without --smtp
 	lmtp      *smtpin.Server // nil without --lmtp
+	inq       *smtpin.Queue  // the durable inbound queue (inqueue.go)
 
 	// jobs run in the background from run until the daemon stops; each
 	// returns when its context ends.
@@ -75,7 +76,7 @@ func newDaemon(ctx context.Context, c Config, stdout, stderr io.Writer) (_ *daem
 	}()
 	steps := []func(*daemon, context.Context) error{
 		(*daemon).openStore, (*daemon).listenWeb, (*daemon).startService, (*daemon).loadSecrets,
-		(*daemon).ensureFirstAgent, (*daemon).newWebServer, (*daemon).listenSMTP, (*daemon).listenLMTP,
+		(*daemon).ensureFirstAgent, (*daemon).newWebServer, (*daemon).addInboundQueue, (*daemon).listenSMTP, (*daemon).listenLMTP,
 		(*daemon).addDispatcher, (*daemon).addPollers, (*daemon).addRetention,
 	}
 	for _, step := range steps {
@@ -248,7 +249,9 @@ func (d *daemon) listenSMTP(context.Context) error {
 	ln = d.lm.limit(d.met.reg, ln, connlimit.Config{Name: "smtp",
 		MaxTotal: d.c.Limits.SMTPMaxConnections, MaxPerAddress: d.c.Limits.SMTPMaxPerAddress,
 		RefuseTotal: smtpRefuseTotal, RefuseAddress: smtpRefuseAddress}, d.log.With("part", "smtp"))
-	d.gateway = smtpin.New(d.c.smtpConfig(d.svc, d.domain, d.spool, d.tlsConfig, false, d.log.With("part", "smtp")))
+	cfg := d.c.smtpConfig(d.svc, d.domain, d.spool, d.tlsConfig, false, d.log.With("part", "smtp"))
+	cfg.Queue = d.inq
+	d.gateway = smtpin.New(cfg)
 	d.serveSMTP(d.gateway, ln, "SMTP gateway")
 	fmt.Fprintf(d.stdout, "SMTP gateway:               %s (for %s)\n", ln.Addr(), strings.Join(d.c.SupportAddresses, ", "))
 	return nil
@@ -278,7 +281,9 @@ func (d *daemon) listenLMTP(context.Context) error {
 	ln = d.lm.limit(d.met.reg, ln, connlimit.Config{Name: "lmtp",
 		MaxTotal: d.c.Limits.LMTPMaxConnections, MaxPerAddress: d.c.Limits.LMTPMaxPerAddress,
 		RefuseTotal: smtpRefuseTotal, RefuseAddress: smtpRefuseAddress}, d.log.With("part", "lmtp"))
-	d.lmtp = smtpin.New(d.c.smtpConfig(d.svc, d.domain, d.spool, nil, true, d.log.With("part", "lmtp")))
+	cfg := d.c.smtpConfig(d.svc, d.domain, d.spool, nil, true, d.log.With("part", "lmtp"))
+	cfg.Queue = d.inq
+	d.lmtp = smtpin.New(cfg)
 	d.serveSMTP(d.lmtp, ln, "LMTP server")
 	fmt.Fprintf(d.stdout, "LMTP:                       %s\n", d.c.LMTP)
 	return nil

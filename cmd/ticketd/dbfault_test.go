@@ -415,6 +415,13 @@ func TestSQLiteDiskFull(t *testing.T) {
 	if err := crashSendSMTP(smtpAddr, "smtp@example.org", []byte(msg)); err != nil {
 		t.Errorf("SMTP once space returned: %v", err)
 	}
+	// The 250 came after the inbound queue's commit; the worker makes
+	// the ticket.
+	waitUntil(t, "the inbound queue drains", 20*time.Second, func() bool {
+		db := openCrashDB(t, filepath.Join(data, dbFile), false)
+		defer db.Close()
+		return crashQueryInt(t, db, `SELECT COUNT(*) FROM inbound_queue`) == 0
+	})
 	if h := healthz(t, base); !strings.HasPrefix(h, "ok") {
 		t.Errorf("healthz once space returned = %q", h)
 	}

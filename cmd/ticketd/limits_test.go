@@ -286,6 +286,11 @@ func TestParallelLargeMessagesMemory(t *testing.T) {
 	if peak > 300<<20 {
 		t.Errorf("peak resident memory %d MiB, want under 300 MiB", peak>>20)
 	}
+	// The worker turns them into tickets, as memory-bounded.
+	waitUntil(t, "the inbound queue drains", 60*time.Second, func() bool { return crashQueued(t, d) == 0 })
+	if peak := vmHWM(t, d.cmd.Process.Pid); peak > 300<<20 {
+		t.Errorf("peak resident memory %d MiB after the worker, want under 300 MiB", peak>>20)
+	}
 	d.stop()
 	db := openCrashDB(t, d.dbPath(), false)
 	defer db.Close()
@@ -396,6 +401,11 @@ func TestLMTPFinishesOnSIGTERM(t *testing.T) {
 		t.Errorf("ticketd after SIGTERM: %v, want exit status 0", state)
 	}
 	d.cmd = nil
+	// The 250 came after the inbound queue's commit; the next start's
+	// worker makes the ticket.
+	d.restart()
+	waitUntil(t, "the inbound queue drains", 20*time.Second, func() bool { return crashQueued(t, d) == 0 })
+	d.stop()
 	db := openCrashDB(t, d.dbPath(), false)
 	defer db.Close()
 	if n := crashQueryInt(t, db, `SELECT COUNT(*) FROM tickets`); n != 1 {

@@ -147,6 +147,9 @@ func TestBackupUnderLoad(t *testing.T) {
 	if err := d2.start(); err != nil {
 		t.Fatal(err)
 	}
+	// SMTP messages acknowledged before the backup are in it, as tickets
+	// or still in the inbound queue, which the restored daemon drains.
+	waitUntil(t, "the restored inbound queue drains", 30*time.Second, func() bool { return crashQueued(t, d2) == 0 })
 	hc := crashHTTPClient()
 	db := openCrashDB(t, d2.dbPath(), false)
 	defer db.Close()

@@ -223,7 +223,12 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatalf("SMTP delivery: %v", err)
 	}
 	sc.Quit()
-	mails, err = c.FetchMails(ctx)
+	// The 250 came after the inbound queue's commit; the worker makes
+	// the ticket and its confirmation a moment later.
+	waitUntil(t, "the confirmation of the SMTP message", 10*time.Second, func() bool {
+		mails, err = c.FetchMails(ctx)
+		return err == nil && len(mails) == 2
+	})
 	if err != nil || len(mails) != 2 || mails[1].To != "bob@example.org" || !strings.Contains(mails[1].Subject, "By mail") {
 		t.Fatalf("after the SMTP delivery: %+v, %v", mails, err)
 	}
@@ -239,6 +244,12 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	if resp, err := hc.Get(url + "/healthz"); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("healthz: %v %v", resp, err)
+	} else {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(body), "inbound queue: 0 waiting") {
+			t.Errorf("healthz lacks the inbound queue's line:\n%s", body)
+		}
 	}
 	// Metrics are not public: they need the metrics token of the data
 	// directory.
@@ -260,7 +271,8 @@ func TestServeEndToEnd(t *testing.T) {
 	for _, want := range []string{`ticketd_messages_received_total{door="api",outcome="created"} 1`,
 		`ticketd_messages_received_total{door="smtp",outcome="created"} 1`, `ticketd_outbox_mails{state="pending"} 2`,
 		`ticketd_http_request_duration_seconds_count{code="200",method="GET",route="/ticket"} 2`,
-		`ticketd_page_cache_lookups_total{result="miss"} 1`, `ticketd_page_cache_lookups_total{result="hit"} 1`} {
+		`ticketd_page_cache_lookups_total{result="miss"} 1`, `ticketd_page_cache_lookups_total{result="hit"} 1`,
+		"ticketd_inbound_queue_depth 0", "ticketd_inbound_queue_oldest_age_seconds 0", "ticketd_inbound_queue_failing 0"} {
 		if !strings.Contains(string(metrics), want) {
 			t.Errorf("metrics lack %s", want)
 		}

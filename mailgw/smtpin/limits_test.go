@@ -31,6 +31,13 @@ func gatewayWith(t testing.TB, cfg smtpin.Config) (addr string, svc *core.Servic
 	t.Cleanup(func() { st.Close() })
 	svc = core.NewService(st, core.Config{PublicURL: "https://help.example", SupportAddresses: []string{"support@help.example"}})
 	cfg.Service = svc
+	if cfg.Queue == nil {
+		cfg.Queue = smtpin.NewQueue(smtpin.QueueConfig{Service: svc, Owner: "test", Poll: 50 * time.Millisecond})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	worker := make(chan struct{})
+	go func() { cfg.Queue.Run(ctx); close(worker) }()
+	t.Cleanup(func() { cancel(); <-worker })
 	if cfg.Domain == "" {
 		cfg.Domain = "help.example"
 	}
@@ -42,6 +49,23 @@ func gatewayWith(t testing.TB, cfg smtpin.Config) (addr string, svc *core.Servic
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return ln.Addr().String(), svc
+}
+
+// processed waits until the gateway's queue worker has turned every
+// queued message into a ticket or an entry: the queue is empty.
+func processed(t testing.TB, svc *core.Service) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := svc.InboundQueueStats(context.Background())
+		if err == nil && st.Depth == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the inbound queue did not drain in 10 s: %+v, %v", st, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // rawSession is a line-level SMTP client.
@@ -187,6 +211,7 @@ func TestLargeMessagesSpooled(t *testing.T) {
 	if err := send(addr, "alice@example.com", []string{"support@help.example"}, msg); err != nil {
 		t.Fatal(err)
 	}
+	processed(t, svc)
 	l, err := svc.ListTickets(context.Background(), core.TicketQuery{Limit: 10})
 	if err != nil || l.Total != 1 {
 		t.Fatalf("tickets: %+v, %v", l, err)

@@ -31,6 +31,11 @@ var (
 	// kept, so the sender must try again.
 	ErrNotStored = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0},
 		Message: "Temporary failure, message not stored; try again later"}
+	// ErrQueueFull answers a message while the inbound queue holds more
+	// messages than its limit (X.3.1: mail system full): nothing was
+	// kept, so the sender tries again later, when the queue has drained.
+	ErrQueueFull = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 1},
+		Message: "Too much mail waiting to be processed, try again later"}
 	// ErrTooManyCommands ends a connection that sends commands but no
 	// message (X.7.0: security or policy status).
 	ErrTooManyCommands = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0},

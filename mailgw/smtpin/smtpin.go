@@ -1,7 +1,8 @@
 // Package smtpin is the SMTP gateway: it accepts customer mail for the
 // support addresses (and their plus-addresses) and hands each message to
-// core.Service.Receive. It answers 250 only after the message is committed,
-// so a sending MTA retries whatever was not. It is not a relay: mail for any
+// core.Service.Receive. It answers 250 only after the message is committed
+// (with a Queue: as a row of the durable inbound queue, which the Queue's
+// worker turns into a ticket), so a sending MTA retries whatever was not. It is not a relay: mail for any
 // other recipient is refused.
 package smtpin
 
@@ -40,8 +41,12 @@ type Config struct {
 	IdleTimeout time.Duration
 	// Spool holds the message bodies while they are parsed; when nil,
 	// every body is held in memory.
-	Spool     *parse.Spool
-	LMTP      bool // speak LMTP (RFC 2033) instead of SMTP; the door is then "lmtp"
+	Spool *parse.Spool
+	LMTP  bool // speak LMTP (RFC 2033) instead of SMTP; the door is then "lmtp"
+	// Queue, when set, is the durable inbound queue: Data records each
+	// message there and answers 250 after that commit; its worker makes
+	// the tickets. Without it Data calls Service.Receive itself.
+	Queue     *Queue
 	TLSConfig *tls.Config
 	Logger    *slog.Logger
 }
@@ -203,6 +208,9 @@ func (s *session) Data(r io.Reader) error {
 	// go-smtp gives Data no context; bound the store work of one message.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	if q := s.b.cfg.Queue; q != nil {
+		return s.enqueue(ctx, q, &m)
+	}
 	res, err := s.b.cfg.Service.Receive(ctx, m)
 	if err != nil {
 		s.b.cfg.Logger.Error("could not record message; the sender will retry", "remote", s.remote, "message_id", m.MessageID, "err", err)
@@ -210,6 +218,23 @@ func (s *session) Data(r io.Reader) error {
 	}
 	s.b.cfg.Logger.Info("message received", "door", s.b.cfg.door(), "ticket", res.TicketID, "created", res.Created,
 		"duplicate", res.Duplicate, "automatic", res.Automatic)
+	return nil
+}
+
+// enqueue records m in the inbound queue; the 250 follows its commit.
+// Above the queue's limit nothing is stored and the sender is told to try
+// again later.
+func (s *session) enqueue(ctx context.Context, q *Queue, m *core.InboundMessage) error {
+	if q.full() {
+		s.b.cfg.Logger.Warn("inbound queue full; the sender will retry", "remote", s.remote, "depth", q.Depth())
+		return ErrQueueFull
+	}
+	msgID := m.MessageID
+	if err := q.enqueue(ctx, m); err != nil {
+		s.b.cfg.Logger.Error("could not queue message; the sender will retry", "remote", s.remote, "message_id", msgID, "err", err)
+		return ErrNotStored
+	}
+	s.b.cfg.Logger.Debug("message queued", "door", s.b.cfg.door(), "message_id", msgID)
 	return nil
 }
 

@@ -83,6 +83,7 @@ func TestGateway(t *testing.T) {
 	if err := send(addr, "alice@example.com", []string{"support@help.example"}, mail("m1@example.com", "Printer on fire", "Help!")); err != nil {
 		t.Fatalf("send: %v", err)
 	}
+	processed(t, svc)
 	ms := pending()
 	if len(ms) != 1 || ms[0].To != "alice@example.com" {
 		t.Fatalf("want one confirmation to alice, got %+v", ms)
@@ -97,6 +98,7 @@ func TestGateway(t *testing.T) {
 	if err := send(addr, "alice@example.com", []string{"support+" + id + "@help.example"}, mail("m2@example.com", "more", "Still burning")); err != nil {
 		t.Fatalf("plus reply: %v", err)
 	}
+	processed(t, svc)
 	v, err := svc.ViewTicket(ctx, nil, id)
 	if err != nil {
 		t.Fatal(err)
@@ -109,6 +111,7 @@ func TestGateway(t *testing.T) {
 	if err := send(addr, "", []string{"support@help.example"}, mail("m3@example.com", "Out of office", "Away", "Auto-Submitted: auto-replied")); err != nil {
 		t.Fatalf("auto-reply: %v", err)
 	}
+	processed(t, svc)
 	if n := len(pending()); n != 1 {
 		t.Fatalf("an auto-reply was answered: %d pending mails", n)
 	}
@@ -146,6 +149,7 @@ func TestGatewayConcurrentDeliveries(t *testing.T) {
 			t.Fatalf("delivery: %v", err)
 		}
 	}
+	processed(t, svc)
 	l, err := svc.ListTickets(context.Background(), core.TicketQuery{Limit: 100})
 	if err != nil {
 		t.Fatal(err)

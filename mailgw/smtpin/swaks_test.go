@@ -90,6 +90,7 @@ func swaksTickets(t *testing.T, svc *core.Service) []core.Ticket {
 // oneTicket returns the only ticket in the store and its entries.
 func oneTicket(t *testing.T, svc *core.Service) core.TicketView {
 	t.Helper()
+	processed(t, svc)
 	ts := swaksTickets(t, svc)
 	if len(ts) != 1 {
 		t.Fatalf("want one ticket, got %d", len(ts))
@@ -104,6 +105,7 @@ func oneTicket(t *testing.T, svc *core.Service) core.TicketView {
 // nothingStored fails when the gateway recorded a ticket or queued a mail.
 func nothingStored(t *testing.T, svc *core.Service) {
 	t.Helper()
+	processed(t, svc)
 	if ts := swaksTickets(t, svc); len(ts) != 0 {
 		t.Errorf("a refused message was stored: %d tickets", len(ts))
 	}

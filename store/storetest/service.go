@@ -195,6 +195,7 @@ func runService(t *testing.T, open func(*testing.T) core.Store) {
 		{"TicketPageData", core.Config{}, svcTicketPageData},
 		{"TicketVersion", core.Config{}, svcTicketVersion},
 		{"SearchAfterEveryChange", core.Config{}, svcSearchAfterEveryChange},
+		{"ProcessInbound", core.Config{}, svcProcessInbound},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -55,6 +55,8 @@ func Run(t *testing.T, open func(t *testing.T) core.Store) {
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"ConcurrentDuplicateMessageID", testConcurrentDuplicate},
 		{"ConcurrentCounts", testConcurrentCounts},
+		{"InboundQueue", testInboundQueue},
+		{"ConcurrentInboundClaims", testConcurrentInboundClaims},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,177 @@
+package smtpin_test
+
+import (
+	"context"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"trivialtickets/core"
+	"trivialtickets/mailgw/smtpin"
+	"trivialtickets/store/sqlite"
+)
+
+// heldStore holds every Update until hold is closed, once armed.
+type heldStore struct {
+	core.Store
+	armed chan struct{} // closed: hold
+	hold  chan struct{} // closed: go on
+}
+
+func (s *heldStore) Update(ctx context.Context, fn func(core.Tx) error) error {
+	select {
+	case <-s.armed:
+		<-s.hold
+	default:
+	}
+	return s.Store.Update(ctx, fn)
+}
+
+// queueGateway serves the gateway with a queue whose worker does not run
+// until the test starts it (runWorker).
+func queueGateway(t *testing.T, st core.Store, maxQueued int) (addr string, svc *core.Service, q *smtpin.Queue) {
+	t.Helper()
+	svc = core.NewService(st, core.Config{SupportAddresses: []string{"support@help.example"}})
+	q = smtpin.NewQueue(smtpin.QueueConfig{Service: svc, Owner: "test", MaxQueued: maxQueued, Poll: 50 * time.Millisecond})
+	srv := smtpin.New(smtpin.Config{Service: svc, Domain: "localhost", Queue: q})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String(), svc, q
+}
+
+// runWorker runs q's worker until the test ends.
+func runWorker(t *testing.T, q *smtpin.Queue) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { q.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+func openStore(t *testing.T) core.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func queueDepth(t *testing.T, svc *core.Service) int {
+	t.Helper()
+	st, err := svc.InboundQueueStats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Depth
+}
+
+// TestQueue250AfterCommit: the gateway answers 250 only once the message
+// is committed to the queue, and the ticket comes from the worker.
+func TestQueue250AfterCommit(t *testing.T) {
+	st := &heldStore{Store: openStore(t), armed: make(chan struct{}), hold: make(chan struct{})}
+	addr, svc, q := queueGateway(t, st, 0)
+	close(st.armed)
+	sent := make(chan error, 1)
+	go func() {
+		sent <- send(addr, "alice@example.com", []string{"support@help.example"}, mail("held@example.com", "Held", "x"))
+	}()
+	select {
+	case err := <-sent:
+		t.Fatalf("the sender got its answer (%v) while the queue's commit was held", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if n := queueDepth(t, svc); n != 0 {
+		t.Fatalf("queue depth %d before the commit", n)
+	}
+	close(st.hold)
+	if err := <-sent; err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	// Right after the 250 the message is a row; no worker ran yet.
+	if n := queueDepth(t, svc); n != 1 {
+		t.Fatalf("queue depth %d right after the 250, want 1", n)
+	}
+	if l, _ := svc.ListTickets(context.Background(), core.TicketQuery{Limit: 10}); l.Total != 0 {
+		t.Fatalf("%d tickets before the worker ran", l.Total)
+	}
+	runWorker(t, q)
+	processed(t, svc)
+	l, err := svc.ListTickets(context.Background(), core.TicketQuery{Limit: 10})
+	if err != nil || l.Total != 1 || l.Tickets[0].Subject != "Held" {
+		t.Fatalf("tickets after the worker: %+v, %v", l, err)
+	}
+}
+
+// TestQueueFull: above the queue's limit a message gets 451 4.3.1 and is
+// not stored; once the worker drained the queue, mail is taken again.
+func TestQueueFull(t *testing.T) {
+	addr, svc, q := queueGateway(t, openStore(t), 2)
+	for i := range 2 {
+		if err := send(addr, "alice@example.com", []string{"support@help.example"}, mail(strings.Repeat("f", i+1)+"@example.com", "Fill", "x")); err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+	}
+	err := send(addr, "alice@example.com", []string{"support@help.example"}, mail("over@example.com", "Over", "x"))
+	if !isReply(err, smtpin.ErrQueueFull) || smtpCode(err) != 451 {
+		t.Fatalf("send over the limit: %v, want %v", err, smtpin.ErrQueueFull)
+	}
+	if n := queueDepth(t, svc); n != 2 {
+		t.Fatalf("queue depth %d, want 2 (the refused message not stored)", n)
+	}
+	runWorker(t, q)
+	processed(t, svc)
+	deadline := time.Now().Add(5 * time.Second)
+	for q.Depth() != 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := send(addr, "alice@example.com", []string{"support@help.example"}, mail("over@example.com", "Over", "x")); err != nil {
+		t.Fatalf("send after draining: %v", err)
+	}
+	processed(t, svc)
+	if l, _ := svc.ListTickets(context.Background(), core.TicketQuery{Limit: 10}); l.Total != 3 {
+		t.Fatalf("%d tickets, want 3", l.Total)
+	}
+}
+
+// TestQueueKeepsDoor: a message through LMTP keeps its door through the
+// queue (metrics and entries count it there).
+func TestQueueKeepsDoor(t *testing.T) {
+	var mu sync.Mutex
+	var doors []string
+	svc := core.NewService(openStore(t), core.Config{SupportAddresses: []string{"support@help.example"},
+		OnReceive: func(door string, _ core.ReceiveResult, _ error) { mu.Lock(); doors = append(doors, door); mu.Unlock() }})
+	q := smtpin.NewQueue(smtpin.QueueConfig{Service: svc, Owner: "test"})
+	runWorker(t, q)
+	srv := smtpin.New(smtpin.Config{Service: svc, Domain: "localhost", LMTP: true, Queue: q})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := smtp.NewClientLMTP(conn)
+	defer c.Close()
+	if err := c.SendMail("alice@example.com", []string{"support@help.example"}, strings.NewReader(mail("lmtpq@example.com", "Via LMTP", "Hi"))); err != nil {
+		t.Fatal(err)
+	}
+	processed(t, svc)
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Join(doors, ",") != core.DoorLMTP {
+		t.Errorf("doors %v, want [lmtp]", doors)
+	}
+}
