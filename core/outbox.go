@@ -220,3 +220,12 @@ func (s *Service) Check(ctx context.Context) error {
 	}
 	return nil
 }
+
+// addToOutbox adds m to the outbox in tx, with the Listing that
+// Config.ListMail makes of it.
+func (s *Service) addToOutbox(ctx context.Context, tx Tx, m *OutMail) error {
+	if s.cfg.ListMail != nil {
+		m.Listing = s.cfg.ListMail(m)
+	}
+	return tx.QueueMail(ctx, m)
+}

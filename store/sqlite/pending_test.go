@@ -14,22 +14,57 @@ import (
 // such a mail is read again column by column, the mails around it as
 // usual, and every one comes back as queued.
 func TestPendingMailsSeparatorInText(t *testing.T) {
-	st := openTemp(t)
-	ctx := t.Context()
 	texts := []string{"before", "a \xff in the middle", "\xff", "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", "NUL \x00 byte", "after", "\xfe\xc3"}
 	var queued []core.OutMail
+	for i, s := range texts {
+		m := core.OutMail{From: "support@help.example", To: fmt.Sprintf("c%d@example.com", i), Subject: s, Body: s,
+			ReplyTo: s, MessageID: s, InReplyTo: s, References: []string{s}, Automatic: i%2 == 1, Personal: i%3 == 1, CreatedAt: time.Unix(1_700_000_000+int64(i), 0).UTC()}
+		if i == 3 { // the separator in a field that mails read column by column do not otherwise test
+			m.TicketID = s
+		}
+		queued = append(queued, m)
+	}
+	got := queueAndRead(t, openTemp(t), queued)
+	for i, g := range got {
+		w := queued[i]
+		if g.ID != w.ID || g.TicketID != w.TicketID || g.Subject != w.Subject || g.Body != w.Body || g.ReplyTo != w.ReplyTo ||
+			g.MessageID != w.MessageID || g.InReplyTo != w.InReplyTo || !slices.Equal(g.References, w.References) ||
+			g.To != w.To || g.Automatic != w.Automatic || g.Personal != w.Personal || !g.CreatedAt.Equal(w.CreatedAt) ||
+			g.State != core.MailPending {
+			t.Errorf("mail %d:\n got  %+v\n want %+v", i, g, w)
+		}
+	}
+}
+
+// TestPendingListingSeparatorInAddress stores a listed mail whose
+// recipient holds the separator of the joined column: it is read again
+// column by column and comes back with its recipient and listing.
+func TestPendingListingSeparatorInAddress(t *testing.T) {
+	tos := []string{"a@example.com", "\xff@example.com", "b\xff\xff@example.com", "c@example.com"}
+	var queued []core.OutMail
+	for i, to := range tos {
+		queued = append(queued, core.OutMail{From: "support@help.example", To: to, Subject: "s",
+			Listing: fmt.Sprintf(`,"n":%d}`, i), CreatedAt: time.Unix(1_700_000_000, 0)})
+	}
+	got := queueAndRead(t, openTemp(t), queued)
+	for i, g := range got {
+		w := queued[i]
+		if g.ID != w.ID || g.To != w.To || g.Listing != w.Listing || g.Subject != "" || g.State != core.MailPending {
+			t.Errorf("mail %d:\n got  %+v\n want ID %d, To %q, Listing %q", i, g, w.ID, w.To, w.Listing)
+		}
+	}
+}
+
+// queueAndRead queues ms (setting their ids) in one transaction and reads
+// every pending mail back.
+func queueAndRead(t *testing.T, st core.Store, ms []core.OutMail) []core.OutMail {
+	t.Helper()
+	ctx := t.Context()
 	err := st.Update(ctx, func(tx core.Tx) error {
-		queued = nil
-		for i, s := range texts {
-			m := core.OutMail{From: "support@help.example", To: fmt.Sprintf("c%d@example.com", i), Subject: s, Body: s,
-				ReplyTo: s, MessageID: s, InReplyTo: s, References: []string{s}, Automatic: i%2 == 1, Personal: i%3 == 1, CreatedAt: time.Unix(1_700_000_000+int64(i), 0).UTC()}
-			if i == 3 { // the separator in a field that mails read column by column do not otherwise test
-				m.TicketID = s
-			}
-			if err := tx.QueueMail(ctx, &m); err != nil {
+		for i := range ms {
+			if err := tx.QueueMail(ctx, &ms[i]); err != nil {
 				return err
 			}
-			queued = append(queued, m)
 		}
 		return nil
 	})
@@ -44,16 +79,8 @@ func TestPendingMailsSeparatorInText(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != len(queued) {
-		t.Fatalf("%d mails, want %d", len(got), len(queued))
+	if len(got) != len(ms) {
+		t.Fatalf("%d mails, want %d", len(got), len(ms))
 	}
-	for i, g := range got {
-		w := queued[i]
-		if g.ID != w.ID || g.TicketID != w.TicketID || g.Subject != w.Subject || g.Body != w.Body || g.ReplyTo != w.ReplyTo ||
-			g.MessageID != w.MessageID || g.InReplyTo != w.InReplyTo || !slices.Equal(g.References, w.References) ||
-			g.To != w.To || g.Automatic != w.Automatic || g.Personal != w.Personal || !g.CreatedAt.Equal(w.CreatedAt) ||
-			g.State != core.MailPending {
-			t.Errorf("mail %d:\n got  %+v\n want %+v", i, g, w)
-		}
-	}
+	return got
 }
