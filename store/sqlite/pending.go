@@ -12,36 +12,37 @@ import (
 // The pending mails are what GET /api/fetchMails lists, tens of thousands
 // at a time, so PendingMails reads them the cheap way. The driver takes
 // SQLite's mutex a few times for every column of every row and copies
-// every text column into an allocation of its own, so the query reads two
-// columns: the id and one text that joins, separated by the byte 0xFF
-// (which UTF-8 never uses), either the mail's recipient and its listing
-// (made when it was queued) or, for a mail queued without one, every
-// field a mail service needs. The first field says which: "l" or "f". A
-// mail whose text holds the byte 0xFF anyway (stored from invalid UTF-8)
-// splits into the wrong number of parts and is read again column by
-// column.
+// every text column into an allocation of its own, so each query reads
+// two columns: the id and one text that joins, separated by the byte 0xFF
+// (which UTF-8 never uses), the fields of the mail. A mail queued with a
+// listing needs its recipient and that listing only, which the partial
+// index outbox_pending_listing holds beside the id: listedQuery reads
+// the index alone, not the rows, which hold the whole mail. The mails of
+// its page without a listing (queued before the outbox kept listings)
+// are read by fieldsQuery. A mail whose text holds the byte 0xFF anyway
+// (stored from invalid UTF-8) splits into the wrong number of parts and
+// is read again column by column.
 
-// pendingSep separates the joined fields of pendingQuery.
+// pendingSep separates the joined fields of the queries.
 const pendingSep = "\xff"
 
-// The kinds of pendingQuery's joined text, with the number of fields of
-// each (the kind included).
-const (
-	listedKind, listedFields = "l", 3
-	fieldsKind, fieldsFields = "f", 13
-)
+// The number of fields that listedQuery and fieldsQuery join.
+const listedFields, fieldsFields = 2, 12
 
-// pendingQuery selects the id and the joined text of the pending mails
-// after an id: the kind and then, for a listed mail, to_addr and listing,
-// for any other, created_at, the flags automatic and personal ("0" or "1")
-// and the text columns in the order of pendingMail.fields.
-const pendingQuery = `SELECT id, CASE WHEN listing IS NULL
-	THEN concat_ws(x'ff', 'f', created_at, automatic <> 0, personal <> 0,
-		ticket_id, from_addr, to_addr, reply_to, subject, body, message_id, in_reply_to, refs)
-	ELSE concat_ws(x'ff', 'l', to_addr, listing) END
+// listedQuery selects the id of each pending mail after an id and, for a
+// mail with a listing, to_addr and listing joined; "" for any other.
+const listedQuery = `SELECT id, coalesce(to_addr || x'ff' || listing, '')
 	FROM outbox WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?`
 
-// pendingByID selects the columns of pendingQuery for one pending mail,
+// fieldsQuery selects the id and, joined, created_at, the flags automatic
+// and personal ("0" or "1") and the text columns in the order of
+// pendingMail.fields of the pending mails without a listing in a range of
+// ids.
+const fieldsQuery = `SELECT id, concat_ws(x'ff', created_at, automatic <> 0, personal <> 0,
+	ticket_id, from_addr, to_addr, reply_to, subject, body, message_id, in_reply_to, refs)
+	FROM outbox WHERE state = 'pending' AND id BETWEEN ? AND ? AND listing IS NULL ORDER BY id`
+
+// pendingByID selects the columns of both queries for one pending mail,
 // apart, with listing's NULL as an empty text.
 const pendingByID = `SELECT id, created_at, automatic <> 0, personal <> 0,
 	ticket_id, from_addr, to_addr, reply_to, subject, body, message_id, in_reply_to, refs,
@@ -57,8 +58,8 @@ type pendingMail struct {
 }
 
 // fields are the places of the fields of a mail without a listing, in
-// pendingQuery's order.
-func (p *pendingMail) fields() [fieldsFields - 1]*string {
+// fieldsQuery's order.
+func (p *pendingMail) fields() [fieldsFields]*string {
 	m := &p.m
 	return [...]*string{&p.createdAt, &p.automatic, &p.personal, &m.TicketID, &m.From, &m.To, &m.ReplyTo,
 		&m.Subject, &m.Body, &m.MessageID, &m.InReplyTo, &p.refs}
@@ -83,21 +84,17 @@ func (p *pendingMail) mail() (core.OutMail, error) {
 	return m, nil
 }
 
-// split fills the fields from the joined text; it reports false when the
-// text is of neither kind or does not have the kind's number of fields.
+// split fills the fields of a mail without a listing from the joined
+// text of fieldsQuery; it reports false when the text does not have
+// fieldsFields fields.
 func (p *pendingMail) split(joined string) bool {
-	kind, rest, _ := strings.Cut(joined, pendingSep)
-	switch n := strings.Count(rest, pendingSep) + 2; {
-	case kind == listedKind && n == listedFields:
-		p.m.To, p.m.Listing, _ = strings.Cut(rest, pendingSep)
-		return p.m.Listing != ""
-	case kind == fieldsKind && n == fieldsFields:
-		for _, f := range p.fields() {
-			*f, rest, _ = strings.Cut(rest, pendingSep)
-		}
-		return true
+	if strings.Count(joined, pendingSep) != fieldsFields-1 {
+		return false
 	}
-	return false
+	for _, f := range p.fields() {
+		*f, joined, _ = strings.Cut(joined, pendingSep)
+	}
+	return true
 }
 
 // PendingMails fills what a mail service needs: of a mail queued with a
@@ -107,27 +104,27 @@ func (p *pendingMail) split(joined string) bool {
 // Attempts, NextTry, LastError) stays zero.
 func (t *tx) PendingMails(ctx context.Context, afterID int64, limit int) ([]core.OutMail, error) {
 	const what = "pending mails"
-	rows, err := t.query(ctx, what, pendingQuery, afterID, limit)
+	rows, err := t.query(ctx, what, listedQuery, afterID, limit)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	ms := make([]core.OutMail, 0, min(limit, 1024))
-	var again []int // indexes in ms of mails to read column by column
+	var unlisted []int // indexes in ms of mails without a listing
+	var again []int    // indexes in ms of mails to read column by column
 	var joined string
 	for rows.Next() {
-		var p pendingMail
-		if err := rows.Scan(&p.m.ID, &joined); err != nil {
+		m := core.OutMail{State: core.MailPending}
+		if err := rows.Scan(&m.ID, &joined); err != nil {
 			return nil, fmt.Errorf("%s: %w", what, err)
 		}
-		if !p.split(joined) {
+		switch to, listing, _ := strings.Cut(joined, pendingSep); {
+		case joined == "":
+			unlisted = append(unlisted, len(ms))
+		case listing == "" || strings.Contains(listing, pendingSep):
 			again = append(again, len(ms))
-			ms = append(ms, p.m)
-			continue
-		}
-		m, err := p.mail()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
+		default:
+			m.To, m.Listing = to, listing
 		}
 		ms = append(ms, m)
 	}
@@ -135,12 +132,59 @@ func (t *tx) PendingMails(ctx context.Context, afterID int64, limit int) ([]core
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	rows.Close()
+	if len(unlisted) > 0 {
+		if again, err = t.unlistedMails(ctx, ms, unlisted, again); err != nil {
+			return nil, err
+		}
+	}
 	for _, i := range again {
 		if ms[i], err = t.pendingMail(ctx, ms[i].ID); err != nil {
 			return nil, err
 		}
 	}
 	return ms, nil
+}
+
+// unlistedMails fills the mails ms[i] for i in unlisted, which have no
+// listing, with fieldsQuery, and returns again with the indexes of those
+// to read column by column added. The read transaction sees what
+// listedQuery saw, so every one of them is found.
+func (t *tx) unlistedMails(ctx context.Context, ms []core.OutMail, unlisted, again []int) ([]int, error) {
+	what := fmt.Sprintf("%d pending mails without a listing", len(unlisted))
+	rows, err := t.query(ctx, what, fieldsQuery, ms[unlisted[0]].ID, ms[unlisted[len(unlisted)-1]].ID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var joined string
+	next := 0 // in unlisted
+	for rows.Next() {
+		var p pendingMail
+		if err := rows.Scan(&p.m.ID, &joined); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		for next < len(unlisted) && ms[unlisted[next]].ID < p.m.ID {
+			next++
+		}
+		if next == len(unlisted) || ms[unlisted[next]].ID != p.m.ID {
+			continue
+		}
+		i := unlisted[next]
+		next++
+		if !p.split(joined) {
+			again = append(again, i)
+			continue
+		}
+		m, err := p.mail()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		ms[i] = m
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return again, nil
 }
 
 // pendingMail reads one pending mail column by column.

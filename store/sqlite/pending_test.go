@@ -3,6 +3,7 @@ package sqlite
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,4 +84,27 @@ func queueAndRead(t *testing.T, st core.Store, ms []core.OutMail) []core.OutMail
 		t.Fatalf("%d mails, want %d", len(got), len(ms))
 	}
 	return got
+}
+
+// TestPendingListingsPlan: the pending mails with listings are read from
+// the partial index alone, never from the outbox's rows.
+func TestPendingListingsPlan(t *testing.T) {
+	s := openTemp(t).(*Store)
+	rows, err := s.reader.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+listedQuery, 0, 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if p := strings.Join(plan, "; "); !strings.Contains(p, "USING COVERING INDEX outbox_pending_listing") {
+		t.Errorf("plan of listedQuery: %s", p)
+	}
 }
