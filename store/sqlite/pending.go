@@ -1,8 +1,10 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -29,18 +31,33 @@ const pendingSep = "\xff"
 // The number of fields that listedQuery and fieldsQuery join.
 const listedFields, fieldsFields = 2, 12
 
-// listedQuery selects the id of each pending mail after an id and, for a
-// mail with a listing, to_addr and listing joined; "" for any other.
-const listedQuery = `SELECT id, coalesce(to_addr || x'ff' || listing, '')
+// listedQuery selects, of the pending mails after an id (at most a
+// limit), how many there are, how many of them have a listing, and one
+// text: for each mail, in the subquery's id order and separated by the byte 0xFE (which
+// UTF-8 never uses either), its id and, when it has a listing, to_addr
+// and listing, separated by 0xFF. One text for a whole page costs the
+// driver one row instead of one per mail; the two counts tell whether
+// any field holds a separator (a text that UTF-8 never has, stored
+// anyway), for then there are more separators than they allow.
+const listedQuery = `SELECT count(*), count(listing), coalesce(group_concat(
+		id || coalesce(x'ff' || to_addr || x'ff' || listing, ''), x'fe'), '')
+	FROM (SELECT id, to_addr, listing FROM outbox WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?)`
+
+// listedByRow is listedQuery a row per mail, for a page whose text did
+// not split.
+const listedByRow = `SELECT id, coalesce(to_addr || x'ff' || listing, '')
 	FROM outbox WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?`
+
+// recordSep separates the mails in listedQuery's text.
+const recordSep = "\xfe"
 
 // fieldsQuery selects the id and, joined, created_at, the flags automatic
 // and personal ("0" or "1") and the text columns in the order of
-// pendingMail.fields of the pending mails without a listing in a range of
-// ids.
+// pendingMail.fields of the pending mails without a listing (NULL, or
+// empty) in a range of ids.
 const fieldsQuery = `SELECT id, concat_ws(x'ff', created_at, automatic <> 0, personal <> 0,
 	ticket_id, from_addr, to_addr, reply_to, subject, body, message_id, in_reply_to, refs)
-	FROM outbox WHERE state = 'pending' AND id BETWEEN ? AND ? AND listing IS NULL ORDER BY id`
+	FROM outbox WHERE state = 'pending' AND id BETWEEN ? AND ? AND coalesce(listing, '') = '' ORDER BY id`
 
 // pendingByID selects the columns of both queries for one pending mail,
 // apart, with listing's NULL as an empty text.
@@ -104,34 +121,28 @@ func (p *pendingMail) split(joined string) bool {
 // Attempts, NextTry, LastError) stays zero.
 func (t *tx) PendingMails(ctx context.Context, afterID int64, limit int) ([]core.OutMail, error) {
 	const what = "pending mails"
-	rows, err := t.query(ctx, what, listedQuery, afterID, limit)
-	if err != nil {
+	var n, listed int
+	var page string
+	if err := t.queryRow(ctx, what, []any{&n, &listed, &page}, listedQuery, afterID, limit); err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	ms := make([]core.OutMail, 0, min(limit, 1024))
-	var unlisted []int // indexes in ms of mails without a listing
-	var again []int    // indexes in ms of mails to read column by column
-	var joined string
-	for rows.Next() {
-		m := core.OutMail{State: core.MailPending}
-		if err := rows.Scan(&m.ID, &joined); err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
+	ms, ok := splitPage(page, n, listed)
+	if !ok {
+		var err error
+		if ms, err = t.listedByRow(ctx, afterID, limit); err != nil {
+			return nil, err
 		}
-		switch to, listing, _ := strings.Cut(joined, pendingSep); {
-		case joined == "":
-			unlisted = append(unlisted, len(ms))
-		case listing == "" || strings.Contains(listing, pendingSep):
-			again = append(again, len(ms))
-		default:
-			m.To, m.Listing = to, listing
+	}
+	var unlisted, again []int // indexes in ms of mails without a listing, and to read column by column
+	for i := range ms {
+		switch {
+		case ms[i].Listing == "":
+			unlisted = append(unlisted, i)
+		case strings.Contains(ms[i].Listing, pendingSep):
+			again = append(again, i)
 		}
-		ms = append(ms, m)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	rows.Close()
+	var err error
 	if len(unlisted) > 0 {
 		if again, err = t.unlistedMails(ctx, ms, unlisted, again); err != nil {
 			return nil, err
@@ -141,6 +152,66 @@ func (t *tx) PendingMails(ctx context.Context, afterID int64, limit int) ([]core
 		if ms[i], err = t.pendingMail(ctx, ms[i].ID); err != nil {
 			return nil, err
 		}
+	}
+	return ms, nil
+}
+
+// splitPage splits the text of listedQuery into its n mails, listed of
+// them with a listing; it reports false when the text holds more
+// separators than that, or an id that is not a number.
+func splitPage(page string, n, listed int) ([]core.OutMail, bool) {
+	if n == 0 {
+		return nil, true
+	}
+	if strings.Count(page, recordSep) != n-1 || strings.Count(page, pendingSep) != 2*listed {
+		return nil, false
+	}
+	ms := make([]core.OutMail, n)
+	for i := range ms {
+		var rec string
+		rec, page, _ = strings.Cut(page, recordSep)
+		id, rest, hasListing := strings.Cut(rec, pendingSep)
+		m := &ms[i]
+		var err error
+		if m.ID, err = strconv.ParseInt(id, 10, 64); err != nil {
+			return nil, false
+		}
+		m.State = core.MailPending
+		if hasListing {
+			m.To, m.Listing, _ = strings.Cut(rest, pendingSep)
+		}
+	}
+	// group_concat keeps the order of the ordered subquery; should a
+	// later SQLite not, the page is put in order here.
+	if !slices.IsSortedFunc(ms, byID) {
+		slices.SortFunc(ms, byID)
+	}
+	return ms, true
+}
+
+// byID orders mails by id.
+func byID(a, b core.OutMail) int { return cmp.Compare(a.ID, b.ID) }
+
+// listedByRow reads what listedQuery reads a row per mail.
+func (t *tx) listedByRow(ctx context.Context, afterID int64, limit int) ([]core.OutMail, error) {
+	const what = "pending mails"
+	rows, err := t.query(ctx, what, listedByRow, afterID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ms []core.OutMail
+	var joined string
+	for rows.Next() {
+		m := core.OutMail{State: core.MailPending}
+		if err := rows.Scan(&m.ID, &joined); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		m.To, m.Listing, _ = strings.Cut(joined, pendingSep)
+		ms = append(ms, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return ms, nil
 }

@@ -37,11 +37,14 @@ func TestPendingMailsSeparatorInText(t *testing.T) {
 	}
 }
 
-// TestPendingListingSeparatorInAddress stores a listed mail whose
-// recipient holds the separator of the joined column: it is read again
-// column by column and comes back with its recipient and listing.
+// TestPendingListingSeparatorInAddress stores listed mails whose
+// recipients hold the separators of the joined text (one even with what
+// looks like a mail of its own): the page is read again a row per mail,
+// they column by column, and every mail comes back with its recipient
+// and listing.
 func TestPendingListingSeparatorInAddress(t *testing.T) {
-	tos := []string{"a@example.com", "\xff@example.com", "b\xff\xff@example.com", "c@example.com"}
+	tos := []string{"a@example.com", "\xff@example.com", "b\xff\xff@example.com", "c@example.com", "d\xfe@example.com",
+		"\xfe12\xffforged@example.com", "e@example.com"}
 	var queued []core.OutMail
 	for i, to := range tos {
 		queued = append(queued, core.OutMail{From: "support@help.example", To: to, Subject: "s",
@@ -106,5 +109,21 @@ func TestPendingListingsPlan(t *testing.T) {
 	}
 	if p := strings.Join(plan, "; "); !strings.Contains(p, "USING COVERING INDEX outbox_pending_listing") {
 		t.Errorf("plan of listedQuery: %s", p)
+	}
+}
+
+// TestSplitPageOrder: a page whose text came out of id order is put in
+// order; one with an id that is not a number is refused.
+func TestSplitPageOrder(t *testing.T) {
+	ms, ok := splitPage("7\xffb@x\xff,\"n\":7}\xfe5\xfe6\xffa@x\xff,\"n\":6}", 3, 2)
+	if !ok || len(ms) != 3 || ms[0].ID != 5 || ms[1].ID != 6 || ms[2].ID != 7 ||
+		ms[0].Listing != "" || ms[1].To != "a@x" || ms[2].Listing != `,"n":7}` {
+		t.Fatalf("splitPage = %+v, %v", ms, ok)
+	}
+	if _, ok := splitPage("x\xfe5", 2, 0); ok {
+		t.Fatal("splitPage took id x")
+	}
+	if _, ok := splitPage("5\xffa\xfe@x\xff,\"n\":5}", 1, 1); ok {
+		t.Fatal("splitPage took a separator in an address")
 	}
 }
