@@ -1,10 +1,9 @@
 package sqlite
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
+	"math"
 	"strconv"
 	"strings"
 
@@ -14,41 +13,41 @@ import (
 // The pending mails are what GET /api/fetchMails lists, tens of thousands
 // at a time, so PendingMails reads them the cheap way. The driver takes
 // SQLite's mutex a few times for every column of every row and copies
-// every text column into an allocation of its own, so each query reads
-// two columns: the id and one text that joins, separated by the byte 0xFF
-// (which UTF-8 never uses), the fields of the mail. A mail queued with a
-// listing needs its recipient and that listing only, which the partial
-// index outbox_pending_listing holds beside the id: listedQuery reads
-// the index alone, not the rows, which hold the whole mail. The mails of
-// its page without a listing (queued before the outbox kept listings)
-// are read by fieldsQuery. A mail whose text holds the byte 0xFF anyway
-// (stored from invalid UTF-8) splits into the wrong number of parts and
-// is read again column by column.
+// every text column into an allocation of its own, so the queries join
+// what they read into few texts with separators that UTF-8 never uses
+// (0xFE, 0xFF). A mail queued with a listing needs its recipient and that
+// listing only, which the partial index outbox_pending_listing holds
+// beside the id: listedQuery reads the index alone, not the rows (which
+// hold the whole mail), and a whole page of mails as one row. The mails
+// of a page without a listing (queued before the outbox kept listings)
+// are read by fieldsQuery, one row each. A text that holds a separator
+// anyway (stored from invalid UTF-8) splits into the wrong number of
+// parts, and its mails are read again one row per mail or column by
+// column.
 
 // pendingSep separates the joined fields of the queries.
 const pendingSep = "\xff"
 
-// The number of fields that listedQuery and fieldsQuery join.
-const listedFields, fieldsFields = 2, 12
+// fieldsFields is the number of fields that fieldsQuery joins.
+const fieldsFields = 12
 
 // listedQuery selects, of the pending mails after an id (at most a
-// limit), how many there are, how many of them have a listing, and one
-// text: for each mail, in the subquery's id order and separated by the byte 0xFE (which
-// UTF-8 never uses either), its id and, when it has a listing, to_addr
-// and listing, separated by 0xFF. One text for a whole page costs the
-// driver one row instead of one per mail; the two counts tell whether
-// any field holds a separator (a text that UTF-8 never has, stored
-// anyway), for then there are more separators than they allow.
-const listedQuery = `SELECT count(*), count(listing), coalesce(group_concat(
-		id || coalesce(x'ff' || to_addr || x'ff' || listing, ''), x'fe'), '')
+// limit), in the subquery's id order: how many there are, their ids
+// joined by commas, and their recipients and their listings (” for
+// none) each joined by the byte 0xFE, which UTF-8 never uses either. Each
+// text is appended once, without a concatenation in between, and a
+// whole page costs the driver one row instead of one per mail. A text
+// with more separators than mails holds one in a field (stored anyway).
+const listedQuery = `SELECT count(*), coalesce(group_concat(id), ''),
+	coalesce(group_concat(to_addr, x'fe'), ''), coalesce(group_concat(coalesce(listing, ''), x'fe'), '')
 	FROM (SELECT id, to_addr, listing FROM outbox WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?)`
 
-// listedByRow is listedQuery a row per mail, for a page whose text did
+// listedByRow is listedQuery a row per mail, for a page whose texts did
 // not split.
 const listedByRow = `SELECT id, coalesce(to_addr || x'ff' || listing, '')
 	FROM outbox WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?`
 
-// recordSep separates the mails in listedQuery's text.
+// recordSep separates the mails in listedQuery's texts.
 const recordSep = "\xfe"
 
 // fieldsQuery selects the id and, joined, created_at, the flags automatic
@@ -121,12 +120,12 @@ func (p *pendingMail) split(joined string) bool {
 // Attempts, NextTry, LastError) stays zero.
 func (t *tx) PendingMails(ctx context.Context, afterID int64, limit int) ([]core.OutMail, error) {
 	const what = "pending mails"
-	var n, listed int
-	var page string
-	if err := t.queryRow(ctx, what, []any{&n, &listed, &page}, listedQuery, afterID, limit); err != nil {
+	var n int
+	var ids, tos, listings string
+	if err := t.queryRow(ctx, what, []any{&n, &ids, &tos, &listings}, listedQuery, afterID, limit); err != nil {
 		return nil, err
 	}
-	ms, ok := splitPage(page, n, listed)
+	ms, ok := splitPage(n, ids, tos, listings)
 	if !ok {
 		var err error
 		if ms, err = t.listedByRow(ctx, afterID, limit); err != nil {
@@ -156,41 +155,36 @@ func (t *tx) PendingMails(ctx context.Context, afterID int64, limit int) ([]core
 	return ms, nil
 }
 
-// splitPage splits the text of listedQuery into its n mails, listed of
-// them with a listing; it reports false when the text holds more
-// separators than that, or an id that is not a number.
-func splitPage(page string, n, listed int) ([]core.OutMail, bool) {
+// splitPage splits the texts of listedQuery into its n mails; it
+// reports false when a text does not have n parts, an id is not a
+// number, or the ids are not in order.
+func splitPage(n int, ids, tos, listings string) ([]core.OutMail, bool) {
 	if n == 0 {
 		return nil, true
 	}
-	if strings.Count(page, recordSep) != n-1 || strings.Count(page, pendingSep) != 2*listed {
+	if strings.Count(tos, recordSep) != n-1 || strings.Count(listings, recordSep) != n-1 || strings.Count(ids, ",") != n-1 {
 		return nil, false
 	}
 	ms := make([]core.OutMail, n)
+	last := int64(math.MinInt64)
 	for i := range ms {
-		var rec string
-		rec, page, _ = strings.Cut(page, recordSep)
-		id, rest, hasListing := strings.Cut(rec, pendingSep)
+		var id string
 		m := &ms[i]
+		id, ids, _ = strings.Cut(ids, ",")
+		m.To, tos, _ = strings.Cut(tos, recordSep)
+		m.Listing, listings, _ = strings.Cut(listings, recordSep)
 		var err error
-		if m.ID, err = strconv.ParseInt(id, 10, 64); err != nil {
+		if m.ID, err = strconv.ParseInt(id, 10, 64); err != nil || m.ID <= last {
 			return nil, false
 		}
+		last = m.ID
 		m.State = core.MailPending
-		if hasListing {
-			m.To, m.Listing, _ = strings.Cut(rest, pendingSep)
+		if m.Listing == "" {
+			m.To = ""
 		}
-	}
-	// group_concat keeps the order of the ordered subquery; should a
-	// later SQLite not, the page is put in order here.
-	if !slices.IsSortedFunc(ms, byID) {
-		slices.SortFunc(ms, byID)
 	}
 	return ms, true
 }
-
-// byID orders mails by id.
-func byID(a, b core.OutMail) int { return cmp.Compare(a.ID, b.ID) }
 
 // listedByRow reads what listedQuery reads a row per mail.
 func (t *tx) listedByRow(ctx context.Context, afterID int64, limit int) ([]core.OutMail, error) {

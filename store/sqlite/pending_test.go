@@ -112,18 +112,24 @@ func TestPendingListingsPlan(t *testing.T) {
 	}
 }
 
-// TestSplitPageOrder: a page whose text came out of id order is put in
-// order; one with an id that is not a number is refused.
-func TestSplitPageOrder(t *testing.T) {
-	ms, ok := splitPage("7\xffb@x\xff,\"n\":7}\xfe5\xfe6\xffa@x\xff,\"n\":6}", 3, 2)
+// TestSplitPage: the texts of a page split into its mails; a page out of
+// id order, with an id that is not a number or a separator in a field is
+// refused (and read a row per mail).
+func TestSplitPage(t *testing.T) {
+	ms, ok := splitPage(3, "5,6,7", "\xfea@x\xfeb@x", "\xfe,\"n\":6}\xfe,\"n\":7}")
 	if !ok || len(ms) != 3 || ms[0].ID != 5 || ms[1].ID != 6 || ms[2].ID != 7 ||
-		ms[0].Listing != "" || ms[1].To != "a@x" || ms[2].Listing != `,"n":7}` {
+		ms[0].Listing != "" || ms[1].To != "a@x" || ms[2].Listing != `,"n":7}` || ms[2].State != core.MailPending {
 		t.Fatalf("splitPage = %+v, %v", ms, ok)
 	}
-	if _, ok := splitPage("x\xfe5", 2, 0); ok {
-		t.Fatal("splitPage took id x")
-	}
-	if _, ok := splitPage("5\xffa\xfe@x\xff,\"n\":5}", 1, 1); ok {
-		t.Fatal("splitPage took a separator in an address")
+	for name, texts := range map[string][3]string{
+		"order":                  {"6,5", "a\xfeb", "x\xfey"},
+		"id":                     {"5,x", "a\xfeb", "x\xfey"},
+		"separator in address":   {"5,6", "a\xfe\xfeb", "x\xfey"},
+		"separator in a listing": {"5,6", "a\xfeb", "x\xfe\xfey"},
+		"too few":                {"5", "a", "x"},
+	} {
+		if _, ok := splitPage(2, texts[0], texts[1], texts[2]); ok {
+			t.Errorf("%s: splitPage took %q", name, texts)
+		}
 	}
 }
