@@ -33,7 +33,7 @@ const fieldsFields = 12
 
 // listedQuery selects, of the pending mails after an id (at most a
 // limit), in the subquery's id order: how many there are, their ids
-// joined by commas, and their recipients and their listings (” for
+// joined by commas, and their recipients and their listings (empty for
 // none) each joined by the byte 0xFE, which UTF-8 never uses either. Each
 // text is appended once, without a concatenation in between, and a
 // whole page costs the driver one row instead of one per mail. A text

@@ -1,4 +1,4 @@
--- 0012: outbox.listing, the mail as GET /api/fetchMails lists it (all but
+-- outbox.listing, the mail as GET /api/fetchMails lists it (all but
 -- its id), made once when the mail is queued: everything in it is fixed
 -- then, so listing tens of thousands of pending mails reads one column of
 -- each instead of encoding them again every time. Mails queued before
