@@ -88,8 +88,9 @@ fetchone() { curl -ksf -o /dev/null -w '%{time_total}' "$1/api/fetchMails"; }
 
 if has fetch; then
 # Both daemons are filled first and then fetched from in turn, RUNS times
-# each, so that a change in the load of a shared machine meets both
-# alike; each daemon's CPU time is counted over its own fetches.
+# each (which one first alternates), so that a change in the load of a
+# shared machine meets both alike; each daemon's CPU time is counted over
+# its own fetches.
 p=$(port)
 "$work/ticketd" --data "$work/data" --http 127.0.0.1:"$p" --smtp "" --no-api-token --log-level error \
   >/dev/null 2>>"$work/ticketd.log" &
@@ -113,9 +114,11 @@ on=$(curl -ksf "$ourl/api/fetchMails" | grep -o '"id": *"' | wc -l)
 tv=$(curl -ksf -o /dev/null -w '%{http_version}' "$turl/api/fetchMails")
 ov=$(curl -ksf -o /dev/null -w '%{http_version}' "$ourl/api/fetchMails")
 tc=0 oc=0 tss=() oss=()
-for _ in $(seq "$runs"); do
-  c0=$(cpu "$tpid"); tss+=("$(fetchone "$turl")"); tc=$((tc + $(cpu "$tpid") - c0))
-  c0=$(cpu "$opid"); oss+=("$(fetchone "$ourl")"); oc=$((oc + $(cpu "$opid") - c0))
+fetcht() { c0=$(cpu "$tpid"); tss+=("$(fetchone "$turl")"); tc=$((tc + $(cpu "$tpid") - c0)); }
+fetcho() { c0=$(cpu "$opid"); oss+=("$(fetchone "$ourl")"); oc=$((oc + $(cpu "$opid") - c0)); }
+for i in $(seq "$runs"); do
+  # Which goes first alternates, so that neither always follows the other.
+  if [ $((i % 2)) = 1 ]; then fetcht; fetcho; else fetcho; fetcht; fi
 done
 pid=$tpid
 tm=$(hwm)
