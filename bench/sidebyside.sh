@@ -3,8 +3,9 @@
 # same requests:
 #  1. GET /api/fetchMails over HTTPS from the real daemons with about
 #     PENDING mails pending (each made by a POST /api/receive that opened a
-#     ticket): seconds per fetch (median of RUNS), time per mail, the
-#     daemon's CPU time per mail, and its peak resident memory (VmHWM);
+#     ticket), both running, fetched from in turn: seconds per fetch
+#     (median of RUNS each), time per mail, the daemon's CPU time per
+#     mail, and its peak resident memory (VmHWM);
 #  2. SMTP ingest, durable, beside a private Postfix and smtp-sink at 1 and
 #     10 sessions (bench/smtp.sh; the original has no SMTP door); skipped
 #     when SMTP_MESSAGES is 0;
@@ -79,55 +80,65 @@ for i in range(int(sys.argv[2])):
 EOF
 }
 
-# cpu: the daemon's CPU time so far (user and system), in clock ticks.
-cpu() { awk '{print $14 + $15}' /proc/"$pid"/stat; }
+# cpu PID: the daemon's CPU time so far (user and system), in clock ticks.
+cpu() { awk '{print $14 + $15}' /proc/"$1"/stat; }
 
-# fetch URL: "SECONDS MAILS CPU_SECONDS" of RUNS fetches: the median time
-# and the daemon's CPU time per fetch (steadier than the time on a machine
-# shared with other work).
-fetch() {
-  local s=() n c0 c1
-  n=$(curl -ksf "$1/api/fetchMails" | grep -o '"id": *"' | wc -l)
-  c0=$(cpu)
-  for _ in $(seq "$runs"); do
-    s+=("$(curl -ksf -o /dev/null -w '%{time_total}' "$1/api/fetchMails")")
-  done
-  c1=$(cpu)
-  echo "$(printf '%s\n' "${s[@]}" | median) $n $(echo "($c1 - $c0) / $(getconf CLK_TCK) / $runs" | bc -l)"
-}
+# fetchone URL: the seconds one fetch took.
+fetchone() { curl -ksf -o /dev/null -w '%{time_total}' "$1/api/fetchMails"; }
 
 if has fetch; then
+# Both daemons are filled first and then fetched from in turn, RUNS times
+# each (which one first alternates), so that a change in the load of a
+# shared machine meets both alike; each daemon's CPU time is counted over
+# its own fetches.
 p=$(port)
 "$work/ticketd" --data "$work/data" --http 127.0.0.1:"$p" --smtp "" --no-api-token --log-level error \
   >/dev/null 2>>"$work/ticketd.log" &
-pid=$!
-up "https://127.0.0.1:$p/healthz"
-fill "https://127.0.0.1:$p" "$pending"
-read -r ts tn tc <<<"$(fetch "https://127.0.0.1:$p")"
-tm=$(hwm)
-stop
-
+tpid=$!
+turl=https://127.0.0.1:$p
 p=$(port)
 mkdir -p "$work/o/tickets" "$work/o/mails"
 (cd "$work/orig" && exec "$work/ticketsystem" -port "$p" -tickets "$work/o/tickets" -mails "$work/o/mails" \
   -users files/users/users.json -cert ssl/server.cert -key ssl/server.key -web www -log-level error) \
   >/dev/null 2>>"$work/orig.log" &
-pid=$!
-up "https://localhost:$p/"
-fill "https://localhost:$p" "$pending"
-read -r os on oc <<<"$(fetch "https://localhost:$p")"
+opid=$!
+ourl=https://localhost:$p
+stopboth() { kill "$tpid" "$opid" 2>/dev/null; wait "$tpid" "$opid" 2>/dev/null || true; }
+trap 'stopboth; stop; rm -rf "$work"' EXIT
+up "$turl/healthz"
+up "$ourl/"
+fill "$turl" "$pending"
+fill "$ourl" "$pending"
+tn=$(curl -ksf "$turl/api/fetchMails" | grep -o '"id": *"' | wc -l)
+on=$(curl -ksf "$ourl/api/fetchMails" | grep -o '"id": *"' | wc -l)
+tv=$(curl -ksf -o /dev/null -w '%{http_version}' "$turl/api/fetchMails")
+ov=$(curl -ksf -o /dev/null -w '%{http_version}' "$ourl/api/fetchMails")
+tc=0 oc=0 tss=() oss=()
+fetcht() { c0=$(cpu "$tpid"); tss+=("$(fetchone "$turl")"); tc=$((tc + $(cpu "$tpid") - c0)); }
+fetcho() { c0=$(cpu "$opid"); oss+=("$(fetchone "$ourl")"); oc=$((oc + $(cpu "$opid") - c0)); }
+for i in $(seq "$runs"); do
+  # Which goes first alternates, so that neither always follows the other.
+  if [ $((i % 2)) = 1 ]; then fetcht; fetcho; else fetcho; fetcht; fi
+done
+pid=$tpid
+tm=$(hwm)
+pid=$opid
 om=$(hwm)
-stop
+pid=
+stopboth
+ts=$(printf '%s\n' "${tss[@]}" | median) os=$(printf '%s\n' "${oss[@]}" | median)
+tc=$(echo "$tc / $(getconf CLK_TCK) / $runs" | bc -l) oc=$(echo "$oc / $(getconf CLK_TCK) / $runs" | bc -l)
 
 per() { echo "$1 * 1000000 / $2" | bc -l; }
 tpm=$(per "$ts" "$tn"); opm=$(per "$os" "$on")
-echo "== fetchMails over HTTPS, median of $runs fetches"
-printf '%-22s %8s %8s %12s %16s %10s\n' "" "mails" "s" "µs per mail" "CPU µs per mail" "peak MiB"
-printf '%-22s %8d %8.3f %12.2f %16.2f %10s\n' "ticketd" "$tn" "$ts" "$tpm" "$(per "$tc" "$tn")" "$tm"
-printf '%-22s %8d %8.3f %12.2f %16.2f %10s\n' "original" "$on" "$os" "$opm" "$(per "$oc" "$on")" "$om"
+echo "== fetchMails over HTTPS (HTTP/$tv and HTTP/$ov), median of $runs fetches from each in turn"
+printf '%-22s %8s %8s %12s %16s %10s  %s\n' "" "mails" "s" "µs per mail" "CPU µs per mail" "peak MiB" "each fetch, s"
+printf '%-22s %8d %8.3f %12.2f %16.2f %10s  %s\n' "ticketd" "$tn" "$ts" "$tpm" "$(per "$tc" "$tn")" "$tm" "$(echo "${tss[@]}" | tr ' ' ,)"
+printf '%-22s %8d %8.3f %12.2f %16.2f %10s  %s\n' "original" "$on" "$os" "$opm" "$(per "$oc" "$on")" "$om" "$(echo "${oss[@]}" | tr ' ' ,)"
 r=$(echo "$tpm / $opm" | bc -l)
 echo "target: ticketd's time per mail <= 0.5 x the original's: $(printf '%.2f' "$r") -> $([ "$(echo "$r <= 0.5" | bc -l)" = 1 ] && echo met || echo MISSED)"
 echo "        (the daemons' CPU per mail: $(printf '%.2f' "$(echo "$tc * $on / ($oc * $tn)" | bc -l)") x)"
+trap 'stop; rm -rf "$work"' EXIT
 
 fi
 

@@ -210,7 +210,7 @@ func (s *Service) notifyAgents(ctx context.Context, tx Tx, t Ticket, what Notify
 				m.References = append(m.References, id)
 			}
 		}
-		if err := tx.QueueMail(ctx, &m); err != nil {
+		if err := s.addToOutbox(ctx, tx, &m); err != nil {
 			return fmt.Errorf("queue notification to %s for ticket %s: %w", am.Username, t.ID, err)
 		}
 		if err := tx.RememberMessageID(ctx, m.MessageID, t.ID, false); err != nil {

@@ -208,4 +208,10 @@ type OutMail struct {
 	Attempts  int
 	NextTry   time.Time
 	LastError string
+	// Listing is the mail as the Mail API lists it, made once when it is
+	// queued by Config.ListMail (empty when there was none, or the mail
+	// was queued before the store kept it). Everything it holds is fixed
+	// when the mail is queued, so it is never made again; see
+	// Tx.PendingMails for what comes with it.
+	Listing string
 }

@@ -40,7 +40,7 @@ func (s *Service) queueMail(ctx context.Context, tx Tx, t Ticket, automatic, per
 			m.References = append(m.References, id)
 		}
 	}
-	if err := tx.QueueMail(ctx, &m); err != nil {
+	if err := s.addToOutbox(ctx, tx, &m); err != nil {
 		return fmt.Errorf("queue mail for ticket %s: %w", t.ID, err)
 	}
 	if err := tx.RememberMessageID(ctx, m.MessageID, t.ID, false); err != nil {

@@ -31,17 +31,20 @@ func (s *Service) PendingMails(ctx context.Context, afterID int64, limit int) ([
 // written into the database by hand) is marked failed instead of listed.
 func (s *Service) dropUnaddressable(ctx context.Context, ms []OutMail) ([]OutMail, error) {
 	good := ms[:0]
-	for _, m := range ms {
-		if SingleAddress(m.To) {
-			good = append(good, m)
+	for i := range ms {
+		if SingleAddress(ms[i].To) {
+			good = append(good, ms[i])
 			continue
 		}
+		// Only the id goes into the closure: a mail would escape to the
+		// heap, copied for every mail of the page.
+		id := ms[i].ID
 		err := s.store.Update(ctx, func(tx Tx) error {
-			_, err := tx.MarkMailFailed(ctx, m.ID, MailFailed, "the recipient is not one valid e-mail address", s.now())
+			_, err := tx.MarkMailFailed(ctx, id, MailFailed, "the recipient is not one valid e-mail address", s.now())
 			return err
 		})
 		if err != nil {
-			return nil, fmt.Errorf("pending mails: set aside mail %d: %w", m.ID, err)
+			return nil, fmt.Errorf("pending mails: set aside mail %d: %w", id, err)
 		}
 	}
 	return good, nil
@@ -219,4 +222,13 @@ func (s *Service) Check(ctx context.Context) error {
 		return fmt.Errorf("store check: %w", err)
 	}
 	return nil
+}
+
+// addToOutbox adds m to the outbox in tx, with the Listing that
+// Config.ListMail makes of it.
+func (s *Service) addToOutbox(ctx context.Context, tx Tx, m *OutMail) error {
+	if s.cfg.ListMail != nil {
+		m.Listing = s.cfg.ListMail(m)
+	}
+	return tx.QueueMail(ctx, m)
 }

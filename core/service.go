@@ -40,6 +40,11 @@ type Config struct {
 	// DefaultTimeZone is the IANA zone agents without one of their own
 	// read times in; DefaultTimeZone ("UTC") when empty or unknown.
 	DefaultTimeZone string
+	// ListMail, when set, makes an outgoing mail's OutMail.Listing as it is
+	// queued (from every field but ID, State and the delivery bookkeeping),
+	// so that listing pending mails does not encode them again every
+	// time.
+	ListMail func(m *OutMail) string
 }
 
 // Service carries out every use case of the helpdesk on a Store. It is safe

@@ -59,8 +59,10 @@ type Tx interface {
 	// QueueMail adds m to the outbox as pending and sets m.ID.
 	QueueMail(ctx context.Context, m *OutMail) error
 	// PendingMails returns at most limit pending mails with an ID greater
-	// than afterID, in ID order, with what a mail service needs (the
-	// delivery bookkeeping SentAt, Attempts, NextTry and LastError zero).
+	// than afterID, in ID order, with what a mail service needs: a mail
+	// queued with a Listing comes with ID, To, State and that Listing
+	// only; any other with every field but the delivery bookkeeping
+	// (SentAt, Attempts, NextTry and LastError zero).
 	PendingMails(ctx context.Context, afterID int64, limit int) ([]OutMail, error)
 	// MarkMailSent marks a pending mail sent; it reports false when no
 	// pending mail has that id.

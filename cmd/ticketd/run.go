@@ -19,6 +19,7 @@ import (
 	"trivialtickets/core"
 	"trivialtickets/store/postgres"
 	"trivialtickets/store/sqlite"
+	"trivialtickets/webui/mailapi"
 )
 
 // run is the whole program behind main, callable from tests. It returns the
@@ -110,6 +111,7 @@ func newService(st core.Store, c Config, publicURL string, onReceive func(string
 		RelayOutbound:    c.Outbound == "smtp",
 		OnReceive:        onReceive,
 		DefaultTimeZone:  c.TimeZone,
+		ListMail:         mailapi.ListMail,
 	})
 }
 

@@ -68,10 +68,13 @@ func TestSchemaMatchesSQLite(t *testing.T) {
 	// table with a GIN index in PostgreSQL. Both are made from the same
 	// columns by triggers.
 	// ticket_counts has shards in PostgreSQL (no hot spot for several
-	// daemons), none in SQLite.
+	// daemons), none in SQLite. SQLite reads the pending mails' listings
+	// from a partial index that holds them (outbox_pending_listing);
+	// PostgreSQL's B-trees refuse entries over about 2.7 kB, which a
+	// listing with a long message is.
 	search := func(s string) bool {
 		return strings.HasPrefix(s, "ticket_search") || s == "tickets_search_seq" || s == "tickets.search_seq" ||
-			strings.HasPrefix(s, "ticket_counts")
+			strings.HasPrefix(s, "ticket_counts") || s == "outbox_pending_listing"
 	}
 	for _, c := range []struct {
 		what       string

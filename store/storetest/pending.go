@@ -105,3 +105,84 @@ func samePendingMail(got, want core.OutMail) bool {
 		got.Automatic == want.Automatic && got.Personal == want.Personal && got.State == core.MailPending &&
 		got.CreatedAt.Equal(want.CreatedAt)
 }
+
+// testPendingListings mixes mails queued with a listing and without: a
+// listed mail comes back with its id, recipient and listing byte for byte
+// and nothing else, any other mail with every field as before, in id
+// order on every page, and neither once sent.
+func testPendingListings(t *testing.T, st core.Store) {
+	ctx := t.Context()
+	tk := newTicket(at(0), "listings@example.com")
+	listings := []string{
+		`,"from":"support@help.example","to":"c@example.com","subject":"s","message":"m"}`,
+		`,"subject":"Grüße, 日本語 🎫 \u003cb\u003e \\ \" \n"}`,
+		strings.Repeat(`,"message":"a long listing"`, 5_000) + "}",
+		"x",
+	}
+	var queued []core.OutMail
+	update(t, st, func(tx core.Tx) error {
+		queued = nil // a store may run fn again
+		if err := tx.CreateTicket(ctx, tk); err != nil {
+			return err
+		}
+		for i := range 12 {
+			m := core.OutMail{TicketID: tk.ID, From: "support@help.example", To: fmt.Sprintf("c%d@example.com", i),
+				ReplyTo: "r@help.example", Subject: fmt.Sprintf("subject %d", i), Body: "body", MessageID: fmt.Sprintf("m%d@x", i),
+				References: []string{"a@x"}, Automatic: i%2 == 0, CreatedAt: at(i * 1000)}
+			if i%3 != 2 {
+				m.Listing = listings[i%len(listings)]
+			}
+			if err := tx.QueueMail(ctx, &m); err != nil {
+				return err
+			}
+			queued = append(queued, m)
+		}
+		return nil
+	})
+	update(t, st, func(tx core.Tx) error {
+		for _, i := range []int{0, 5} { // one listed, one not
+			if ok, err := tx.MarkMailSent(ctx, queued[i].ID, at(61_000)); !ok || err != nil {
+				return fmt.Errorf("MarkMailSent = %v, %w", ok, err)
+			}
+		}
+		return nil
+	})
+	want := slices.Delete(slices.Delete(slices.Clone(queued), 5, 6), 0, 1)
+	for _, limit := range []int{100, 1, 2, 3, 5} {
+		var got []core.OutMail
+		after := int64(0)
+		for {
+			var ms []core.OutMail
+			view(t, st, func(tx core.Tx) error {
+				var err error
+				ms, err = tx.PendingMails(ctx, after, limit)
+				return err
+			})
+			if len(ms) > limit {
+				t.Fatalf("PendingMails(limit %d) = %d mails", limit, len(ms))
+			}
+			got = append(got, ms...)
+			if len(ms) < limit {
+				break
+			}
+			after = ms[len(ms)-1].ID
+		}
+		if len(got) != len(want) {
+			t.Fatalf("limit %d: %d mails, want %d", limit, len(got), len(want))
+		}
+		for i, g := range got {
+			w := want[i]
+			if w.Listing == "" {
+				if !samePendingMail(g, w) || g.Listing != "" {
+					t.Errorf("limit %d: mail %d (id %d) without a listing:\n got  %+v\n want %+v", limit, i, g.ID, g, w)
+				}
+				continue
+			}
+			only := core.OutMail{ID: w.ID, To: w.To, Listing: w.Listing, State: core.MailPending}
+			if g.ID != only.ID || g.To != only.To || g.Listing != only.Listing || g.State != only.State ||
+				g.TicketID != "" || g.From != "" || g.Subject != "" || g.Body != "" || g.References != nil || !g.CreatedAt.IsZero() {
+				t.Errorf("limit %d: listed mail %d (id %d):\n got  %.300s\n want %.300s", limit, i, g.ID, fmt.Sprintf("%+v", g), fmt.Sprintf("%+v", only))
+			}
+		}
+	}
+}

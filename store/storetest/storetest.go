@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) core.Store) {
 		{"MessageIDs", testMessageIDs},
 		{"Outbox", testOutbox},
 		{"PendingMails", testPendingMails},
+		{"PendingListings", testPendingListings},
 		{"Dispatch", testDispatch},
 		{"ConcurrentClaims", testConcurrentClaims},
 		{"Leases", testLeases},

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"trivialtickets/core"
+	"trivialtickets/webui/mailapi"
 	"trivialtickets/webui/mailapi/wire"
 )
 
@@ -53,11 +55,26 @@ func BenchmarkReceive(b *testing.B) {
 // before it, which the paging keeps bounded: it must not grow with the
 // queue.
 // go test ./webui/mailapi -run '^$' -bench Fetch -benchtime 10x
+//
+// The mails have listings, as the daemon queues them; "unlisted" are mails
+// queued before the outbox kept listings, encoded at every fetch.
 func BenchmarkFetch(b *testing.B) {
-	for _, n := range []int{20_000, 80_000} {
-		b.Run(fmt.Sprintf("%dk", n/1000), func(b *testing.B) {
+	for _, c := range []struct {
+		n      int
+		listed bool
+	}{{20_000, true}, {80_000, true}, {20_000, false}} {
+		name := fmt.Sprintf("%dk", c.n/1000)
+		if !c.listed {
+			name += "-unlisted"
+		}
+		n := c.n
+		b.Run(name, func(b *testing.B) {
 			h, _, st := newAPI(b, nil)
-			queueMails(b, st, n, nil)
+			queueMails(b, st, n, func(_ int, m *core.OutMail) {
+				if c.listed {
+					m.Listing = mailapi.ListMail(m)
+				}
+			})
 			runtime.GC()
 			base := liveHeap()
 			peak := watchHeap()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"time"
 
 	"trivialtickets/core"
 	"trivialtickets/webui/mailapi/wire"
@@ -61,8 +62,7 @@ func (h *handler) fetchMails(w http.ResponseWriter, r *http.Request) {
 			buf = append(buf, "\n\""...)
 			buf = strconv.AppendInt(buf, m.ID, 10)
 			buf = append(buf, "\": "...)
-			wm := mailFromOut(m)
-			buf = wm.AppendJSON(buf)
+			buf = appendMail(buf, m)
 			buf = append(buf, '\n')
 			if len(buf) >= fetchWriteSize {
 				if _, err := w.Write(buf); err != nil {
@@ -123,6 +123,35 @@ func (h *handler) loadPages(ctx context.Context, first []core.OutMail, out chan<
 func (h *handler) abort(r *http.Request, what string, err error) {
 	h.log.ErrorContext(r.Context(), "mail api: fetchMails broken off", "step", what, "err", err)
 	panic(http.ErrAbortHandler)
+}
+
+// appendMail appends m as fetchMails lists it: its listing behind its id
+// when it was queued with one, else encoded now. Both give the same bytes
+// (see ListMail).
+func appendMail(b []byte, m *core.OutMail) []byte {
+	if m.Listing == "" {
+		wm := mailFromOut(m)
+		return wm.AppendJSON(b)
+	}
+	b = append(b, `{"id":"`...)
+	b = strconv.AppendInt(b, m.ID, 10)
+	b = append(b, '"')
+	return append(b, m.Listing...)
+}
+
+// ListMail makes the listing of a mail being queued (core.Config.ListMail):
+// everything fetchMails writes of it after its id, which is not known yet.
+// Its time is taken as the stores give it back (nanoseconds since 1970,
+// 0 for none, read in UTC), so that the listing equals what encoding the
+// mail read from the store writes.
+func ListMail(m *core.OutMail) string {
+	wm := mailFromOut(m)
+	if n := wm.CreatedAt.UnixNano(); wm.CreatedAt.IsZero() || n == 0 {
+		wm.CreatedAt = time.Time{}
+	} else {
+		wm.CreatedAt = time.Unix(0, n).UTC()
+	}
+	return string(wm.AppendAfterID(make([]byte, 0, 256+len(m.Subject)+len(m.Body))))
 }
 
 // mailFromOut is the API view of an outbox mail.

@@ -3,15 +3,19 @@ package mailapi_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"trivialtickets/core"
+	"trivialtickets/store/sqlite"
+	"trivialtickets/webui/mailapi"
 	"trivialtickets/webui/mailapi/wire"
 )
 
@@ -103,13 +107,17 @@ func TestFetchBodyAsEncodingJSON(t *testing.T) {
 
 // TestFetchPastUnaddressable puts a mail that core refuses to hand out
 // (its To is not one address) early in the queue: the page it was on comes
-// back one short, and the mails after it must still be listed.
+// back one short, and the mails after it must still be listed. Every
+// other mail has a listing, among them one of the refused ones.
 func TestFetchPastUnaddressable(t *testing.T) {
 	h, _, st := newAPI(t, nil)
 	const n = 1500
 	queueMails(t, st, n, func(i int, m *core.OutMail) {
 		if i == 10 || i == 700 {
 			m.To = "two@example.com, addresses@example.com"
+		}
+		if i%2 == 0 {
+			m.Listing = mailapi.ListMail(m)
 		}
 	})
 	ms := fetch(t, h)
@@ -174,4 +182,77 @@ func httptestRequest(ctx context.Context, path string) *http.Request {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://help.example"+path, nil)
 	req.Header.Set("Authorization", "Bearer "+testToken)
 	return req
+}
+
+// TestFetchListedAsEncoded lists mails from the listings made when they
+// were queued (by core, as the daemon does, and by hand with text that
+// needs every kind of escaping and times in other zones), then the same
+// mails without listings, as mails queued before the outbox kept them
+// are: the two answers are the same, byte for byte.
+func TestFetchListedAsEncoded(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ticketd.db")
+	st, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	h, _, _ := newAPIOn(t, st, nil)
+	hostile := []string{"<script>alert(1)</script> & co", "quote \" backslash \\", "ctl \x00\x01\b\f\x1f\x7f",
+		"Grüße 日本語 🎫", "sep\u2028ara\u2029tors", "bad \xff\xfe utf-8 \xc3", "plain"}
+	for i := range 60 {
+		s := hostile[i%len(hostile)]
+		receive(t, h, fmt.Sprintf("c%d@example.com", i), "Printer "+s, "It is on fire. "+s)
+	}
+	zone := time.FixedZone("x", -5*3600-30*60)
+	queueMails(t, st, 700, func(i int, m *core.OutMail) {
+		s := hostile[i%len(hostile)]
+		m.Subject, m.Body, m.References = s+m.Subject, m.Body+s, append(m.References, s)
+		if i%3 == 0 {
+			m.ReplyTo, m.InReplyTo, m.References = "", "", nil
+		}
+		if i%2 == 0 {
+			m.CreatedAt = m.CreatedAt.In(zone)
+		}
+		m.Listing = mailapi.ListMail(m)
+	})
+
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	count := func(where string) int {
+		var n int
+		if err := db.QueryRow(`SELECT count(*) FROM outbox WHERE state = 'pending' AND ` + where).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count("listing IS NOT NULL"); n != 760 {
+		t.Fatalf("%d pending mails with a listing, want 760", n)
+	}
+	listed := request(t, h, http.MethodGet, wire.PathFetchMails, "", "", testToken)
+	if _, err := db.Exec(`UPDATE outbox SET listing = NULL`); err != nil {
+		t.Fatal(err)
+	}
+	if n := count("listing IS NULL"); n != 760 {
+		t.Fatalf("%d pending mails without a listing, want 760", n)
+	}
+	encoded := request(t, h, http.MethodGet, wire.PathFetchMails, "", "", testToken)
+	if listed.Code != http.StatusOK || encoded.Code != http.StatusOK {
+		t.Fatalf("status %d and %d", listed.Code, encoded.Code)
+	}
+	got, want := listed.Body.Bytes(), encoded.Body.Bytes()
+	if !bytes.Equal(got, want) {
+		i := 0
+		for i < len(got) && i < len(want) && got[i] == want[i] {
+			i++
+		}
+		t.Fatalf("listed from listings differs from encoded at byte %d of %d:\n got  %.200q\n want %.200q",
+			i, len(want), got[i:], want[i:])
+	}
+	if ms := fetch(t, h); len(ms) != 760 {
+		t.Fatalf("%d mails listed, want 760", len(ms))
+	}
 }

@@ -32,10 +32,13 @@ func newStore(tb testing.TB) core.Store {
 	return st
 }
 
+// newService returns a service on st that, as the daemon's, makes the
+// listing of every mail it queues.
 func newService(tb testing.TB, st core.Store) *core.Service {
 	return core.NewService(st, core.Config{
 		PublicURL:        "https://help.example.com",
 		SupportAddresses: []string{"support@example.com"},
+		ListMail:         mailapi.ListMail,
 	})
 }
 
@@ -43,7 +46,12 @@ func newService(tb testing.TB, st core.Store) *core.Service {
 // and the small net/mail parser; mod may change the configuration.
 func newAPI(tb testing.TB, mod func(*mailapi.Config)) (http.Handler, *core.Service, core.Store) {
 	tb.Helper()
-	st := newStore(tb)
+	return newAPIOn(tb, newStore(tb), mod)
+}
+
+// newAPIOn is newAPI on the store st.
+func newAPIOn(tb testing.TB, st core.Store, mod func(*mailapi.Config)) (http.Handler, *core.Service, core.Store) {
+	tb.Helper()
 	svc := newService(tb, st)
 	cfg := mailapi.Config{
 		Service:  svc,

@@ -17,6 +17,14 @@ import (
 func (m *Mail) AppendJSON(b []byte) []byte {
 	b = append(b, `{"id":`...)
 	b = appendString(b, m.ID)
+	return m.AppendAfterID(b)
+}
+
+// AppendAfterID appends what AppendJSON writes after the id: from the
+// comma before "from" to the closing brace. m.ID is not read, so a mail
+// can be encoded before its id is known and the id put in front when it
+// is listed.
+func (m *Mail) AppendAfterID(b []byte) []byte {
 	b = append(b, `,"from":`...)
 	b = appendString(b, m.From)
 	b = append(b, `,"to":`...)

@@ -125,6 +125,12 @@ func FuzzAppendJSON(f *testing.F) {
 		if got, want := m.AppendJSON(nil), marshal(t, m); !bytes.Equal(got, want) {
 			t.Fatalf("got  %s\nwant %s", got, want)
 		}
+		// The id and what follows it, encoded apart, are the same.
+		noID := m
+		noID.ID = b
+		if got, want := noID.AppendAfterID(appendString([]byte(`{"id":`), m.ID)), m.AppendJSON(nil); !bytes.Equal(got, want) {
+			t.Fatalf("id and AppendAfterID: got  %s\nwant %s", got, want)
+		}
 		// The result is valid JSON that reads back as the mail.
 		var back Mail
 		if err := json.Unmarshal(m.AppendJSON(nil), &back); err != nil {
