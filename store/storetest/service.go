@@ -194,6 +194,7 @@ func runService(t *testing.T, open func(*testing.T) core.Store) {
 		{"WorkspaceRules", core.Config{}, svcWorkspaceRules},
 		{"TicketPageData", core.Config{}, svcTicketPageData},
 		{"TicketVersion", core.Config{}, svcTicketVersion},
+		{"SessionAgent", core.Config{}, svcSessionAgent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
