@@ -195,6 +195,7 @@ func runService(t *testing.T, open func(*testing.T) core.Store) {
 		{"TicketPageData", core.Config{}, svcTicketPageData},
 		{"TicketVersion", core.Config{}, svcTicketVersion},
 		{"SessionAgent", core.Config{}, svcSessionAgent},
+		{"Workspace", core.Config{}, svcWorkspace},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
