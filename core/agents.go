@@ -270,22 +270,39 @@ func (s *Service) SessionAgent(ctx context.Context, token string) (Agent, error)
 	if token == "" {
 		return Agent{}, ErrNotFound
 	}
-	var a Agent
-	err := s.store.View(ctx, func(tx Tx) error {
-		sess, err := tx.Session(ctx, hashToken(token))
-		if err != nil {
+	var (
+		sess Session
+		a    Agent
+		err  error
+	)
+	if r, ok := s.store.(SessionReader); ok {
+		sess, a, err = r.SessionAgent(ctx, hashToken(token))
+	} else {
+		err = s.store.View(ctx, func(tx Tx) error {
+			var err error
+			if sess, err = tx.Session(ctx, hashToken(token)); err != nil {
+				return err
+			}
+			a, err = tx.Agent(ctx, sess.Username)
 			return err
-		}
-		if !s.now().Before(sess.ExpiresAt) {
-			return fmt.Errorf("session expired: %w", ErrNotFound)
-		}
-		a, err = tx.Agent(ctx, sess.Username)
-		return err
-	})
+		})
+	}
+	if err == nil && !s.now().Before(sess.ExpiresAt) {
+		err = fmt.Errorf("session expired: %w", ErrNotFound)
+	}
 	if err != nil {
 		return Agent{}, fmt.Errorf("session: %w", err)
 	}
 	return a, nil
+}
+
+// SessionReader is a Store that reads a session together with its agent
+// in one statement, without the cost of a transaction around it (every
+// page an agent opens asks for it). SessionAgent fails with ErrNotFound
+// when no session has the hash or its agent is gone.
+// Service.SessionAgent uses it when the store has it.
+type SessionReader interface {
+	SessionAgent(ctx context.Context, tokenHash string) (Session, Agent, error)
 }
 
 // Logout ends a session on the server.

@@ -524,53 +524,58 @@ const DefaultPageSize = 50
 // ListTickets returns one page of tickets matching q (merged ones never).
 // A search needs q.Viewer, an agent; its results carry snippets.
 func (s *Service) ListTickets(ctx context.Context, q TicketQuery) (TicketList, error) {
-	if q.Limit <= 0 || q.Limit > 500 {
-		q.Limit = DefaultPageSize
-	}
-	if q.Offset < 0 {
-		q.Offset = 0
-	}
-	if q.Offset > MaxOffset {
-		q.Offset = MaxOffset
-	}
-	if q.After != nil {
-		q.Offset = 0
-	}
 	var l TicketList
 	err := s.store.View(ctx, func(tx Tx) error {
-		l = TicketList{Offset: q.Offset}
-		if err := s.cleanSearch(ctx, tx, &q); err != nil {
-			return err
-		}
-		want := q
-		want.Limit = q.Limit + 1
-		ts, err := tx.ListTickets(ctx, want)
-		if err != nil {
-			return err
-		}
-		if len(ts) > q.Limit {
-			ts = ts[:q.Limit]
-			last := ts[len(ts)-1]
-			l.Next = &Cursor{CreatedAt: last.CreatedAt, ID: last.ID}
-			l.HasNext = q.Offset < MaxOffset
-		}
-		l.Tickets = ts
-		l.Items = make([]TicketSummary, len(ts))
-		for i, t := range ts {
-			l.Items[i] = TicketSummary{Ticket: t}
-			if q.Search != "" {
-				if l.Items[i].Snippet, err = s.snippet(ctx, tx, t, q.Search); err != nil {
-					return err
-				}
-			}
-		}
-		c, err := countTickets(ctx, tx, q)
-		l.Total, l.More = c.N, c.More
+		var err error
+		l, err = s.listTickets(ctx, tx, q)
 		return err
 	})
 	if err != nil {
 		return TicketList{}, fmt.Errorf("list tickets: %w", err)
 	}
+	return l, nil
+}
+
+// listTickets is ListTickets in transaction tx.
+func (s *Service) listTickets(ctx context.Context, tx Tx, q TicketQuery) (TicketList, error) {
+	if q.Limit <= 0 || q.Limit > 500 {
+		q.Limit = DefaultPageSize
+	}
+	q.Offset = min(max(q.Offset, 0), MaxOffset)
+	if q.After != nil {
+		q.Offset = 0
+	}
+	l := TicketList{Offset: q.Offset}
+	if err := s.cleanSearch(ctx, tx, &q); err != nil {
+		return TicketList{}, err
+	}
+	want := q
+	want.Limit = q.Limit + 1
+	ts, err := tx.ListTickets(ctx, want)
+	if err != nil {
+		return TicketList{}, err
+	}
+	if len(ts) > q.Limit {
+		ts = ts[:q.Limit]
+		last := ts[len(ts)-1]
+		l.Next = &Cursor{CreatedAt: last.CreatedAt, ID: last.ID}
+		l.HasNext = q.Offset < MaxOffset
+	}
+	l.Tickets = ts
+	l.Items = make([]TicketSummary, len(ts))
+	for i, t := range ts {
+		l.Items[i] = TicketSummary{Ticket: t}
+		if q.Search != "" {
+			if l.Items[i].Snippet, err = s.snippet(ctx, tx, t, q.Search); err != nil {
+				return TicketList{}, err
+			}
+		}
+	}
+	c, err := countTickets(ctx, tx, q)
+	if err != nil {
+		return TicketList{}, err
+	}
+	l.Total, l.More = c.N, c.More
 	return l, nil
 }
 

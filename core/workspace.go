@@ -56,8 +56,9 @@ func (v View) Query(me string) TicketQuery {
 	return TicketQuery{}
 }
 
-// statuses are the statuses a view can hold.
-func (v View) statuses() []Status {
+// Statuses are the statuses a view can hold, those ViewCount.ByStatus
+// counts.
+func (v View) Statuses() []Status {
 	if v == ViewAll {
 		return Statuses
 	}
@@ -164,34 +165,101 @@ func (s *Service) cleanSearch(ctx context.Context, tx Tx, q *TicketQuery) error 
 func (s *Service) ViewCounts(ctx context.Context, viewer, search string) ([]ViewCount, error) {
 	var out []ViewCount
 	err := s.store.View(ctx, func(tx Tx) error {
-		out = out[:0]
-		base := TicketQuery{Search: search, Viewer: viewer}
-		if err := s.cleanSearch(ctx, tx, &base); err != nil {
-			return err
-		}
-		for _, v := range Views {
-			q := v.Query(viewer)
-			q.Search, q.Viewer = base.Search, base.Viewer
-			vc := ViewCount{View: v, ByStatus: map[Status]Count{}}
-			var err error
-			if vc.Total, err = countTickets(ctx, tx, q); err != nil {
-				return err
-			}
-			for _, st := range v.statuses() {
-				sq := q
-				sq.Status = st
-				if vc.ByStatus[st], err = countTickets(ctx, tx, sq); err != nil {
-					return err
-				}
-			}
-			out = append(out, vc)
-		}
-		return nil
+		var err error
+		out, err = s.viewCounts(ctx, tx, viewer, search)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("count tickets: %w", err)
 	}
 	return out, nil
+}
+
+// viewCounts is ViewCounts in transaction tx.
+func (s *Service) viewCounts(ctx context.Context, tx Tx, viewer, search string) ([]ViewCount, error) {
+	base := TicketQuery{Search: search, Viewer: viewer}
+	if err := s.cleanSearch(ctx, tx, &base); err != nil {
+		return nil, err
+	}
+	var out []ViewCount
+	for _, v := range Views {
+		q := v.Query(viewer)
+		q.Search, q.Viewer = base.Search, base.Viewer
+		vc := ViewCount{View: v, ByStatus: map[Status]Count{}}
+		var err error
+		if vc.Total, err = countTickets(ctx, tx, q); err != nil {
+			return nil, err
+		}
+		for _, st := range v.Statuses() {
+			sq := q
+			sq.Status = st
+			if vc.ByStatus[st], err = countTickets(ctx, tx, sq); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, vc)
+	}
+	return out, nil
+}
+
+// WorkspaceQuery says what one page of the agents' workspace shows.
+type WorkspaceQuery struct {
+	// Lists are the ticket lists of the page, each as ListTickets reads it.
+	Lists []TicketQuery
+	// Counts are further counts, each as a list's Total.
+	Counts []TicketQuery
+	// ViewCounts asks for the counts of every view for Viewer, narrowed by
+	// Search (as ViewCounts).
+	ViewCounts     bool
+	Viewer, Search string
+}
+
+// Workspace is what WorkspaceQuery asked for, read from one snapshot,
+// with every agent (for the assignees' names and the assign menu).
+type Workspace struct {
+	Lists      []TicketList // in the order of WorkspaceQuery.Lists
+	Counts     []Count      // in the order of WorkspaceQuery.Counts
+	ViewCounts []ViewCount  // when asked for
+	Agents     []Agent
+}
+
+// Workspace reads the lists, counts and agents of one workspace page in
+// one read transaction: each read of its own is a transaction, which
+// costs round trips on PostgreSQL, and the page's numbers then agree.
+func (s *Service) Workspace(ctx context.Context, wq WorkspaceQuery) (Workspace, error) {
+	var w Workspace
+	err := s.store.View(ctx, func(tx Tx) error {
+		w = Workspace{}
+		var err error
+		if w.Agents, err = tx.Agents(ctx); err != nil {
+			return err
+		}
+		for _, q := range wq.Lists {
+			l, err := s.listTickets(ctx, tx, q)
+			if err != nil {
+				return err
+			}
+			w.Lists = append(w.Lists, l)
+		}
+		for _, q := range wq.Counts {
+			if err := s.cleanSearch(ctx, tx, &q); err != nil {
+				return err
+			}
+			c, err := countTickets(ctx, tx, q)
+			if err != nil {
+				return err
+			}
+			w.Counts = append(w.Counts, c)
+		}
+		if wq.ViewCounts {
+			w.ViewCounts, err = s.viewCounts(ctx, tx, wq.Viewer, wq.Search)
+		}
+		return err
+	})
+	if err != nil {
+		return Workspace{}, fmt.Errorf("read the workspace: %w", err)
+	}
+	return w, nil
 }
 
 // MarkSeen records that the assignee opened the ticket, which clears its

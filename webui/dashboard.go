@@ -35,16 +35,15 @@ func (h *handler) renderDashboard(w http.ResponseWriter, r *http.Request, status
 	me := currentAgent(r)
 	st := parseListState(r.URL.Query())
 	st.View, st.Status, st.Search, st.Path = core.ViewMine, "", "", "/dashboard"
-	active, err := h.listPage(r, st, st.query(me.Username))
+	ws, err := h.svc.Workspace(r.Context(), core.WorkspaceQuery{Lists: []core.TicketQuery{
+		st.query(me.Username),
+		{Assignee: me.Username, Status: core.StatusClosed, Sort: core.SortActivity, Limit: closedOnDashboard},
+	}})
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	closed, err := h.svc.ListTickets(r.Context(), core.TicketQuery{Assignee: me.Username, Status: core.StatusClosed, Sort: core.SortActivity, Limit: closedOnDashboard})
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
+	active, closed := h.listPage(r, st, ws.Lists[0]), ws.Lists[1]
 	p := dashboardPage{Active: active, Vacation: me.Vacation, Zone: zone, Default: h.svc.Config().DefaultTimeZone, Zones: commonZones, Errors: errs}
 	p.Active.Caption, p.Active.ReleaseButtons = "My open and in-progress tickets", true
 	p.Closed = listPage{Total: closed.Total, More: closed.More, Clock: p.Active.Clock, Caption: "My closed tickets"}
@@ -55,10 +54,7 @@ func (h *handler) renderDashboard(w http.ResponseWriter, r *http.Request, status
 		p.Closed.Tickets = append(p.Closed.Tickets, ticketRow{Ticket: t})
 	}
 	for _, l := range []*listPage{&p.Active, &p.Closed} {
-		if err := h.nameAssignees(r.Context(), l, nil); err != nil {
-			h.fail(w, r, err)
-			return
-		}
+		nameAssignees(ws.Agents, l, nil)
 	}
 	h.render(w, r, status, pageDashboard, page{Nav: "dashboard", Data: p})
 }

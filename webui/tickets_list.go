@@ -2,10 +2,10 @@ package webui
 
 import (
 	"cmp"
-	"context"
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -199,23 +199,30 @@ type ticketsPage struct {
 func (h *handler) listTickets(w http.ResponseWriter, r *http.Request) {
 	me := currentAgent(r)
 	st := parseListState(r.URL.Query())
-	counts, err := h.svc.ViewCounts(r.Context(), me.Username, st.Search)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
 	q := st.query(me.Username)
-	l, err := h.listPage(r, st, q)
+	// The statuses the view cannot hold (Mine's closed tickets) are
+	// counted on their own, as their filters list them.
+	wq := core.WorkspaceQuery{Lists: []core.TicketQuery{q}, ViewCounts: true, Viewer: me.Username, Search: st.Search}
+	extra := map[core.Status]int{}
+	for _, status := range core.Statuses {
+		if !slices.Contains(st.View.Statuses(), status) {
+			s := listState{View: st.View, Status: status, Sort: st.Sort, Search: st.Search, Page: 1}
+			extra[status] = len(wq.Counts)
+			wq.Counts = append(wq.Counts, s.query(me.Username))
+		}
+	}
+	ws, err := h.svc.Workspace(r.Context(), wq)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
+	l := h.listPage(r, st, ws.Lists[0])
 	p := ticketsPage{State: st, Heading: viewHeadings[st.View]}
 	if st.Search != "" {
 		p.Heading = "Search results for “" + st.Search + "”"
 		l.Search = true
 	}
-	for _, vc := range counts {
+	for _, vc := range ws.ViewCounts {
 		s := listState{View: vc.View, Sort: st.Sort, Search: st.Search, Page: 1}
 		p.Views = append(p.Views, listTab{Label: vc.View.Label(), Count: countLabel(vc.Total), URL: s.url(), Active: vc.View == st.View})
 		if vc.View != st.View {
@@ -225,15 +232,10 @@ func (h *handler) listTickets(w http.ResponseWriter, r *http.Request) {
 		for _, status := range core.Statuses {
 			s.Status = status
 			c, ok := vc.ByStatus[status]
-			label := countLabel(c)
-			if !ok {
-				cq := s.query(me.Username)
-				if label, err = h.count(r.Context(), cq); err != nil {
-					h.fail(w, r, err)
-					return
-				}
+			if i, more := extra[status]; !ok && more {
+				c = ws.Counts[i]
 			}
-			p.Filters = append(p.Filters, listTab{Label: status.Label(), Count: label, URL: s.url(), Active: status == st.Status})
+			p.Filters = append(p.Filters, listTab{Label: status.Label(), Count: countLabel(c), URL: s.url(), Active: status == st.Status})
 		}
 	}
 	for _, o := range []struct {
@@ -243,21 +245,15 @@ func (h *handler) listTickets(w http.ResponseWriter, r *http.Request) {
 		p.Sorts = append(p.Sorts, sortOption{Value: string(o.v), Label: o.label, Selected: o.v == st.Sort})
 	}
 	l.AssignForms, l.Caption = true, p.Heading
-	if err := h.nameAssignees(r.Context(), &l, &l.Agents); err != nil {
-		h.fail(w, r, err)
-		return
-	}
+	nameAssignees(ws.Agents, &l, &l.Agents)
 	p.List = l
 	h.render(w, r, http.StatusOK, pageTickets, page{Nav: "tickets", Search: st.Search, Data: p})
 }
 
-// nameAssignees fills in the assignees' display names and, when agents is
-// not nil, the agents who can take tickets (not in vacation mode).
-func (h *handler) nameAssignees(ctx context.Context, l *listPage, agents *[]core.Agent) error {
-	all, err := h.svc.Agents(ctx)
-	if err != nil {
-		return err
-	}
+// nameAssignees fills in the assignees' display names from all agents
+// and, when agents is not nil, the agents who can take tickets (not in
+// vacation mode).
+func nameAssignees(all []core.Agent, l *listPage, agents *[]core.Agent) {
 	names := make(map[string]string, len(all))
 	for _, a := range all {
 		names[a.Username] = a.DisplayName()
@@ -270,17 +266,6 @@ func (h *handler) nameAssignees(ctx context.Context, l *listPage, agents *[]core
 			l.Tickets[i].AssigneeName = cmp.Or(names[u], u)
 		}
 	}
-	return nil
-}
-
-// count is the number of tickets q matches, as a badge shows it.
-func (h *handler) count(ctx context.Context, q core.TicketQuery) (string, error) {
-	q.Limit, q.Offset = 1, 0
-	l, err := h.svc.ListTickets(ctx, q)
-	if err != nil {
-		return "", err
-	}
-	return countLabel(core.Count{N: l.Total, More: l.More}), nil
 }
 
 // countLabel writes a count as "1,234", or "10,000+" where counting
@@ -292,14 +277,10 @@ func countLabel(c core.Count) string {
 	return thousands(c.N)
 }
 
-// listPage loads the page of q that st asks for, with links to the pages
-// beside it.
-func (h *handler) listPage(r *http.Request, st listState, q core.TicketQuery) (listPage, error) {
+// listPage is the page l of the list that st asks for, with links to the
+// pages beside it.
+func (h *handler) listPage(r *http.Request, st listState, l core.TicketList) listPage {
 	me := currentAgent(r)
-	l, err := h.svc.ListTickets(r.Context(), q)
-	if err != nil {
-		return listPage{}, err
-	}
 	p := listPage{Total: l.Total, More: l.More, Back: st.url(), From: l.Offset + 1, To: l.Offset + len(l.Tickets), Clock: h.clock(r)}
 	if st.Page > 1 {
 		prev := st
@@ -322,7 +303,7 @@ func (h *handler) listPage(r *http.Request, st listState, q core.TicketQuery) (l
 		}
 		p.Tickets = append(p.Tickets, row)
 	}
-	return p, nil
+	return p
 }
 
 // thousands writes n with commas between groups of three digits.

@@ -266,7 +266,12 @@ func (s *Store) run(ctx context.Context, opts pgx.TxOptions, fn func(core.Tx) er
 		// connection.
 		return beginAgain(err), fmt.Errorf("postgres: begin: %w", rootCause(err))
 	}
-	defer pc.Release() // which closes a connection left in a transaction
+	release := true // false once a read's ROLLBACK releases it (see below)
+	defer func() {
+		if release {
+			pc.Release() // which closes a connection left in a transaction
+		}
+	}()
 	c := &conn{c: pc, begin: beginSQL(opts)}
 	t := &tx{tx: c, write: !readOnly, ahead: ahead && !readOnly, giveWords: s.giveWords && !readOnly}
 	if !readOnly {
@@ -307,6 +312,18 @@ func (s *Store) run(ctx context.Context, opts pgx.TxOptions, fn func(core.Tx) er
 			ferr = t.failed
 		}
 		return true, ferr
+	}
+	if readOnly && ferr == nil && ctx.Err() == nil {
+		// What fn read is complete, and ending a read-only transaction
+		// changes nothing: the caller does not wait for the ROLLBACK's
+		// round trip, and the connection returns to the pool once it is
+		// answered (or is closed when it fails).
+		release = false
+		go func() {
+			end(ctx, c)
+			pc.Release()
+		}()
+		return false, nil
 	}
 	if ferr != nil || readOnly {
 		rerr := end(ctx, c)

@@ -365,13 +365,16 @@ func (t *tx) ListTickets(ctx context.Context, q core.TicketQuery) ([]core.Ticket
 		return nil, err
 	}
 	query, args := listTicketsSQL(q)
+	if !t.write && t.counts == nil && countedBySums(q) {
+		return t.listWithSums(ctx, query, args)
+	}
 	return queryAll(ctx, t, "list tickets", scanTicket, query, args...)
 }
 
 // CountTickets counts from the sharded counters of migration 0009 when
 // only assignee and status narrow the view, as SQLite does from its own.
 func (t *tx) CountTickets(ctx context.Context, q core.TicketQuery) (int, error) {
-	if q.Search == "" && q.Customer == "" && q.Exclude == "" {
+	if countedBySums(q) {
 		n, err := t.countFromCounters(ctx, q)
 		if q.CountMax > 0 {
 			n = min(n, q.CountMax)

@@ -150,6 +150,7 @@ func TestNewTicketRoundTrips(t *testing.T) {
 		t.Errorf("pending confirmations: %d, %v; want 2", mails, err)
 	}
 
+	idle(t, st) // the View's ROLLBACK is answered after it returns
 	before = rt.n.Load()
 	if err := st.Update(ctx, func(core.Tx) error { return nil }); err != nil {
 		t.Fatal(err)

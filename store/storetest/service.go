@@ -196,6 +196,8 @@ func runService(t *testing.T, open func(*testing.T) core.Store) {
 		{"TicketVersion", core.Config{}, svcTicketVersion},
 		{"SearchAfterEveryChange", core.Config{}, svcSearchAfterEveryChange},
 		{"ProcessInbound", core.Config{}, svcProcessInbound},
+		{"SessionAgent", core.Config{}, svcSessionAgent},
+		{"Workspace", core.Config{}, svcWorkspace},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,84 @@
+package postgres
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"trivialtickets/core"
+)
+
+// idle waits until no connection of st's pool is in use: a View's
+// ROLLBACK is answered after View returns.
+func idle(t *testing.T, st *Store) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); st.pool.Stat().AcquiredConns() > 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("a connection stayed in use 5 s after the transactions ended")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestAllTicketsRoundTrips: an agent's All Tickets page reads its session
+// in one round trip, and its agents, its page of tickets, their count and
+// the nine view counts in three (BEGIN with the agents, the list with the
+// sums of ticket_counts, ROLLBACK), where it took ten: a View each for the
+// session (three), the view counts (two), the list (three) and the agents
+// (two). The figures are the same as read one by one.
+func TestAllTicketsRoundTrips(t *testing.T) {
+	t.Parallel()
+	url := newDatabase(t)
+	openURL(t, url)
+	st, rt := tracedStore(t, url)
+	ctx := t.Context()
+	svc := core.NewService(st, core.Config{PublicURL: "https://help.example", SupportAddresses: []string{"support@help.example"}})
+	if err := svc.AddAgent(ctx, "alice", "Alice", "password-alice"); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := range 3 {
+		res, err := svc.Receive(ctx, core.InboundMessage{Door: core.DoorAPI, From: fmt.Sprintf("c%d@example.com", i), Subject: "Printer", Text: "It jams."})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, res.TicketID)
+	}
+	if err := svc.Assign(ctx, "alice", ids[0], "alice"); err != nil {
+		t.Fatal(err)
+	}
+	token, _, err := svc.Login(ctx, "alice", "password-alice", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := func() core.Workspace {
+		t.Helper()
+		if _, err := svc.SessionAgent(ctx, token); err != nil {
+			t.Fatal(err)
+		}
+		q := core.ViewAll.Query("alice")
+		q.Viewer, q.Sort = "alice", core.SortActivity
+		w, err := svc.Workspace(ctx, core.WorkspaceQuery{Lists: []core.TicketQuery{q}, ViewCounts: true, Viewer: "alice"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	page() // prepares the statements on the connection
+	idle(t, st)
+	before := rt.n.Load()
+	w := page()
+	idle(t, st)
+	if got := rt.n.Load() - before; got != 4 {
+		t.Errorf("All Tickets took %d round trips, want 4", got)
+	}
+	if l := w.Lists[0]; len(l.Tickets) != 3 || l.Total != 3 {
+		t.Errorf("list: %d tickets of %d, want 3 of 3", len(l.Tickets), l.Total)
+	}
+	want := map[core.View]int{core.ViewMine: 1, core.ViewUnassigned: 2, core.ViewAll: 3}
+	for _, vc := range w.ViewCounts {
+		if vc.Total.N != want[vc.View] || vc.ByStatus[core.StatusOpen].N+vc.ByStatus[core.StatusInProgress].N != want[vc.View] {
+			t.Errorf("count of %s: %+v, want %d", vc.View, vc, want[vc.View])
+		}
+	}
+}
