@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -75,6 +76,10 @@ func (l *loopState) read() (received, pending int) {
 func waitQuiet(t *testing.T, pairs map[*loopState]func() int) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
+	// One scrape reads its collectors concurrently, so it may see the
+	// outbox before a commit and the received counter after it: rest is
+	// two readings in a row that are quiet and equal.
+	var last map[*loopState]int
 	for time.Now().Before(deadline) {
 		before := map[*loopState]int{}
 		for d, sent := range pairs {
@@ -85,8 +90,12 @@ func waitQuiet(t *testing.T, pairs map[*loopState]func() int) {
 			received, pending := d.read()
 			quiet = quiet && pending == 0 && received == before[d] && sent() == before[d]
 		}
-		if quiet {
+		if quiet && maps.Equal(last, before) {
 			return
+		}
+		last = nil
+		if quiet {
+			last = before
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
