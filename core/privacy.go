@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
 // Deleted counts the rows a retention pass or an erasure deleted.
 type Deleted struct {
 	Tickets, Entries, Attachments, MessageIDs, Mails, LoginKeys int
+	// Queued counts messages from the customer still in the inbound queue.
+	Queued int
 }
 
 // Add adds the counts of o to d.
@@ -20,12 +23,13 @@ func (d *Deleted) Add(o Deleted) {
 	d.MessageIDs += o.MessageIDs
 	d.Mails += o.Mails
 	d.LoginKeys += o.LoginKeys
+	d.Queued += o.Queued
 }
 
 // String says what was deleted, for the operator.
 func (d Deleted) String() string {
-	return fmt.Sprintf("%d tickets, %d entries, %d attachments, %d Message-ID records, %d outbox mails, %d login/rate-limit records",
-		d.Tickets, d.Entries, d.Attachments, d.MessageIDs, d.Mails, d.LoginKeys)
+	return fmt.Sprintf("%d tickets, %d entries, %d attachments, %d Message-ID records, %d outbox mails, %d login/rate-limit records, %d queued inbound messages",
+		d.Tickets, d.Entries, d.Attachments, d.MessageIDs, d.Mails, d.LoginKeys, d.Queued)
 }
 
 // RetentionBatch is how many tickets one retention transaction deletes at
@@ -145,7 +149,8 @@ func attachmentData(ctx context.Context, tx Tx, es []Entry) error {
 // the customer's tickets with all their entries, attachments, Message-ID
 // records and outbox mails; the entries they wrote on other tickets with
 // their attachments and Message-ID records; every outbox mail to the
-// address; and the login and rate-limit records whose key names it. Other
+// address; the login and rate-limit records whose key names it; and the
+// customer's messages still waiting in the inbound queue. Other
 // customers' tickets keep everything else.
 func (s *Service) EraseCustomer(ctx context.Context, addr string) (Deleted, error) {
 	addr, err := ParseAddress(addr)
@@ -185,7 +190,10 @@ func (s *Service) EraseCustomer(ctx context.Context, addr string) (Deleted, erro
 			return err
 		}
 		d.Mails += mails
-		d.LoginKeys, err = tx.DeleteLoginThrottlesNaming(ctx, addr)
+		if d.LoginKeys, err = tx.DeleteLoginThrottlesNaming(ctx, addr); err != nil {
+			return err
+		}
+		d.Queued, err = tx.DeleteInboundFrom(ctx, strings.ToLower(addr))
 		return err
 	})
 	if err != nil {

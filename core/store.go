@@ -270,6 +270,10 @@ type InboundQueueTx interface {
 	// ReleaseInbound gives up owner's lease of a row without an attempt;
 	// the row is due again at notBefore.
 	ReleaseInbound(ctx context.Context, id int64, owner string, notBefore time.Time) error
+	// DeleteInboundFrom deletes every queued row whose Sender is sender,
+	// leased or not, and returns how many it deleted (for erasure: a
+	// worker holding such a lease then fails to delete it and rolls back).
+	DeleteInboundFrom(ctx context.Context, sender string) (int, error)
 	// InboundQueueStats counts the queued rows and reads the oldest one's
 	// QueuedAt and how many have failed at least once.
 	InboundQueueStats(ctx context.Context) (InboundQueueStats, error)

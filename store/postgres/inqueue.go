@@ -59,6 +59,11 @@ func (t *tx) DeleteInbound(ctx context.Context, id int64, owner string) (bool, e
 	return n == 1, err
 }
 
+func (t *tx) DeleteInboundFrom(ctx context.Context, sender string) (int, error) {
+	n, err := t.exec(ctx, "delete the inbound messages of "+sender, `DELETE FROM inbound_queue WHERE sender = $1`, sender)
+	return int(n), err
+}
+
 func (t *tx) RetryInbound(ctx context.Context, id int64, owner string, nextTry time.Time, lastError string) error {
 	n, err := t.exec(ctx, fmt.Sprintf("retry inbound message %d", id), `UPDATE inbound_queue
 		SET attempts = attempts + 1, next_try = $1, last_error = $2, lease_owner = '', lease_until = 0

@@ -69,6 +69,11 @@ func (t *tx) ReleaseInbound(ctx context.Context, id int64, owner string, notBefo
 	return err
 }
 
+func (t *tx) DeleteInboundFrom(ctx context.Context, sender string) (int, error) {
+	n, err := t.exec(ctx, "delete the inbound messages of "+sender, `DELETE FROM inbound_queue WHERE sender = ?`, sender)
+	return int(n), err
+}
+
 func (t *tx) InboundQueueStats(ctx context.Context) (core.InboundQueueStats, error) {
 	var st core.InboundQueueStats
 	var oldest int64

@@ -216,10 +216,19 @@ func svcCustomerErase(e *env) {
 			carolMails++
 		}
 	}
+	// A message of alice's that a door accepted and the queue's worker has
+	// not turned into a ticket yet is hers too; bob's stays queued.
+	for _, from := range []string{"Alice@Example.com", "bob@example.com"} {
+		_, err := e.svc.EnqueueInbound(ctx, core.InboundMessage{Door: core.DoorSMTP, From: from, Subject: "Queued", Text: "Still queued."})
+		e.must("EnqueueInbound", err)
+	}
 	d, err := e.svc.EraseCustomer(ctx, "alice@EXAMPLE.com")
 	e.must("EraseCustomer", err)
-	if d.Tickets != 2 || d.Entries < 5 || d.Attachments != 1 || d.MessageIDs < 3 || d.Mails < 3 || d.LoginKeys != 1 {
+	if d.Tickets != 2 || d.Entries < 5 || d.Attachments != 1 || d.MessageIDs < 3 || d.Mails < 3 || d.LoginKeys != 1 || d.Queued != 1 {
 		t.Errorf("EraseCustomer deleted %v", d)
+	}
+	if st, err := e.svc.InboundQueueStats(ctx); err != nil || st.Depth != 1 {
+		t.Errorf("inbound queue after erasing alice: %+v, %v; want bob's message left", st, err)
 	}
 	e.gone(f.alice, nil, f.attachments)
 	e.gone(f.alice2, nil, nil)
