@@ -67,17 +67,28 @@ func (c *conn) direct() bool { return c.begin == "" && len(c.queued) == 0 }
 // query's from; the caller closes it.
 func (c *conn) send(ctx context.Context, query string, args []any) (pgx.BatchResults, error) {
 	var b pgx.Batch
+	b.Queue(query, args...)
+	return c.sendReads(ctx, &b)
+}
+
+// sendReads sends BEGIN (when not sent yet), the queued writes and the
+// queries of b in one batch, and returns the batch positioned at the
+// first of b's results; the caller reads each of them in turn and closes
+// it. It is send for several queries whose answers the caller needs
+// together.
+func (c *conn) sendReads(ctx context.Context, b *pgx.Batch) (pgx.BatchResults, error) {
+	var all pgx.Batch
 	begin := c.begin != ""
 	if begin {
-		b.Queue(c.begin)
+		all.Queue(c.begin)
 	}
 	for _, q := range c.queued {
-		b.Queue(q.query, q.args...)
+		all.Queue(q.query, q.args...)
 	}
-	b.Queue(query, args...)
+	all.QueuedQueries = append(all.QueuedQueries, b.QueuedQueries...)
 	ws := c.queued
 	c.begin, c.queued, c.sent = "", nil, true
-	br := c.c.SendBatch(ctx, &b)
+	br := c.c.SendBatch(ctx, &all)
 	if begin {
 		if _, err := br.Exec(); err != nil {
 			br.Close()
