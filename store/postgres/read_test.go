@@ -82,3 +82,50 @@ func TestAllTicketsRoundTrips(t *testing.T) {
 		}
 	}
 }
+
+// TestTicketViewRoundTrips counts what an agent's ticket page costs: the
+// ticket (with BEGIN), its entries and their attachments (one batch), the
+// assignee, the customer's other tickets and the merge candidates; the
+// ROLLBACK is not waited for but counted once it is answered.
+func TestTicketViewRoundTrips(t *testing.T) {
+	t.Parallel()
+	url := newDatabase(t)
+	openURL(t, url)
+	st, rt := tracedStore(t, url)
+	ctx := t.Context()
+	svc := core.NewService(st, core.Config{PublicURL: "https://help.example", SupportAddresses: []string{"support@help.example"}})
+	if err := svc.AddAgent(ctx, "alice", "Alice", "password-alice"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := svc.Receive(ctx, core.InboundMessage{Door: core.DoorAPI, From: "c@example.com", Subject: "Printer", Text: "It jams.",
+		Attachments: []core.Attachment{{Filename: "jam.txt", ContentType: "text/plain", Data: []byte("paper")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Assign(ctx, "alice", res.TicketID, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	alice, err := svc.Agent(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	view := func() core.TicketView {
+		t.Helper()
+		v, err := svc.ViewTicket(ctx, &alice, res.TicketID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	view() // prepares the statements on the connection
+	idle(t, st)
+	before := rt.n.Load()
+	v := view()
+	idle(t, st)
+	if got := rt.n.Load() - before; got != 6 {
+		t.Errorf("the ticket page took %d round trips, want 6", got)
+	}
+	if len(v.Entries) == 0 || len(v.Entries[0].Attachments) != 1 || v.Assignee == nil {
+		t.Errorf("ticket view: %d entries, assignee %v; want the first entry with its attachment and alice", len(v.Entries), v.Assignee)
+	}
+}
