@@ -212,8 +212,14 @@ func (s *Store) View(ctx context.Context, fn func(core.Tx) error) error {
 // "try again later" are returned marked as core.ErrUnavailable.
 func (s *Store) transact(ctx context.Context, opts pgx.TxOptions, fn func(core.Tx) error) error {
 	ahead := opts.AccessMode != pgx.ReadOnly
+	var unreached error // the last attempt's error when the server could not be reached
 	for attempt := 1; ; attempt++ {
 		again, err := s.run(ctx, opts, fn, ahead)
+		if unreached != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			// The deadline came while this attempt waited for a
+			// connection: the cause is what the attempts before met.
+			return classify(fmt.Errorf("%w (%w)", unreached, ctx.Err()))
+		}
 		if ahead && again && queuedFailed(err) && !retryable(err) {
 			ahead = false
 			s.retries.Add(1)
@@ -230,6 +236,7 @@ func (s *Store) transact(ctx context.Context, opts pgx.TxOptions, fn func(core.T
 		pause := backoff(attempt)
 		if unreachable(err) {
 			pause = connectBackoff(attempt)
+			unreached = err
 		}
 		select {
 		case <-ctx.Done():
