@@ -2,8 +2,8 @@
 // support addresses (and their plus-addresses) and hands each message to
 // core.Service.Receive. It answers 250 only after the message is committed
 // (with a Queue: as a row of the durable inbound queue, which the Queue's
-// worker turns into a ticket), so a sending MTA retries whatever was not. It is not a relay: mail for any
-// other recipient is refused.
+// worker turns into a ticket), so a sending MTA retries whatever was not.
+// It is not a relay: mail for any other recipient is refused.
 package smtpin
 
 import (
