@@ -76,38 +76,9 @@ func countedBySums(q core.TicketQuery) bool {
 // every list it reads: "1–50 of 1,234"), so that a list and its count,
 // and the nine view counts of All Tickets after them, cost one round trip.
 func (t *tx) listWithSums(ctx context.Context, query string, args []any) ([]core.Ticket, error) {
-	const what = "list tickets"
-	if err := t.check(what); err != nil {
+	ts, sums, err := readTwo(ctx, t, "list tickets", query, args, scanTicket, sumsSQL, nil, scanSum)
+	if err != nil {
 		return nil, err
-	}
-	ctx, cancel := t.bound(ctx)
-	defer cancel()
-	var b pgx.Batch
-	b.Queue(query, args...)
-	b.Queue(sumsSQL)
-	br, err := t.tx.sendReads(ctx, &b)
-	if err != nil {
-		return nil, t.fail(what, err)
-	}
-	defer br.Close()
-	rows, err := br.Query()
-	if err != nil {
-		return nil, t.fail(what, err)
-	}
-	ts, err := pgx.CollectRows(rows, scanTicket)
-	if err != nil {
-		return nil, t.fail(what, err)
-	}
-	rows, err = br.Query()
-	if err != nil {
-		return nil, t.fail(what, err)
-	}
-	sums, err := pgx.CollectRows(rows, scanSum)
-	if err != nil {
-		return nil, t.fail(what, err)
-	}
-	if err := br.Close(); err != nil {
-		return nil, t.fail(what, err)
 	}
 	t.keepSums(sums)
 	return ts, nil

@@ -225,3 +225,43 @@ func queuedFailed(err error) bool {
 	var qe *queuedError
 	return errors.As(err, &qe)
 }
+
+// readTwo sends two queries of a read in one batch (after BEGIN and the
+// waiting writes, see sendReads) and collects both answers: one round trip
+// where a step needs two results that do not depend on each other.
+func readTwo[A, B any](ctx context.Context, t *tx, what string,
+	queryA string, argsA []any, scanA func(pgx.CollectableRow) (A, error),
+	queryB string, argsB []any, scanB func(pgx.CollectableRow) (B, error)) ([]A, []B, error) {
+	if err := t.check(what); err != nil {
+		return nil, nil, err
+	}
+	ctx, cancel := t.bound(ctx)
+	defer cancel()
+	var b pgx.Batch
+	b.Queue(queryA, argsA...)
+	b.Queue(queryB, argsB...)
+	br, err := t.tx.sendReads(ctx, &b)
+	if err != nil {
+		return nil, nil, t.fail(what, err)
+	}
+	defer br.Close()
+	rows, err := br.Query()
+	if err != nil {
+		return nil, nil, t.fail(what, err)
+	}
+	as, err := pgx.CollectRows(rows, scanA)
+	if err != nil {
+		return nil, nil, t.fail(what, err)
+	}
+	if rows, err = br.Query(); err != nil {
+		return nil, nil, t.fail(what, err)
+	}
+	bs, err := pgx.CollectRows(rows, scanB)
+	if err != nil {
+		return nil, nil, t.fail(what, err)
+	}
+	if err := br.Close(); err != nil {
+		return nil, nil, t.fail(what, err)
+	}
+	return as, bs, nil
+}

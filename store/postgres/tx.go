@@ -440,7 +440,15 @@ func (t *tx) Entries(ctx context.Context, ticketID string, withInternal bool) ([
 		FROM entries e JOIN attachments a ON a.entry_id = e.id
 		WHERE e.ticket_id = $1` + filter + ` ORDER BY a.id`
 	if !t.write {
-		return t.entriesBatch(ctx, what, entries, attachments, ticketID)
+		// A page that shows a ticket waits for one round trip for its
+		// entries instead of two.
+		es, as, err := readTwo(ctx, t, what, entries, []any{ticketID}, scanEntry,
+			attachments, []any{ticketID}, rowScan(sqlrows.ScanEntryAttachment))
+		if err != nil {
+			return nil, err
+		}
+		sqlrows.Attach(es, as)
+		return es, nil
 	}
 	es, err := queryAll(ctx, t, what, scanEntry, entries, ticketID)
 	if err != nil || len(es) == 0 {
@@ -449,44 +457,6 @@ func (t *tx) Entries(ctx context.Context, ticketID string, withInternal bool) ([
 	as, err := queryAll(ctx, t, what+": attachments", rowScan(sqlrows.ScanEntryAttachment), attachments, ticketID)
 	if err != nil {
 		return nil, err
-	}
-	sqlrows.Attach(es, as)
-	return es, nil
-}
-
-// entriesBatch sends the two queries of Entries in one batch: a page that
-// shows a ticket waits for one round trip for its entries instead of two.
-func (t *tx) entriesBatch(ctx context.Context, what, entries, attachments, ticketID string) ([]core.Entry, error) {
-	if err := t.check(what); err != nil {
-		return nil, err
-	}
-	ctx, cancel := t.bound(ctx)
-	defer cancel()
-	var b pgx.Batch
-	b.Queue(entries, ticketID)
-	b.Queue(attachments, ticketID)
-	br, err := t.tx.sendReads(ctx, &b)
-	if err != nil {
-		return nil, t.fail(what, err)
-	}
-	defer br.Close()
-	rows, err := br.Query()
-	if err != nil {
-		return nil, t.fail(what, err)
-	}
-	es, err := pgx.CollectRows(rows, scanEntry)
-	if err != nil {
-		return nil, t.fail(what, err)
-	}
-	if rows, err = br.Query(); err != nil {
-		return nil, t.fail(what, err)
-	}
-	as, err := pgx.CollectRows(rows, rowScan(sqlrows.ScanEntryAttachment))
-	if err != nil {
-		return nil, t.fail(what+": attachments", err)
-	}
-	if err := br.Close(); err != nil {
-		return nil, t.fail(what, err)
 	}
 	sqlrows.Attach(es, as)
 	return es, nil
