@@ -79,6 +79,16 @@ type CustomerData struct {
 	OtherEntries []Entry
 	// Mails are the outbox mails to the address.
 	Mails []OutMail
+	// Queued are the customer's messages that a mail door accepted and
+	// the inbound queue still holds (they become tickets or entries
+	// moments later, or are retried after a failure).
+	Queued []QueuedMessage
+}
+
+// QueuedMessage is one message of the inbound queue with its parsed form.
+type QueuedMessage struct {
+	Row     QueuedInbound // without Message
+	Message InboundMessage
 }
 
 // CustomerTicket is one ticket of a customer with its entries.
@@ -122,13 +132,37 @@ func (s *Service) CustomerData(ctx context.Context, addr string) (CustomerData, 
 			return err
 		}
 		d.OtherEntries = es
-		d.Mails, err = tx.MailsTo(ctx, addr)
+		if d.Mails, err = tx.MailsTo(ctx, addr); err != nil {
+			return err
+		}
+		d.Queued, err = queuedFrom(ctx, tx, addr)
 		return err
 	})
 	if err != nil {
 		return CustomerData{}, fmt.Errorf("collect the data of %s: %w", addr, err)
 	}
 	return d, nil
+}
+
+// queuedFrom reads and decodes the inbound queue's messages from addr.
+func queuedFrom(ctx context.Context, tx Tx, addr string) ([]QueuedMessage, error) {
+	rows, err := tx.InboundFrom(ctx, strings.ToLower(addr))
+	if err != nil {
+		return nil, err
+	}
+	var qs []QueuedMessage
+	for _, r := range rows {
+		b, err := tx.InboundMessage(ctx, r.ID)
+		if err != nil {
+			return nil, err
+		}
+		m, err := DecodeInbound(b)
+		if err != nil {
+			return nil, fmt.Errorf("queued message %d: %w", r.ID, err)
+		}
+		qs = append(qs, QueuedMessage{Row: r, Message: m})
+	}
+	return qs, nil
 }
 
 // attachmentData fills in the Data of the entries' attachments.

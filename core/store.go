@@ -240,6 +240,10 @@ type PrivacyTx interface {
 	// whose key contains addr (without regard to case) and returns how
 	// many.
 	DeleteLoginThrottlesNaming(ctx context.Context, addr string) (int, error)
+	// InboundFrom returns the inbound queue's rows whose Sender is sender,
+	// leased or not, in ID order, with Size and without Message (read each
+	// with InboundMessage).
+	InboundFrom(ctx context.Context, sender string) ([]QueuedInbound, error)
 }
 
 // InboundQueueTx is the part of Tx for the durable inbound queue: mail

@@ -167,6 +167,24 @@ type exportDoc struct {
 	// tickets.
 	OtherEntries []exportEntry `json:"entries_on_other_tickets"`
 	Mails        []exportMail  `json:"mails"`
+	// Queued are messages accepted by a mail door that the inbound
+	// queue still holds.
+	Queued []exportQueued `json:"queued_messages"`
+}
+
+type exportQueued struct {
+	QueuedAt    time.Time          `json:"queued_at"`
+	Door        string             `json:"door"`
+	From        string             `json:"from"`
+	FromName    string             `json:"from_name,omitempty"`
+	Recipients  []string           `json:"recipients"`
+	Subject     string             `json:"subject"`
+	Text        string             `json:"text"`
+	HTML        string             `json:"html,omitempty"`
+	MessageID   string             `json:"message_id,omitempty"`
+	Attempts    int                `json:"attempts,omitempty"`
+	LastError   string             `json:"last_error,omitempty"`
+	Attachments []exportAttachment `json:"attachments,omitempty"`
 }
 
 type exportTicket struct {
@@ -231,7 +249,23 @@ func exportDocument(d core.CustomerData, now time.Time) exportDoc {
 			Subject: m.Subject, Body: m.Body, MessageID: m.MessageID, State: string(m.State),
 			CreatedAt: m.CreatedAt, SentAt: m.SentAt})
 	}
+	doc.Queued = []exportQueued{}
+	for _, q := range d.Queued {
+		m := q.Message
+		x := exportQueued{QueuedAt: q.Row.QueuedAt.UTC(), Door: q.Row.Door, From: m.From, FromName: m.FromName,
+			Recipients: m.Recipients, Subject: m.Subject, Text: m.Text, HTML: m.HTML, MessageID: m.MessageID,
+			Attempts: q.Row.Attempts, LastError: q.Row.LastError, Attachments: exportAttachments(m.Attachments)}
+		doc.Queued = append(doc.Queued, x)
+	}
 	return doc
+}
+
+func exportAttachments(as []core.Attachment) []exportAttachment {
+	var out []exportAttachment
+	for _, a := range as {
+		out = append(out, exportAttachment{Filename: a.Filename, ContentType: a.ContentType, Size: a.Size, Data: a.Data})
+	}
+	return out
 }
 
 func exportEntries(es []core.Entry) []exportEntry {
@@ -240,10 +274,7 @@ func exportEntries(es []core.Entry) []exportEntry {
 		x := exportEntry{ID: e.ID, TicketID: e.TicketID, CreatedAt: e.CreatedAt, AuthorKind: string(e.AuthorKind),
 			Author: e.Author, AuthorName: e.AuthorName, Internal: e.Internal, Automatic: e.Automatic,
 			Text: e.Text, MessageID: e.MessageID}
-		for _, a := range e.Attachments {
-			x.Attachments = append(x.Attachments, exportAttachment{Filename: a.Filename,
-				ContentType: a.ContentType, Size: a.Size, Data: a.Data})
-		}
+		x.Attachments = exportAttachments(e.Attachments)
 		out = append(out, x)
 	}
 	return out

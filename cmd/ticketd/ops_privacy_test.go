@@ -252,3 +252,32 @@ func TestCustomerExportAndErase(t *testing.T) {
 		t.Error("carol's words are gone from the database")
 	}
 }
+
+// TestExportQueuedMessages: a message still in the inbound queue appears
+// in the export with its text and attachment, and an empty queue is an
+// empty list rather than null.
+func TestExportQueuedMessages(t *testing.T) {
+	at := time.Date(2026, 12, 1, 9, 30, 0, 0, time.FixedZone("CET", 3600))
+	d := core.CustomerData{Address: aliceAddr, Queued: []core.QueuedMessage{{
+		Row: core.QueuedInbound{ID: 7, Door: core.DoorSMTP, QueuedAt: at, Attempts: 2, LastError: "database is locked"},
+		Message: core.InboundMessage{From: aliceAddr, Subject: "Still waiting", Text: "Queued words.",
+			Recipients: []string{"support@example.com"}, MessageID: "q1@example.com",
+			Attachments: []core.Attachment{{Filename: "a.txt", ContentType: "text/plain", Size: 2, Data: []byte("hi")}}},
+	}}}
+	b, err := json.Marshal(exportDocument(d, at))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := string(b)
+	for _, want := range []string{`"queued_messages":[{`, `"queued_at":"2026-12-01T08:30:00Z"`, `"door":"smtp"`,
+		`"subject":"Still waiting"`, `"text":"Queued words."`, `"attempts":2`, `"last_error":"database is locked"`,
+		`"data_base64":"aGk="`, `"recipients":["support@example.com"]`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("export lacks %s: %s", want, out)
+		}
+	}
+	b, _ = json.Marshal(exportDocument(core.CustomerData{Address: aliceAddr}, at))
+	if !strings.Contains(string(b), `"queued_messages":[]`) {
+		t.Errorf("empty queue exported as %s", b)
+	}
+}

@@ -99,3 +99,8 @@ func (t *tx) DeleteLoginThrottlesNaming(ctx context.Context, addr string) (int, 
 		`DELETE FROM login_throttles WHERE strpos(lower(key), lower($1)) > 0`, addr)
 	return int(n), err
 }
+
+func (t *tx) InboundFrom(ctx context.Context, sender string) ([]core.QueuedInbound, error) {
+	return queryAll(ctx, t, "inbound messages of "+sender, scanInbound, `SELECT `+sqlrows.InboundColumns+`
+		FROM inbound_queue WHERE sender = $1 ORDER BY id`, sender)
+}

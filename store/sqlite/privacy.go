@@ -103,3 +103,8 @@ func (t *tx) DeleteLoginThrottlesNaming(ctx context.Context, addr string) (int, 
 		`DELETE FROM login_throttles WHERE instr(lower(key), lower(?)) > 0`, addr)
 	return int(n), err
 }
+
+func (t *tx) InboundFrom(ctx context.Context, sender string) ([]core.QueuedInbound, error) {
+	return queryAll(ctx, t, "inbound messages of "+sender, sqlrows.ScanInbound, `SELECT `+sqlrows.InboundColumns+`
+		FROM inbound_queue WHERE sender = ? ORDER BY id`, sender)
+}

@@ -195,6 +195,24 @@ func svcCustomerExport(e *env) {
 			t.Errorf("exported a mail to %s", m.To)
 		}
 	}
+	if len(d.Queued) != 0 {
+		t.Errorf("exported %d queued messages from an empty queue", len(d.Queued))
+	}
+	// Messages a door accepted that the queue's worker has not turned into
+	// tickets yet are hers too; bob's are not.
+	for _, from := range []string{"Alice@Example.com", "bob@example.com", "alice@example.com"} {
+		_, err := e.svc.EnqueueInbound(ctx, core.InboundMessage{Door: core.DoorSMTP, From: from, Subject: "Queued from " + from,
+			Text: "Still queued.", Attachments: []core.Attachment{{Filename: "q.txt", ContentType: "text/plain", Size: 3, Data: []byte("q!\n")}}})
+		e.must("EnqueueInbound", err)
+	}
+	d, err = e.svc.CustomerData(ctx, "alice@example.com")
+	e.must("CustomerData", err)
+	if len(d.Queued) != 2 || d.Queued[0].Message.Subject != "Queued from Alice@Example.com" ||
+		d.Queued[1].Message.Subject != "Queued from alice@example.com" || d.Queued[0].Row.Door != core.DoorSMTP ||
+		d.Queued[0].Row.QueuedAt.IsZero() || len(d.Queued[0].Message.Attachments) != 1 ||
+		!bytes.Equal(d.Queued[0].Message.Attachments[0].Data, []byte("q!\n")) {
+		t.Errorf("exported queued messages: %+v", d.Queued)
+	}
 	for _, ct := range d.Tickets {
 		for _, en := range ct.Entries {
 			if strings.Contains(en.Text, "Carol") {
