@@ -224,14 +224,11 @@ func (s *Service) openTicket(ctx context.Context, tx Tx, m InboundMessage, w wor
 	if w.reason != "" {
 		t.LastMessageID = ""
 	}
-	if err := tx.CreateTicket(ctx, t); err != nil {
+	w.entry.TicketID = t.ID
+	if err := createWithEntry(ctx, tx, t, &w.entry); err != nil {
 		return ReceiveResult{}, err
 	}
 	res := ReceiveResult{TicketID: t.ID, Created: true, Automatic: w.reason}
-	w.entry.TicketID = t.ID
-	if err := tx.AddEntry(ctx, &w.entry); err != nil {
-		return ReceiveResult{}, err
-	}
 	if err := tx.RememberMessageID(ctx, m.MessageID, t.ID, true); err != nil {
 		return ReceiveResult{}, err
 	}
@@ -250,6 +247,18 @@ func (s *Service) openTicket(ctx context.Context, tx Tx, m InboundMessage, w wor
 	var err error
 	res.Automatic, err = s.confirm(ctx, tx, t, now)
 	return res, err
+}
+
+// createWithEntry creates ticket t with its first entry e, in one call
+// when the store can (TicketOpener).
+func createWithEntry(ctx context.Context, tx Tx, t Ticket, e *Entry) error {
+	if o, ok := tx.(TicketOpener); ok {
+		return o.OpenTicket(ctx, t, e)
+	}
+	if err := tx.CreateTicket(ctx, t); err != nil {
+		return err
+	}
+	return tx.AddEntry(ctx, e)
 }
 
 // confirm queues the confirmation of a new ticket to its customer, capped

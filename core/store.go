@@ -278,3 +278,12 @@ type InboundQueueTx interface {
 	// QueuedAt and how many have failed at least once.
 	InboundQueueStats(ctx context.Context) (InboundQueueStats, error)
 }
+
+// TicketOpener is a Tx that opens a ticket with its first entry in one
+// call: the same as CreateTicket(t) and then AddEntry(e) (e.TicketID is
+// t.ID; e.ID and its attachments' IDs are set), with the ticket's row
+// written once instead of once more for the entry. Service.Receive uses
+// it when the store's Tx has it.
+type TicketOpener interface {
+	OpenTicket(ctx context.Context, t Ticket, e *Entry) error
+}

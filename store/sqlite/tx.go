@@ -144,15 +144,21 @@ const (
 )
 
 func (t *tx) CreateTicket(ctx context.Context, tk core.Ticket) error {
+	return t.insertTicket(ctx, tk, nanos(tk.CreatedAt), 0, 0)
+}
+
+// insertTicket inserts a new ticket with its workspace times: activity_at,
+// customer_at and replied_at.
+func (t *tx) insertTicket(ctx context.Context, tk core.Ticket, activityAt, customerAt, repliedAt int64) error {
 	if tk.ID == "" {
 		return fmt.Errorf("create ticket: %w", core.Invalid("the ticket has no id"))
 	}
 	// search_seq and activity_at in the insert, not by the trigger's
 	// update after it (migration 0009).
-	_, err := t.exec(ctx, "create ticket "+tk.ID, `INSERT INTO tickets (`+ticketColumns+`, search_seq, activity_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(search_seq), 0) + 1 FROM tickets), ?)`,
+	_, err := t.exec(ctx, "create ticket "+tk.ID, `INSERT INTO tickets (`+ticketColumns+`, search_seq, activity_at, customer_at, replied_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(search_seq), 0) + 1 FROM tickets), ?, ?, ?)`,
 		tk.ID, tk.Subject, tk.Customer, tk.CustomerName, string(tk.Status), nullString(tk.Assignee), tk.MergedInto,
-		tk.RootMessageID, tk.LastMessageID, nanos(tk.CreatedAt), nanos(tk.UpdatedAt), tk.Mailbox, nanos(tk.CreatedAt))
+		tk.RootMessageID, tk.LastMessageID, nanos(tk.CreatedAt), nanos(tk.UpdatedAt), tk.Mailbox, activityAt, customerAt, repliedAt)
 	return err
 }
 
