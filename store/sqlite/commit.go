@@ -110,13 +110,14 @@ func (s *Store) runTogether(batch []*update, results []updateResult) bool {
 		failRest(results, fmt.Errorf("sqlite: begin: %w", err))
 		return false
 	}
+	bound := make(map[string]*sql.Stmt)
 	ran := 0
 	for i, u := range batch {
 		if err := u.ctx.Err(); err != nil {
 			results[i].err = fmt.Errorf("sqlite: %w", err)
 			continue
 		}
-		results[i] = runOne(u, &tx{tx: sqlTx, cache: s.writerStmts, deferSearch: s.deferSearch})
+		results[i] = runOne(u, s.batchTx(sqlTx, bound))
 		if results[i].failed() {
 			// What it wrote cannot be undone alone.
 			sqlTx.Rollback()
@@ -128,7 +129,7 @@ func (s *Store) runTogether(batch []*update, results []updateResult) bool {
 		sqlTx.Rollback()
 		return false
 	}
-	if err := s.commitTx(sqlTx); err != nil {
+	if err := s.commitTx(sqlTx, bound); err != nil {
 		failRest(results, err)
 	}
 	return false
@@ -143,6 +144,7 @@ func (s *Store) runSavepoints(batch []*update, results []updateResult) {
 		failRest(results, fmt.Errorf("sqlite: begin: %w", err))
 		return
 	}
+	bound := make(map[string]*sql.Stmt)
 	ok := 0
 	for i, u := range batch {
 		if err := u.ctx.Err(); err != nil {
@@ -154,7 +156,7 @@ func (s *Store) runSavepoints(batch []*update, results []updateResult) {
 			failRest(results, fmt.Errorf("sqlite: savepoint: %w", err))
 			return
 		}
-		results[i] = runOne(u, &tx{tx: sqlTx, cache: s.writerStmts, deferSearch: s.deferSearch})
+		results[i] = runOne(u, s.batchTx(sqlTx, bound))
 		if !results[i].failed() {
 			_, err = sqlTx.Exec("RELEASE upd")
 			ok++
@@ -176,16 +178,16 @@ func (s *Store) runSavepoints(batch []*update, results []updateResult) {
 		sqlTx.Rollback()
 		return
 	}
-	if err := s.commitTx(sqlTx); err != nil {
+	if err := s.commitTx(sqlTx, bound); err != nil {
 		failRest(results, err)
 	}
 }
 
 // commitTx brings the search index up to date and commits sqlTx; when
 // either fails, nothing of it is kept.
-func (s *Store) commitTx(sqlTx *sql.Tx) error {
+func (s *Store) commitTx(sqlTx *sql.Tx, bound map[string]*sql.Stmt) error {
 	// Under no caller's context: the updates in it have all run.
-	t := &tx{tx: sqlTx, cache: s.writerStmts, deferSearch: s.deferSearch}
+	t := s.batchTx(sqlTx, bound)
 	if err := t.flushSearch(context.Background()); err != nil {
 		sqlTx.Rollback()
 		return fmt.Errorf("sqlite: commit: %w", err)
@@ -194,6 +196,14 @@ func (s *Store) commitTx(sqlTx *sql.Tx) error {
 		return fmt.Errorf("sqlite: commit: %w", err)
 	}
 	return nil
+}
+
+// batchTx is the Tx of one update in the committer's transaction sqlTx;
+// bound holds the statements bound to sqlTx so far, shared by the updates
+// of the batch: a batch of new tickets runs the same few statements again
+// and again.
+func (s *Store) batchTx(sqlTx *sql.Tx, bound map[string]*sql.Stmt) *tx {
+	return &tx{tx: sqlTx, cache: s.writerStmts, bound: bound, deferSearch: s.deferSearch}
 }
 
 // runOne runs one update's function; a context that ended while it ran

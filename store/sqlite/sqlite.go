@@ -294,6 +294,10 @@ var errTxDone = errors.New("sqlite: transaction used after its function returned
 type tx struct {
 	tx    *sql.Tx
 	cache *stmtCache
+	// bound, on the committer's transactions, keeps the statements of
+	// cache bound to tx (nil: bind at every use); only the committer
+	// goroutine uses it.
+	bound map[string]*sql.Stmt
 	done  atomic.Bool
 	// deferSearch is set on the committer's transactions when the store
 	// defers search index updates to flushSearch (a schema migrated to
@@ -326,7 +330,17 @@ func (t *tx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 			st.Close() // another goroutine was first
 		}
 	}
-	return t.tx.StmtContext(ctx, v.(*sql.Stmt)), nil
+	if t.bound == nil {
+		return t.tx.StmtContext(ctx, v.(*sql.Stmt)), nil
+	}
+	st := t.bound[query]
+	if st == nil {
+		// Bound under no caller's context: the statement serves the
+		// next updates of the batch too, each with its own context.
+		st = t.tx.StmtContext(context.Background(), v.(*sql.Stmt))
+		t.bound[query] = st
+	}
+	return st, nil
 }
 
 // close closes every cached statement.
