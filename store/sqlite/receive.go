@@ -3,8 +3,10 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"trivialtickets/core"
+	"trivialtickets/store/sqlrows"
 )
 
 var _ core.TicketOpener = (*tx)(nil)
@@ -32,4 +34,36 @@ func (t *tx) OpenTicket(ctx context.Context, tk core.Ticket, e *core.Entry) erro
 		return err
 	}
 	return t.AddEntry(ctx, e)
+}
+
+var _ core.ReceiveReader = (*tx)(nil)
+
+// ReceiveFacts reads the Message-ID's ticket, the count of automatic mails
+// and the agents' addresses in one statement: a row per agent's address,
+// or one row without one.
+func (t *tx) ReceiveFacts(ctx context.Context, msgID, to string, since time.Time) (core.ReceiveFacts, error) {
+	f := core.ReceiveFacts{To: to}
+	var r sqlrows.ReceiveFactsRow
+	rows, err := t.query(ctx, "read before receiving", `SELECT
+			(SELECT ticket_id FROM message_ids WHERE message_id = ?),
+			(SELECT COUNT(*) FROM outbox WHERE automatic = 1 AND to_key = ? AND created_at >= ?),
+			a.username, a.email, a.notify
+		FROM (SELECT 1) LEFT JOIN agent_mail a ORDER BY a.username`,
+		msgID, core.NormalizeAddress(to), nanos(since))
+	if err != nil {
+		return f, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := rows.Scan(r.Dest()...); err != nil {
+			return f, fmt.Errorf("read before receiving: %w", err)
+		}
+		if err := r.AddTo(&f); err != nil {
+			return f, fmt.Errorf("read before receiving: %w", err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return f, fmt.Errorf("read before receiving: %w", err)
+	}
+	return f, nil
 }
