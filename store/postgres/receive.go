@@ -15,18 +15,16 @@ var _ core.ReceiveReader = (*tx)(nil)
 
 // ReceiveFacts reads the Message-ID's ticket, the count of automatic mails
 // and the agents' addresses in one statement, so one round trip instead of
-// three: a row per agent's address, or one row without one.
+// three: a row of the facts, then a row per agent's address.
 func (t *tx) ReceiveFacts(ctx context.Context, msgID, to string, since time.Time) (core.ReceiveFacts, error) {
 	const what = "read before receiving"
 	rs, err := queryAll(ctx, t, what, func(row pgx.CollectableRow) (sqlrows.ReceiveFactsRow, error) {
 		var r sqlrows.ReceiveFactsRow
 		err := row.Scan(r.Dest()...)
 		return r, err
-	}, `SELECT
-			(SELECT ticket_id FROM message_ids WHERE message_id = $1),
-			(SELECT COUNT(*) FROM outbox WHERE automatic AND to_key = $2 AND created_at >= $3),
-			a.username, a.email, a.notify
-		FROM (SELECT 1) o LEFT JOIN agent_mail a ON true ORDER BY a.username`,
+	}, `SELECT (SELECT ticket_id FROM message_ids WHERE message_id = $1),
+			(SELECT COUNT(*) FROM outbox WHERE automatic AND to_key = $2 AND created_at >= $3), NULL, NULL, NULL
+		UNION ALL SELECT NULL, 0, username, email, notify FROM agent_mail`,
 		msgID, core.NormalizeAddress(to), nanos(since))
 	f := core.ReceiveFacts{To: to}
 	if err != nil {
@@ -37,5 +35,6 @@ func (t *tx) ReceiveFacts(ctx context.Context, msgID, to string, since time.Time
 			return f, fmt.Errorf("%s: %w", what, err)
 		}
 	}
+	sqlrows.SortAgentMails(&f)
 	return f, nil
 }

@@ -39,16 +39,14 @@ func (t *tx) OpenTicket(ctx context.Context, tk core.Ticket, e *core.Entry) erro
 var _ core.ReceiveReader = (*tx)(nil)
 
 // ReceiveFacts reads the Message-ID's ticket, the count of automatic mails
-// and the agents' addresses in one statement: a row per agent's address,
-// or one row without one.
+// and the agents' addresses in one statement: a row of the facts, then a
+// row per agent's address (in a join, the order by username cost a sort).
 func (t *tx) ReceiveFacts(ctx context.Context, msgID, to string, since time.Time) (core.ReceiveFacts, error) {
 	f := core.ReceiveFacts{To: to}
 	var r sqlrows.ReceiveFactsRow
-	rows, err := t.query(ctx, "read before receiving", `SELECT
-			(SELECT ticket_id FROM message_ids WHERE message_id = ?),
-			(SELECT COUNT(*) FROM outbox WHERE automatic = 1 AND to_key = ? AND created_at >= ?),
-			a.username, a.email, a.notify
-		FROM (SELECT 1) LEFT JOIN agent_mail a ORDER BY a.username`,
+	rows, err := t.query(ctx, "read before receiving", `SELECT (SELECT ticket_id FROM message_ids WHERE message_id = ?),
+			(SELECT COUNT(*) FROM outbox WHERE automatic = 1 AND to_key = ? AND created_at >= ?), NULL, NULL, NULL
+		UNION ALL SELECT NULL, 0, username, email, notify FROM agent_mail`,
 		msgID, core.NormalizeAddress(to), nanos(since))
 	if err != nil {
 		return f, err
@@ -65,5 +63,6 @@ func (t *tx) ReceiveFacts(ctx context.Context, msgID, to string, since time.Time
 	if err := rows.Err(); err != nil {
 		return f, fmt.Errorf("read before receiving: %w", err)
 	}
+	sqlrows.SortAgentMails(&f)
 	return f, nil
 }

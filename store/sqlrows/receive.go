@@ -1,11 +1,16 @@
 package sqlrows
 
-import "trivialtickets/core"
+import (
+	"slices"
+	"strings"
+
+	"trivialtickets/core"
+)
 
 // ReceiveFactsRow holds the scan targets of one row of a store's
-// ReceiveFacts query: the Message-ID's ticket (NULL: none), the count of
-// automatic mails, and one agent's address (NULLs: no agent has one), a
-// row for each agent's address.
+// ReceiveFacts query, which is of two kinds: the facts (the Message-ID's
+// ticket, NULL for none, and the count of automatic mails, with NULL for
+// the agent's columns), and a row for each agent's address.
 type ReceiveFactsRow struct {
 	ticket              *string
 	n                   int
@@ -17,13 +22,14 @@ func (r *ReceiveFactsRow) Dest() []any {
 	return []any{&r.ticket, &r.n, &r.user, &r.email, &r.notify}
 }
 
-// AddTo adds what the row says to f.
+// AddTo adds what the row says to f; the agents' addresses come in any
+// order (see SortAgentMails).
 func (r *ReceiveFactsRow) AddTo(f *core.ReceiveFacts) error {
-	if r.ticket != nil {
-		f.Ticket = *r.ticket
-	}
-	f.AutomaticMails = r.n
 	if r.user == nil {
+		if r.ticket != nil {
+			f.Ticket = *r.ticket
+		}
+		f.AutomaticMails = r.n
 		return nil
 	}
 	m, err := ScanAgentMail(func(dest ...any) error {
@@ -35,6 +41,12 @@ func (r *ReceiveFactsRow) AddTo(f *core.ReceiveFacts) error {
 	}
 	f.AgentMails = append(f.AgentMails, m)
 	return nil
+}
+
+// SortAgentMails puts the agents' addresses of f in username order, as
+// Tx.AgentMails returns them.
+func SortAgentMails(f *core.ReceiveFacts) {
+	slices.SortFunc(f.AgentMails, func(a, b core.AgentMail) int { return strings.Compare(a.Username, b.Username) })
 }
 
 func deref(s *string) string {
