@@ -62,25 +62,32 @@ func (s *Store) commit() {
 func (s *Store) runBatch(batch []*update) {
 	results := make([]updateResult, len(batch))
 	if s.runTogether(batch, results) {
-		// Those without a result yet: the ones that ran before the
-		// failed one (rolled back) and those after it.
-		var rest []*update
-		var at []int
-		for i, u := range batch {
-			if !results[i].failed() {
-				rest, at = append(rest, u), append(at, i)
-			}
-		}
-		if len(rest) > 0 {
-			again := make([]updateResult, len(rest))
-			s.runSavepoints(rest, again)
-			for k, i := range at {
-				results[i] = again[k]
-			}
-		}
+		s.runAgain(batch, results)
 	}
 	for i, u := range batch {
 		u.done <- results[i]
+	}
+}
+
+// runAgain runs the updates of batch whose results are not failures (those
+// that ran in a transaction that was rolled back, and those that did not
+// run yet) once more, each in a savepoint of its own, and sets their
+// results.
+func (s *Store) runAgain(batch []*update, results []updateResult) {
+	var rest []*update
+	var at []int
+	for i, u := range batch {
+		if !results[i].failed() {
+			rest, at = append(rest, u), append(at, i)
+		}
+	}
+	if len(rest) == 0 {
+		return
+	}
+	again := make([]updateResult, len(rest))
+	s.runSavepoints(rest, again)
+	for k, i := range at {
+		results[i] = again[k]
 	}
 }
 
@@ -167,9 +174,19 @@ func (s *Store) runSavepoints(batch []*update, results []updateResult) {
 			}
 		}
 		if err != nil {
-			// SQLite rolled the whole transaction back (disk full, I/O
-			// error): nothing of this batch is committed.
+			// SQLite rolled the whole transaction back: nothing of this
+			// batch is committed.
 			sqlTx.Rollback()
+			if u.ctx.Err() != nil {
+				// Its caller went away while its statement ran, and
+				// SQLite ends an interrupted write with the whole
+				// transaction: the others run again without it (it
+				// fails at its context's check).
+				results[i].err = fmt.Errorf("sqlite: %w", u.ctx.Err())
+				s.runAgain(batch, results)
+				return
+			}
+			// Disk full, an I/O error.
 			failRest(results, fmt.Errorf("sqlite: transaction aborted: %w", err))
 			return
 		}
