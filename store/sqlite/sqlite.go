@@ -208,7 +208,8 @@ var errClosed = errors.New("sqlite: the store is closed")
 // Update runs fn in a write transaction and commits it when fn returns nil.
 // When fn returns an error (or ctx ends while it runs), its changes are
 // rolled back and Update returns that error as it is. Writers run one at a
-// time; ctx bounds the wait and every statement.
+// time; ctx bounds the wait, and it is checked before every statement and
+// after fn (a statement that runs is not interrupted: see statementCtx).
 //
 // Updates that arrive while another commits are run together in one
 // transaction and committed with one sync to disk (group commit): each

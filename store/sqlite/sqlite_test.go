@@ -327,7 +327,9 @@ func BenchmarkReceive(b *testing.B) {
 	b.SetParallelism(max(1, 64/runtime.GOMAXPROCS(0)))
 	cpu0 := cpuTime(b)
 	b.RunParallel(func(pb *testing.PB) {
-		ctx := context.Background()
+		// A context that can end, as a request's.
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
 		for pb.Next() {
 			i := n.Add(1)
 			res, err := svc.Receive(ctx, core.InboundMessage{Door: core.DoorSMTP,

@@ -26,9 +26,31 @@ func (t *tx) check() error {
 	return nil
 }
 
+// statementCtx returns the context that a statement runs under. In the
+// committer's transactions (bound set) it is ctx without its end, after a
+// check that ctx has not ended: SQLite ends an interrupted write with the
+// whole transaction, every update of the group commit with it, and the
+// driver starts a goroutine per statement to watch a context that can
+// end. The statements of an update are short; one whose caller went away
+// meanwhile fails at the next statement or after fn (runOne), and is
+// rolled back alone.
+func (t *tx) statementCtx(ctx context.Context) (context.Context, error) {
+	if t.bound == nil {
+		return ctx, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	return context.WithoutCancel(ctx), nil
+}
+
 // run runs one statement that changes rows.
 func (t *tx) run(ctx context.Context, what, query string, args ...any) (sql.Result, error) {
 	if err := t.check(); err != nil {
+		return nil, err
+	}
+	ctx, err := t.statementCtx(ctx)
+	if err != nil {
 		return nil, err
 	}
 	st, err := t.stmt(ctx, query)
@@ -73,6 +95,10 @@ func (t *tx) query(ctx context.Context, what, query string, args ...any) (*sql.R
 	if err := t.check(); err != nil {
 		return nil, err
 	}
+	ctx, err := t.statementCtx(ctx)
+	if err != nil {
+		return nil, err
+	}
 	st, err := t.stmt(ctx, query)
 	if err != nil {
 		return nil, dbErr(what, err)
@@ -88,6 +114,10 @@ func (t *tx) query(ctx context.Context, what, query string, args ...any) (*sql.R
 // wrapping core.ErrNotFound.
 func (t *tx) queryRow(ctx context.Context, what string, dest []any, query string, args ...any) error {
 	if err := t.check(); err != nil {
+		return err
+	}
+	ctx, err := t.statementCtx(ctx)
+	if err != nil {
 		return err
 	}
 	st, err := t.stmt(ctx, query)
