@@ -86,15 +86,6 @@ func dsn(path string, writer bool) string {
 		// the log, so that an erased customer's words leave no trace
 		// in free space (ticketd customer erase).
 		q.Add("_pragma", "secure_delete(on)")
-		// A new ticket changes about seven pages at random places (its
-		// id, its customer and the outbox's recipient in their
-		// indexes): the committer keeps 32 MiB of pages (not 2) so that
-		// it rereads fewer of them, and copies the log into the file
-		// every 8,000 pages (32 MiB, not 4), so that a page changed by
-		// several commits in between is copied and synced once
-		// (BenchmarkReceive: about a tenth less CPU per new ticket).
-		q.Add("_pragma", "cache_size(-32768)")
-		q.Add("_pragma", "wal_autocheckpoint(8000)")
 	} else {
 		q.Set("_query_only", "1")
 	}
