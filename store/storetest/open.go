@@ -12,15 +12,8 @@ import (
 // CreateTicket followed by AddEntry does, also when more entries follow
 // in the same transaction or later. Stores without it skip.
 func testOpenTicket(t *testing.T, st core.Store) {
+	skipWithout[core.TicketOpener](t, st, "OpenTicket")
 	ctx := t.Context()
-	var opener bool
-	view(t, st, func(tx core.Tx) error {
-		_, opener = tx.(core.TicketOpener)
-		return nil
-	})
-	if !opener {
-		t.Skip("the store's Tx has no OpenTicket")
-	}
 	entry := func(tk core.Ticket, when time.Time, kind core.AuthorKind, text string) *core.Entry {
 		return &core.Entry{TicketID: tk.ID, CreatedAt: when, AuthorKind: kind, Author: tk.Customer, Text: text,
 			MessageID: "m-" + tk.ID, Attachments: []core.Attachment{{Filename: "a.txt", ContentType: "text/plain", Data: []byte("hi")}}}
@@ -168,4 +161,18 @@ func listIDs(t *testing.T, st core.Store, q core.TicketQuery) []string {
 		return err
 	})
 	return ids
+}
+
+// skipWithout skips the test unless the store's Tx implements I, an
+// optional interface of core (named what).
+func skipWithout[I any](t *testing.T, st core.Store, what string) {
+	t.Helper()
+	var ok bool
+	view(t, st, func(tx core.Tx) error {
+		_, ok = tx.(I)
+		return nil
+	})
+	if !ok {
+		t.Skip("the store's Tx has no " + what)
+	}
 }

@@ -13,15 +13,8 @@ import (
 // transaction, with no agents, with several and after writes. Stores
 // without it skip.
 func testReceiveFacts(t *testing.T, st core.Store) {
+	skipWithout[core.ReceiveReader](t, st, "ReceiveFacts")
 	ctx := t.Context()
-	var reader bool
-	view(t, st, func(tx core.Tx) error {
-		_, reader = tx.(core.ReceiveReader)
-		return nil
-	})
-	if !reader {
-		t.Skip("the store's Tx has no ReceiveFacts")
-	}
 	// check reads the facts and compares them with the three reads.
 	check := func(what, msgID, to string, since time.Time) core.ReceiveFacts {
 		t.Helper()
