@@ -172,6 +172,12 @@ func (s *Service) notifyAgents(ctx context.Context, tx Tx, t Ticket, what Notify
 	if err != nil {
 		return err
 	}
+	return s.notifyAgentMails(ctx, tx, t, what, only, inReplyTo, text, ams)
+}
+
+// notifyAgentMails is notifyAgents with every agent's address read
+// already (ams, as Tx.AgentMails returns them).
+func (s *Service) notifyAgentMails(ctx context.Context, tx Tx, t Ticket, what Notify, only, inReplyTo, text string, ams []AgentMail) error {
 	var key []byte
 	for _, am := range ams {
 		if am.Notify&what == 0 || (only != "" && am.Username != only) || SameAddress(am.Email, t.Customer) || !s.mailable(am.Email) {

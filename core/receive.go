@@ -98,11 +98,15 @@ func (s *Service) cleanInbound(m InboundMessage) (_ InboundMessage, badFrom stri
 // receiveTx is Receive's transaction: the duplicate check, an agent's
 // answer by mail, then the ticket the message answers or a new one.
 func (s *Service) receiveTx(ctx context.Context, tx Tx, m InboundMessage, badFrom, reason string, now time.Time) (ReceiveResult, error) {
-	// 1. Duplicate?
-	if tid, _, err := tx.MessageIDTicket(ctx, m.MessageID); err == nil {
-		return ReceiveResult{TicketID: tid, Duplicate: true, Automatic: reason}, nil
-	} else if !errors.Is(err, ErrNotFound) {
+	facts, err := readFacts(ctx, tx, m, now)
+	if err != nil {
 		return ReceiveResult{}, err
+	}
+	// 1. Duplicate?
+	if tid, err := duplicateOf(ctx, tx, m.MessageID, facts); err != nil {
+		return ReceiveResult{}, err
+	} else if tid != "" {
+		return ReceiveResult{TicketID: tid, Duplicate: true, Automatic: reason}, nil
 	}
 	// An agent's answer by mail to a reply address signed for them.
 	if tid, am, ok, err := s.agentAnswer(ctx, tx, m); err != nil {
@@ -132,12 +136,40 @@ func (s *Service) receiveTx(ctx context.Context, tx Tx, m InboundMessage, badFro
 	}
 	if !found {
 		// 3. A new ticket.
-		return s.openTicket(ctx, tx, m, w, badFrom)
+		return s.openTicket(ctx, tx, m, w, badFrom, facts)
 	}
 	if m.Bounce {
 		w.bounce = &m
 	}
 	return ReceiveResult{TicketID: t.ID, Automatic: reason}, s.addWords(ctx, tx, &t, w)
+}
+
+// readFacts reads what receiving m needs to know before it writes, in one
+// call when the store can (ReceiveReader); nil when it cannot, and each
+// step reads for itself.
+func readFacts(ctx context.Context, tx Tx, m InboundMessage, now time.Time) (*ReceiveFacts, error) {
+	r, ok := tx.(ReceiveReader)
+	if !ok {
+		return nil, nil
+	}
+	f, err := r.ReceiveFacts(ctx, m.MessageID, m.From, now.Add(-time.Hour))
+	if err != nil {
+		return nil, err
+	}
+	return &f, nil
+}
+
+// duplicateOf returns the ticket that msgID was ingested for, "" when it
+// was not.
+func duplicateOf(ctx context.Context, tx Tx, msgID string, facts *ReceiveFacts) (string, error) {
+	if facts != nil {
+		return facts.Ticket, nil
+	}
+	tid, _, err := tx.MessageIDTicket(ctx, msgID)
+	if errors.Is(err, ErrNotFound) {
+		return "", nil
+	}
+	return tid, err
 }
 
 // words are a customer's words on their way into a ticket: a message from
@@ -207,7 +239,8 @@ func (s *Service) addWords(ctx context.Context, tx Tx, t *Ticket, w words) error
 // openTicket opens a new ticket with the customer's first words, tells
 // the agents who chose so and confirms it to the customer, unless the
 // message is automatic or its sender was no valid address (badFrom).
-func (s *Service) openTicket(ctx context.Context, tx Tx, m InboundMessage, w words, badFrom string) (ReceiveResult, error) {
+// facts, when not nil, were read at the transaction's start.
+func (s *Service) openTicket(ctx context.Context, tx Tx, m InboundMessage, w words, badFrom string, facts *ReceiveFacts) (ReceiveResult, error) {
 	now := w.entry.CreatedAt
 	t := Ticket{
 		ID:            NewTicketID(),
@@ -224,14 +257,11 @@ func (s *Service) openTicket(ctx context.Context, tx Tx, m InboundMessage, w wor
 	if w.reason != "" {
 		t.LastMessageID = ""
 	}
-	if err := tx.CreateTicket(ctx, t); err != nil {
+	w.entry.TicketID = t.ID
+	if err := createWithEntry(ctx, tx, t, &w.entry); err != nil {
 		return ReceiveResult{}, err
 	}
 	res := ReceiveResult{TicketID: t.ID, Created: true, Automatic: w.reason}
-	w.entry.TicketID = t.ID
-	if err := tx.AddEntry(ctx, &w.entry); err != nil {
-		return ReceiveResult{}, err
-	}
 	if err := tx.RememberMessageID(ctx, m.MessageID, t.ID, true); err != nil {
 		return ReceiveResult{}, err
 	}
@@ -244,20 +274,49 @@ func (s *Service) openTicket(ctx context.Context, tx Tx, m InboundMessage, w wor
 	if w.reason != "" {
 		return res, nil
 	}
-	if err := s.notifyAgents(ctx, tx, t, NotifyNew, "", m.MessageID, m.Text); err != nil {
+	ams, err := agentMails(ctx, tx, facts)
+	if err != nil {
 		return ReceiveResult{}, err
 	}
-	var err error
-	res.Automatic, err = s.confirm(ctx, tx, t, now)
+	if err := s.notifyAgentMails(ctx, tx, t, NotifyNew, "", m.MessageID, m.Text, ams); err != nil {
+		return ReceiveResult{}, err
+	}
+	res.Automatic, err = s.confirm(ctx, tx, t, now, facts)
 	return res, err
 }
 
+// agentMails returns every agent's address: from facts when read.
+func agentMails(ctx context.Context, tx Tx, facts *ReceiveFacts) ([]AgentMail, error) {
+	if facts != nil {
+		return facts.AgentMails, nil
+	}
+	return tx.AgentMails(ctx)
+}
+
+// createWithEntry creates ticket t with its first entry e, in one call
+// when the store can (TicketOpener).
+func createWithEntry(ctx context.Context, tx Tx, t Ticket, e *Entry) error {
+	if o, ok := tx.(TicketOpener); ok {
+		return o.OpenTicket(ctx, t, e)
+	}
+	if err := tx.CreateTicket(ctx, t); err != nil {
+		return err
+	}
+	return tx.AddEntry(ctx, e)
+}
+
 // confirm queues the confirmation of a new ticket to its customer, capped
-// per recipient and hour; when the cap holds it back, it says why.
-func (s *Service) confirm(ctx context.Context, tx Tx, t Ticket, now time.Time) (string, error) {
-	n, err := tx.CountAutomaticMails(ctx, t.Customer, now.Add(-time.Hour))
-	if err != nil {
-		return "", err
+// per recipient and hour; when the cap holds it back, it says why. facts,
+// when not nil and counted for the customer, hold the count of the hour.
+func (s *Service) confirm(ctx context.Context, tx Tx, t Ticket, now time.Time, facts *ReceiveFacts) (string, error) {
+	var n int
+	if facts != nil && facts.To == t.Customer {
+		n = facts.AutomaticMails
+	} else {
+		var err error
+		if n, err = tx.CountAutomaticMails(ctx, t.Customer, now.Add(-time.Hour)); err != nil {
+			return "", err
+		}
 	}
 	if n >= s.cfg.AutoReplyLimit {
 		return fmt.Sprintf("more than %d automatic mails to %s in the last hour", s.cfg.AutoReplyLimit, t.Customer), nil

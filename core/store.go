@@ -282,3 +282,36 @@ type InboundQueueTx interface {
 	// QueuedAt and how many have failed at least once.
 	InboundQueueStats(ctx context.Context) (InboundQueueStats, error)
 }
+
+// TicketOpener is a Tx that opens a ticket with its first entry in one
+// call: the same as CreateTicket(t) and then AddEntry(e) (e.TicketID is
+// t.ID; e.ID and its attachments' IDs are set), with the ticket's row
+// written once instead of once more for the entry. Service.Receive uses
+// it when the store's Tx has it.
+type TicketOpener interface {
+	OpenTicket(ctx context.Context, t Ticket, e *Entry) error
+}
+
+// ReceiveReader is a Tx that reads in one call what Service.Receive needs
+// to know before it writes (see ReceiveFacts): one statement instead of
+// three, and on PostgreSQL one round trip. Service.Receive uses it when
+// the store's Tx has it.
+type ReceiveReader interface {
+	// ReceiveFacts reads the ticket that msgID belongs to, every agent's
+	// address (as AgentMails) and the automatic mails queued to the
+	// address to since the given time (as CountAutomaticMails).
+	ReceiveFacts(ctx context.Context, msgID, to string, since time.Time) (ReceiveFacts, error)
+}
+
+// ReceiveFacts is what ReceiveReader reads.
+type ReceiveFacts struct {
+	// Ticket is the ticket that the Message-ID belongs to; "" when it is
+	// not recorded.
+	Ticket string
+	// AgentMails are every agent's address, ordered by username.
+	AgentMails []AgentMail
+	// To and AutomaticMails: the automatic mails queued to To since the
+	// time asked for.
+	To             string
+	AutomaticMails int
+}

@@ -62,25 +62,32 @@ func (s *Store) commit() {
 func (s *Store) runBatch(batch []*update) {
 	results := make([]updateResult, len(batch))
 	if s.runTogether(batch, results) {
-		// Those without a result yet: the ones that ran before the
-		// failed one (rolled back) and those after it.
-		var rest []*update
-		var at []int
-		for i, u := range batch {
-			if !results[i].failed() {
-				rest, at = append(rest, u), append(at, i)
-			}
-		}
-		if len(rest) > 0 {
-			again := make([]updateResult, len(rest))
-			s.runSavepoints(rest, again)
-			for k, i := range at {
-				results[i] = again[k]
-			}
-		}
+		s.runAgain(batch, results)
 	}
 	for i, u := range batch {
 		u.done <- results[i]
+	}
+}
+
+// runAgain runs the updates of batch whose results are not failures (those
+// that ran in a transaction that was rolled back, and those that did not
+// run yet) once more, each in a savepoint of its own, and sets their
+// results.
+func (s *Store) runAgain(batch []*update, results []updateResult) {
+	var rest []*update
+	var at []int
+	for i, u := range batch {
+		if !results[i].failed() {
+			rest, at = append(rest, u), append(at, i)
+		}
+	}
+	if len(rest) == 0 {
+		return
+	}
+	again := make([]updateResult, len(rest))
+	s.runSavepoints(rest, again)
+	for k, i := range at {
+		results[i] = again[k]
 	}
 }
 
@@ -110,13 +117,14 @@ func (s *Store) runTogether(batch []*update, results []updateResult) bool {
 		failRest(results, fmt.Errorf("sqlite: begin: %w", err))
 		return false
 	}
+	bound := make(map[string]*sql.Stmt)
 	ran := 0
 	for i, u := range batch {
 		if err := u.ctx.Err(); err != nil {
 			results[i].err = fmt.Errorf("sqlite: %w", err)
 			continue
 		}
-		results[i] = runOne(u, &tx{tx: sqlTx, cache: s.writerStmts, deferSearch: s.deferSearch})
+		results[i] = runOne(u, s.batchTx(sqlTx, bound))
 		if results[i].failed() {
 			// What it wrote cannot be undone alone.
 			sqlTx.Rollback()
@@ -128,7 +136,7 @@ func (s *Store) runTogether(batch []*update, results []updateResult) bool {
 		sqlTx.Rollback()
 		return false
 	}
-	if err := s.commitTx(sqlTx); err != nil {
+	if err := s.commitTx(sqlTx, bound); err != nil {
 		failRest(results, err)
 	}
 	return false
@@ -143,6 +151,7 @@ func (s *Store) runSavepoints(batch []*update, results []updateResult) {
 		failRest(results, fmt.Errorf("sqlite: begin: %w", err))
 		return
 	}
+	bound := make(map[string]*sql.Stmt)
 	ok := 0
 	for i, u := range batch {
 		if err := u.ctx.Err(); err != nil {
@@ -154,7 +163,7 @@ func (s *Store) runSavepoints(batch []*update, results []updateResult) {
 			failRest(results, fmt.Errorf("sqlite: savepoint: %w", err))
 			return
 		}
-		results[i] = runOne(u, &tx{tx: sqlTx, cache: s.writerStmts, deferSearch: s.deferSearch})
+		results[i] = runOne(u, s.batchTx(sqlTx, bound))
 		if !results[i].failed() {
 			_, err = sqlTx.Exec("RELEASE upd")
 			ok++
@@ -165,9 +174,19 @@ func (s *Store) runSavepoints(batch []*update, results []updateResult) {
 			}
 		}
 		if err != nil {
-			// SQLite rolled the whole transaction back (disk full, I/O
-			// error): nothing of this batch is committed.
+			// SQLite rolled the whole transaction back: nothing of this
+			// batch is committed.
 			sqlTx.Rollback()
+			if u.ctx.Err() != nil {
+				// Its caller went away while its statement ran, and
+				// SQLite ends an interrupted write with the whole
+				// transaction: the others run again without it (it
+				// fails at its context's check).
+				results[i].err = fmt.Errorf("sqlite: %w", u.ctx.Err())
+				s.runAgain(batch, results)
+				return
+			}
+			// Disk full, an I/O error.
 			failRest(results, fmt.Errorf("sqlite: transaction aborted: %w", err))
 			return
 		}
@@ -176,16 +195,16 @@ func (s *Store) runSavepoints(batch []*update, results []updateResult) {
 		sqlTx.Rollback()
 		return
 	}
-	if err := s.commitTx(sqlTx); err != nil {
+	if err := s.commitTx(sqlTx, bound); err != nil {
 		failRest(results, err)
 	}
 }
 
 // commitTx brings the search index up to date and commits sqlTx; when
 // either fails, nothing of it is kept.
-func (s *Store) commitTx(sqlTx *sql.Tx) error {
+func (s *Store) commitTx(sqlTx *sql.Tx, bound map[string]*sql.Stmt) error {
 	// Under no caller's context: the updates in it have all run.
-	t := &tx{tx: sqlTx, cache: s.writerStmts, deferSearch: s.deferSearch}
+	t := s.batchTx(sqlTx, bound)
 	if err := t.flushSearch(context.Background()); err != nil {
 		sqlTx.Rollback()
 		return fmt.Errorf("sqlite: commit: %w", err)
@@ -194,6 +213,14 @@ func (s *Store) commitTx(sqlTx *sql.Tx) error {
 		return fmt.Errorf("sqlite: commit: %w", err)
 	}
 	return nil
+}
+
+// batchTx is the Tx of one update in the committer's transaction sqlTx;
+// bound holds the statements bound to sqlTx so far, shared by the updates
+// of the batch: a batch of new tickets runs the same few statements again
+// and again.
+func (s *Store) batchTx(sqlTx *sql.Tx, bound map[string]*sql.Stmt) *tx {
+	return &tx{tx: sqlTx, cache: s.writerStmts, bound: bound, deferSearch: s.deferSearch}
 }
 
 // runOne runs one update's function; a context that ended while it ran

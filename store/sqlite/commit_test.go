@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -147,4 +148,69 @@ func TestLoneUpdateRollsBack(t *testing.T) {
 			t.Errorf("ticket %q stored = %v, want %v (%v)", id, got, want, err)
 		}
 	}
+}
+
+// TestCallerGoneInSavepoints: in the pass where each update has a
+// savepoint of its own, a caller that goes away while its statement writes
+// fails alone; the updates of the same batch before and after it are kept.
+func TestCallerGoneInSavepoints(t *testing.T) {
+	st, err := Open(t.Context(), filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := t.Context()
+	ticket := func(tx core.Tx, id string) error {
+		return tx.CreateTicket(ctx, core.Ticket{ID: id, Subject: "s", Customer: "c@example.com", Status: core.StatusOpen,
+			CreatedAt: time.Unix(1, 0), UpdatedAt: time.Unix(1, 0)})
+	}
+	// An update holds the committer until the others wait together.
+	held, release := make(chan struct{}), make(chan struct{})
+	go st.Update(ctx, func(core.Tx) error { close(held); <-release; return nil })
+	<-held
+	errFail := errors.New("fail on purpose")
+	gone, cancel := context.WithCancel(ctx)
+	defer cancel()
+	fns := []struct {
+		ctx context.Context
+		fn  func(core.Tx) error
+	}{
+		// Fails, so that the batch runs again with savepoints.
+		{ctx, func(tx core.Tx) error { ticket(tx, "failed"); return errFail }},
+		{ctx, func(tx core.Tx) error { return ticket(tx, "before") }},
+		{gone, func(tx core.Tx) error {
+			if err := ticket(tx, "gone"); err != nil {
+				return err
+			}
+			time.AfterFunc(10*time.Millisecond, cancel)
+			// A write that takes longer than that.
+			_, err := tx.(*sqliteTx).exec(gone, "long write", `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 100000)
+				INSERT INTO leases (name, owner, expires_at) SELECT 'l' || x, 'o', 0 FROM c`)
+			return err
+		}},
+		{ctx, func(tx core.Tx) error { return ticket(tx, "after") }},
+	}
+	errs := make([]error, len(fns))
+	var wg sync.WaitGroup
+	for i, f := range fns {
+		wg.Go(func() { errs[i] = st.Update(f.ctx, f.fn) })
+		// In this order into the batch.
+		for len(st.updates) < i+1 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	close(release)
+	wg.Wait()
+	if !errors.Is(errs[0], errFail) || errs[1] != nil || !errors.Is(errs[2], context.Canceled) || errs[3] != nil {
+		t.Errorf("results %v, want: fail on purpose, nil, context canceled, nil", errs)
+	}
+	st.View(ctx, func(tx core.Tx) error {
+		for _, id := range []string{"failed", "before", "gone", "after"} {
+			_, err := tx.Ticket(ctx, id)
+			if kept, want := err == nil, id == "before" || id == "after"; kept != want {
+				t.Errorf("ticket %s kept = %v, want %v (%v)", id, kept, want, err)
+			}
+		}
+		return nil
+	})
 }

@@ -199,7 +199,8 @@ var errClosed = errors.New("sqlite: the store is closed")
 // Update runs fn in a write transaction and commits it when fn returns nil.
 // When fn returns an error (or ctx ends while it runs), its changes are
 // rolled back and Update returns that error as it is. Writers run one at a
-// time; ctx bounds the wait and every statement.
+// time; ctx bounds the wait, and it is checked before every statement and
+// after fn (a statement that runs is not interrupted: see statementCtx).
 //
 // Updates that arrive while another commits are run together in one
 // transaction and committed with one sync to disk (group commit): each
@@ -285,6 +286,10 @@ var errTxDone = errors.New("sqlite: transaction used after its function returned
 type tx struct {
 	tx    *sql.Tx
 	cache *stmtCache
+	// bound, on the committer's transactions, keeps the statements of
+	// cache bound to tx (nil: bind at every use); only the committer
+	// goroutine uses it.
+	bound map[string]*sql.Stmt
 	done  atomic.Bool
 	// deferSearch is set on the committer's transactions when the store
 	// defers search index updates to flushSearch (a schema migrated to
@@ -317,7 +322,17 @@ func (t *tx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 			st.Close() // another goroutine was first
 		}
 	}
-	return t.tx.StmtContext(ctx, v.(*sql.Stmt)), nil
+	if t.bound == nil {
+		return t.tx.StmtContext(ctx, v.(*sql.Stmt)), nil
+	}
+	st := t.bound[query]
+	if st == nil {
+		// Bound under no caller's context: the statement serves the
+		// next updates of the batch too, each with its own context.
+		st = t.tx.StmtContext(context.Background(), v.(*sql.Stmt))
+		t.bound[query] = st
+	}
+	return st, nil
 }
 
 // close closes every cached statement.

@@ -26,9 +26,31 @@ func (t *tx) check() error {
 	return nil
 }
 
+// statementCtx returns the context that a statement runs under. In the
+// committer's transactions (bound set) it is ctx without its end, after a
+// check that ctx has not ended: SQLite ends an interrupted write with the
+// whole transaction, every update of the group commit with it, and the
+// driver starts a goroutine per statement to watch a context that can
+// end. The statements of an update are short; one whose caller went away
+// meanwhile fails at the next statement or after fn (runOne), and is
+// rolled back alone.
+func (t *tx) statementCtx(ctx context.Context) (context.Context, error) {
+	if t.bound == nil {
+		return ctx, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	return context.WithoutCancel(ctx), nil
+}
+
 // run runs one statement that changes rows.
 func (t *tx) run(ctx context.Context, what, query string, args ...any) (sql.Result, error) {
 	if err := t.check(); err != nil {
+		return nil, err
+	}
+	ctx, err := t.statementCtx(ctx)
+	if err != nil {
 		return nil, err
 	}
 	st, err := t.stmt(ctx, query)
@@ -73,6 +95,10 @@ func (t *tx) query(ctx context.Context, what, query string, args ...any) (*sql.R
 	if err := t.check(); err != nil {
 		return nil, err
 	}
+	ctx, err := t.statementCtx(ctx)
+	if err != nil {
+		return nil, err
+	}
 	st, err := t.stmt(ctx, query)
 	if err != nil {
 		return nil, dbErr(what, err)
@@ -88,6 +114,10 @@ func (t *tx) query(ctx context.Context, what, query string, args ...any) (*sql.R
 // wrapping core.ErrNotFound.
 func (t *tx) queryRow(ctx context.Context, what string, dest []any, query string, args ...any) error {
 	if err := t.check(); err != nil {
+		return err
+	}
+	ctx, err := t.statementCtx(ctx)
+	if err != nil {
 		return err
 	}
 	st, err := t.stmt(ctx, query)
@@ -144,15 +174,21 @@ const (
 )
 
 func (t *tx) CreateTicket(ctx context.Context, tk core.Ticket) error {
+	return t.insertTicket(ctx, tk, nanos(tk.CreatedAt), 0, 0)
+}
+
+// insertTicket inserts a new ticket with its workspace times: activity_at,
+// customer_at and replied_at.
+func (t *tx) insertTicket(ctx context.Context, tk core.Ticket, activityAt, customerAt, repliedAt int64) error {
 	if tk.ID == "" {
 		return fmt.Errorf("create ticket: %w", core.Invalid("the ticket has no id"))
 	}
 	// search_seq and activity_at in the insert, not by the trigger's
 	// update after it (migration 0009).
-	_, err := t.exec(ctx, "create ticket "+tk.ID, `INSERT INTO tickets (`+ticketColumns+`, search_seq, activity_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(search_seq), 0) + 1 FROM tickets), ?)`,
+	_, err := t.exec(ctx, "create ticket "+tk.ID, `INSERT INTO tickets (`+ticketColumns+`, search_seq, activity_at, customer_at, replied_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(search_seq), 0) + 1 FROM tickets), ?, ?, ?)`,
 		tk.ID, tk.Subject, tk.Customer, tk.CustomerName, string(tk.Status), nullString(tk.Assignee), tk.MergedInto,
-		tk.RootMessageID, tk.LastMessageID, nanos(tk.CreatedAt), nanos(tk.UpdatedAt), tk.Mailbox, nanos(tk.CreatedAt))
+		tk.RootMessageID, tk.LastMessageID, nanos(tk.CreatedAt), nanos(tk.UpdatedAt), tk.Mailbox, activityAt, customerAt, repliedAt)
 	return err
 }
 

@@ -58,6 +58,8 @@ func Run(t *testing.T, open func(t *testing.T) core.Store) {
 		{"ConcurrentCounts", testConcurrentCounts},
 		{"InboundQueue", testInboundQueue},
 		{"ConcurrentInboundClaims", testConcurrentInboundClaims},
+		{"OpenTicket", testOpenTicket},
+		{"ReceiveFacts", testReceiveFacts},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,40 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"trivialtickets/core"
+	"trivialtickets/store/sqlrows"
+)
+
+var _ core.ReceiveReader = (*tx)(nil)
+
+// ReceiveFacts reads the Message-ID's ticket, the count of automatic mails
+// and the agents' addresses in one statement, so one round trip instead of
+// three: a row of the facts, then a row per agent's address.
+func (t *tx) ReceiveFacts(ctx context.Context, msgID, to string, since time.Time) (core.ReceiveFacts, error) {
+	const what = "read before receiving"
+	rs, err := queryAll(ctx, t, what, func(row pgx.CollectableRow) (sqlrows.ReceiveFactsRow, error) {
+		var r sqlrows.ReceiveFactsRow
+		err := row.Scan(r.Dest()...)
+		return r, err
+	}, `SELECT (SELECT ticket_id FROM message_ids WHERE message_id = $1),
+			(SELECT COUNT(*) FROM outbox WHERE automatic AND to_key = $2 AND created_at >= $3), NULL, NULL, NULL
+		UNION ALL SELECT NULL, 0, username, email, notify FROM agent_mail`,
+		msgID, core.NormalizeAddress(to), nanos(since))
+	f := core.ReceiveFacts{To: to}
+	if err != nil {
+		return f, err
+	}
+	for i := range rs {
+		if err := rs[i].AddTo(&f); err != nil {
+			return f, fmt.Errorf("%s: %w", what, err)
+		}
+	}
+	sqlrows.SortAgentMails(&f)
+	return f, nil
+}
