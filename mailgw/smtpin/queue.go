@@ -189,20 +189,38 @@ func (q *Queue) Run(ctx context.Context) {
 	}
 }
 
-// While mail came in within busyWindow, the worker runs one transaction
-// of busyPerTx rows at a time and then waits until its transactions took at
-// most busyShare of the time: acceptance first, as an MTA's queue manager
-// does not hold up its smtpd. The queue still drains under a steady flow,
-// and above MaxQueued the doors answer 451.
+// While mail came in within busyWindow, the worker claims busyLimit rows
+// at a time, runs one transaction of busyPerTx rows at a time and then
+// waits until its transactions took at most 1/busyShare of the time:
+// acceptance first, as an MTA's queue manager does not hold up its smtpd.
+// Each of its transactions holds the one database writer for a few
+// milliseconds (a new ticket is about twenty times the work of a queue
+// row), and every message that arrives meanwhile waits for it before its
+// 250; a claim of many rows rewrites as many pages. Once the oldest queued
+// message has waited busyMaxLag, the worker's share is lagShare, so that
+// under a steady flow the tickets do not fall further and further behind;
+// above MaxQueued the doors answer 451.
 const (
 	busyWindow = 50 * time.Millisecond
 	busyPerTx  = 4
-	busyShare  = 4 // the worker's transactions take 1/busyShare of the time
+	busyLimit  = 32
+	busyShare  = 8 // the worker's transactions take 1/busyShare of the time
+	busyMaxLag = 5 * time.Second
+	lagShare   = 2
 )
 
 // busy reports whether mail came in within busyWindow.
 func (q *Queue) busy() bool {
 	return time.Since(time.Unix(0, q.lastEnqueue.Load())) < busyWindow
+}
+
+// share is the part of the time (1/share) the worker's transactions may
+// take while mail comes in.
+func (q *Queue) share() time.Duration {
+	if q.OldestAge() >= busyMaxLag {
+		return lagShare
+	}
+	return busyShare
 }
 
 // options are ProcessInbound's options for now.
@@ -215,10 +233,10 @@ func (q *Queue) options() core.InboundOptions {
 		return release
 	}}
 	if q.busy() {
-		o.PerTx, o.Parallel = busyPerTx, 1
+		o.Limit, o.PerTx, o.Parallel = busyLimit, busyPerTx, 1
 		o.Pace = func(took time.Duration) {
 			if q.busy() {
-				time.Sleep(took * (busyShare - 1))
+				time.Sleep(took * (q.share() - 1))
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package smtpin_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"path/filepath"
 	"strings"
@@ -173,5 +174,94 @@ func TestQueueKeepsDoor(t *testing.T) {
 	defer mu.Unlock()
 	if strings.Join(doors, ",") != core.DoorLMTP {
 		t.Errorf("doors %v, want [lmtp]", doors)
+	}
+}
+
+// claimStore records the limit of every claim of the inbound queue that
+// found rows.
+type claimStore struct {
+	core.Store
+	mu     sync.Mutex
+	limits []int
+}
+
+func (s *claimStore) Update(ctx context.Context, fn func(core.Tx) error) error {
+	return s.Store.Update(ctx, func(tx core.Tx) error { return fn(claimTx{Tx: tx, s: s}) })
+}
+
+type claimTx struct {
+	core.Tx
+	s *claimStore
+}
+
+func (t claimTx) ClaimInbound(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]core.QueuedInbound, error) {
+	rows, err := t.Tx.ClaimInbound(ctx, owner, now, leaseUntil, limit)
+	if len(rows) > 0 {
+		t.s.mu.Lock()
+		t.s.limits = append(t.s.limits, limit)
+		t.s.mu.Unlock()
+	}
+	return rows, err
+}
+
+// claimed returns the limits of the claims so far and forgets them.
+func (s *claimStore) claimed() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.limits
+	s.limits = nil
+	return l
+}
+
+// TestQueueWorkerYieldsWhileMailComes: while mail comes in, the worker
+// claims a few rows at a time (a claim rewrites each row it leases, in the
+// writer that the next 250 waits for), and every message becomes a ticket.
+func TestQueueWorkerYieldsWhileMailComes(t *testing.T) {
+	st := &claimStore{Store: openStore(t)}
+	addr, svc, q := queueGateway(t, st, 0)
+	runWorker(t, q)
+	const senders, each = 4, 15
+	var wg sync.WaitGroup
+	errs := make(chan error, senders)
+	for s := range senders {
+		wg.Go(func() {
+			for i := range each {
+				id := fmt.Sprintf("yield-%d-%d@example.com", s, i)
+				if err := send(addr, fmt.Sprintf("c%d@example.com", s), []string{"support@help.example"}, mail(id, "Busy", "x")); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("send: %v", err)
+	}
+	// A pause of the senders (a slow machine) may let one claim be large.
+	busy := st.claimed()
+	small := 0
+	for _, l := range busy {
+		if l <= 32 {
+			small++
+		}
+	}
+	if len(busy) == 0 || small*2 < len(busy) {
+		t.Errorf("claims while mail came in: %v, want most of at most 32 rows", busy)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		l, err := svc.ListTickets(context.Background(), core.TicketQuery{Limit: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.Total == senders*each {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d tickets, want %d", l.Total, senders*each)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
