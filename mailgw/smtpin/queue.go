@@ -202,19 +202,18 @@ func (q *Queue) Run(ctx context.Context) {
 }
 
 // While mail comes in (two messages within busyWindow), the worker holds
-// off (holdOff):
-// acceptance first, as an MTA's queue manager does not hold up its smtpd.
-// A new ticket is about twenty times the database work of a queue row, and
-// it holds the one writer that every 250 waits for: during an smtp-source
-// burst the worker's transactions took half of the writer's time though
-// they were paced to a quarter, and its CPU (a third of a core) was taken
-// from the sessions on a 2-core machine. Once the oldest queued message
-// has waited MaxLag, the worker claims busyLimit rows at a time (a claim
-// rewrites each row it leases), runs one transaction of busyPerTx rows at
-// a time and then waits as long as it took (lagShare), so that under a
-// steady flow the tickets do not fall further and further behind; above
-// MaxQueued the doors answer 451. Once the mail stops, it drains the rest
-// in large transactions.
+// off (holdOff): acceptance first, as an MTA's queue manager does not hold
+// up its smtpd. A new ticket is ten times or more the database work of a
+// queue row, in the one writer that every 250 waits for: during an
+// smtp-source burst, with the worker paced to a quarter of the time,
+// batches of more than 3 ms (mostly the worker's) took about half of the
+// writer's time, and the worker's CPU competes with the sessions' on a
+// machine of two cores. Once the oldest queued message has waited MaxLag,
+// the worker claims busyLimit rows at a time (a claim rewrites each row it
+// leases), runs one transaction of busyPerTx rows at a time and then waits
+// as long as it took (lagShare), so that under a steady flow the tickets
+// do not fall further and further behind; above MaxQueued the doors answer
+// 451. Once the mail stops, it drains the rest in large transactions.
 const (
 	busyWindow = 50 * time.Millisecond
 	busyPerTx  = 4
