@@ -8,13 +8,17 @@
 #    queue files are counted to prove they were stored), which fsyncs each
 #    queue file before its 250: the durable peer;
 #  - smtp-sink, which stores nothing: the ceiling of the protocol.
-# Prints the median of RUNS runs of each, the ratios and, per target
+# The three run in turn, run by run. Prints the median of RUNS runs of
+# each, the ratios and, per target
 # (ticketd >= 2 x Postfix and >= 0.5 x smtp-sink at 10 sessions), met or
 # missed. ticketd's figure is its acceptance rate (250s a second, as for
 # the peers); after each of its runs the script waits until the inbound
 # queue is drained (every accepted message a ticket) and prints the drain
 # time and the end-to-end rate (messages / (sending + draining)) too. With PROFILE_DIR set, a CPU profile of the daemon under each
 # concurrency is written there (from --debug-listen).
+#
+# TICKETD_BIN=path runs that ticketd binary instead of building this
+# checkout (for paired runs against an older build).
 #
 # Needs: Go, Debian's postfix package (postfix, smtp-source, smtp-sink), and
 # root for the private Postfix (it runs its daemons as the user postfix).
@@ -39,7 +43,11 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-go build -o "$work/ticketd" ./cmd/ticketd
+if [ -n "${TICKETD_BIN:-}" ]; then
+  cp "$TICKETD_BIN" "$work/ticketd"
+else
+  go build -o "$work/ticketd" ./cmd/ticketd
+fi
 
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return; sleep 0.1; done; echo "port $1 not up" >&2; exit 1; }
@@ -131,13 +139,19 @@ printf '%-28s %11s %11s %11s %10s %10s %9s %11s %10s %10s\n' "sessions" "ticketd
   "drain s" "end-to-end/s" "x Postfix" "x sink"
 for c in 1 10; do
   profile "smtp-$c"
-  for _ in $(seq "$runs"); do trate "$c"; done >"$work/t$c"
-  if [ -n "$profpid" ]; then wait "$profpid" || true; profpid=; fi
+  # The three in turn, run by run, so that a change in the shared
+  # machine's load meets them alike.
+  for _ in $(seq "$runs"); do
+    trate "$c" >>"$work/t$c"
+    if [ -n "$profpid" ]; then wait "$profpid" || true; profpid=; fi
+    rate "$pp" "$c" >>"$work/p$c"
+    rate "$sp" "$c" >>"$work/s$c"
+  done
   t=$(cut -d' ' -f1 "$work/t$c" | median)
   dr=$(cut -d' ' -f2 "$work/t$c" | median)
   e=$(cut -d' ' -f3 "$work/t$c" | median)
-  p=$(for _ in $(seq "$runs"); do rate "$pp" "$c"; done | median)
-  s=$(for _ in $(seq "$runs"); do rate "$sp" "$c"; done | median)
+  p=$(median <"$work/p$c")
+  s=$(median <"$work/s$c")
   xp=$(echo "$t / $p" | bc -l); xs=$(echo "$t / $s" | bc -l)
   ep=$(echo "$e / $p" | bc -l); es=$(echo "$e / $s" | bc -l)
   printf '%-28s %11.0f %11.0f %11.0f %10.2f %10.2f %9.2f %11.0f %10.2f %10.2f\n' "$c (median of $runs x $msgs)" "$t" "$p" "$s" "$xp" "$xs" \

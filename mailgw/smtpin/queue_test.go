@@ -2,10 +2,12 @@ package smtpin_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -173,5 +175,151 @@ func TestQueueKeepsDoor(t *testing.T) {
 	defer mu.Unlock()
 	if strings.Join(doors, ",") != core.DoorLMTP {
 		t.Errorf("doors %v, want [lmtp]", doors)
+	}
+}
+
+// claimStore records the limit of every claim of the inbound queue that
+// found rows.
+type claimStore struct {
+	core.Store
+	mu     sync.Mutex
+	limits []int
+}
+
+func (s *claimStore) Update(ctx context.Context, fn func(core.Tx) error) error {
+	return s.Store.Update(ctx, func(tx core.Tx) error { return fn(claimTx{Tx: tx, s: s}) })
+}
+
+type claimTx struct {
+	core.Tx
+	s *claimStore
+}
+
+func (t claimTx) ClaimInbound(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]core.QueuedInbound, error) {
+	rows, err := t.Tx.ClaimInbound(ctx, owner, now, leaseUntil, limit)
+	if len(rows) > 0 {
+		t.s.mu.Lock()
+		t.s.limits = append(t.s.limits, limit)
+		t.s.mu.Unlock()
+	}
+	return rows, err
+}
+
+// claimed returns the limits of the claims so far and forgets them.
+func (s *claimStore) claimed() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.limits
+	s.limits = nil
+	return l
+}
+
+// sendMany sends n messages from each of senders clients at once.
+func sendMany(t *testing.T, addr, prefix string, senders, n int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, senders)
+	for s := range senders {
+		wg.Go(func() {
+			for i := range n {
+				id := fmt.Sprintf("%s-%d-%d@example.com", prefix, s, i)
+				if err := send(addr, fmt.Sprintf("c%d@example.com", s), []string{"support@help.example"}, mail(id, "Busy", "x")); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("send: %v", err)
+	}
+}
+
+// ticketsAtLeast waits until there are n tickets.
+func ticketsAtLeast(t *testing.T, svc *core.Service, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		l, err := svc.ListTickets(context.Background(), core.TicketQuery{Limit: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.Total >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d tickets, want %d", l.Total, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestQueueWorkerYieldsWhileMailComes: while mail comes in, the worker
+// leaves the database writer to the doors (it claims nothing, or a few
+// rows at a time: a claim rewrites each row it leases, in the writer that
+// the next 250 waits for), and once the mail stops every message becomes
+// a ticket.
+func TestQueueWorkerYieldsWhileMailComes(t *testing.T) {
+	st := &claimStore{Store: openStore(t)}
+	addr, svc, q := queueGateway(t, st, 0)
+	runWorker(t, q)
+	const senders, each = 4, 15
+	sendMany(t, addr, "yield", senders, each)
+	// A pause of the senders (a slow machine) may let one claim be large.
+	busy := st.claimed()
+	large := 0
+	for _, l := range busy {
+		if l > 32 {
+			large++
+		}
+	}
+	if large > 1 {
+		t.Errorf("claims while mail came in: %v, want at most one of more than 32 rows", busy)
+	}
+	ticketsAtLeast(t, svc, senders*each)
+}
+
+// TestQueueWorkerCatchesUp: under a flow that lasts longer than MaxLag the
+// worker makes tickets while mail still comes in.
+func TestQueueWorkerCatchesUp(t *testing.T) {
+	st := openStore(t)
+	svc := core.NewService(st, core.Config{SupportAddresses: []string{"support@help.example"}})
+	q := smtpin.NewQueue(smtpin.QueueConfig{Service: svc, Owner: "test", Poll: 50 * time.Millisecond, MaxLag: 100 * time.Millisecond})
+	srv := smtpin.New(smtpin.Config{Service: svc, Domain: "localhost", Queue: q})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	runWorker(t, q)
+	stop, done := make(chan struct{}), make(chan struct{})
+	var flowed atomic.Int64
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			id := fmt.Sprintf("flow-%d@example.com", flowed.Load())
+			if err := send(ln.Addr().String(), "flow@example.com", []string{"support@help.example"}, mail(id, "Flow", "x")); err != nil {
+				t.Errorf("send: %v", err)
+				return
+			}
+			flowed.Add(1)
+		}
+	}()
+	stopFlow := sync.OnceFunc(func() { close(stop); <-done })
+	t.Cleanup(stopFlow)
+	// Tickets while the flow goes on (a worker that held off for as long
+	// as mail comes in would make none).
+	ticketsAtLeast(t, svc, 5)
+	stopFlow()
+	if n := flowed.Load(); n < 10 {
+		t.Errorf("only %d messages flowed", n)
 	}
 }
