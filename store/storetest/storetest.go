@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) core.Store) {
 		{"ConcurrentCounts", testConcurrentCounts},
 		{"InboundQueue", testInboundQueue},
 		{"ConcurrentInboundClaims", testConcurrentInboundClaims},
+		{"TicketPage", testTicketPage},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
