@@ -27,9 +27,10 @@ import (
 )
 
 // BenchmarkStores measures the same work on SQLite and on PostgreSQL in one
-// run: the All Tickets page and a ticket page over 100,000 tickets, and
-// POST /api/receive over HTTP with as many clients as -cpu says (64 for
-// the figures in README):
+// run: the All Tickets page, the agent's and the customer's ticket page
+// (the customer's from the page cache, and its view as read on a miss)
+// over 100,000 tickets, and POST /api/receive over HTTP with as many
+// clients as -cpu says (64 for the figures in README):
 //
 //	PGTEST_DURABLE=1 go test ./cmd/ticketd -run '^$' -bench Stores -benchtime 2000x -cpu 64
 //
@@ -122,14 +123,20 @@ func benchStore(b *testing.B, st core.Store, loaded func()) {
 		b.Fatal(err)
 	}
 	cookie := &http.Cookie{Name: "tt_session", Value: token}
-	for _, p := range []struct{ name, path string }{
-		{"all-tickets-100k", "/tickets"},
-		{"ticket-page-100k", "/ticket?id=" + someID},
+	for _, p := range []struct {
+		name, path string
+		customer   bool // no session: the customer's page, from the page cache
+	}{
+		{"all-tickets-100k", "/tickets", false},
+		{"ticket-page-100k", "/ticket?id=" + someID, false},
+		{"customer-ticket-page-100k", "/ticket?id=" + someID, true},
 	} {
 		b.Run(p.name, func(b *testing.B) {
 			for b.Loop() {
 				req := httptest.NewRequest("GET", p.path, nil)
-				req.AddCookie(cookie)
+				if !p.customer {
+					req.AddCookie(cookie)
+				}
 				rec := httptest.NewRecorder()
 				h.ServeHTTP(rec, req)
 				if rec.Code != 200 {
@@ -139,6 +146,15 @@ func benchStore(b *testing.B, st core.Store, loaded func()) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 		})
 	}
+	// The customer's view as read on a page cache miss (after any change
+	// of the ticket).
+	b.Run("customer-view-100k", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := svc.ViewTicket(ctx, nil, someID); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("api-receive", func(b *testing.B) {
 		srv := httptest.NewServer(h)
 		defer srv.Close()
