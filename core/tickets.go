@@ -63,18 +63,27 @@ func (s *Service) ViewTicket(ctx context.Context, viewer *Agent, id string) (Tic
 	if !ValidTicketID(id) {
 		return TicketView{}, fmt.Errorf("ticket %q: %w", id, ErrNotFound)
 	}
+	// canEdit: the viewer is an agent, and the ticket is not merged and
+	// is theirs or unassigned.
+	canEdit := func(t Ticket) bool {
+		return viewer != nil && !t.Merged() && (t.Assignee == "" || t.Assignee == viewer.Username)
+	}
+	q := TicketPageQuery{ID: id, WithInternal: viewer != nil, Version: viewer == nil, Assignee: viewer != nil}
+	if viewer != nil {
+		q.CustomerTickets = TicketQuery{Sort: SortActivity, Limit: MaxCustomerTickets}
+		q.MergeCandidates, q.WantCandidates = TicketQuery{Limit: 200}, canEdit
+	}
 	var v TicketView
 	err := s.store.View(ctx, func(tx Tx) error {
-		t, err := tx.Ticket(ctx, id)
+		p, err := ReadTicketPage(ctx, tx, q)
 		if err != nil {
 			return err
 		}
+		t := p.Ticket
 		_, base := s.sender(t)
-		v = TicketView{Ticket: t, MailboxName: s.MailboxName(t.Mailbox), ReplyAddress: PlusAddress(base, t.ID),
-			ReplySubject: "Re: " + Tag(t.ID) + " " + StripTag(t.Subject)}
-		if v.Entries, err = tx.Entries(ctx, id, viewer != nil); err != nil {
-			return err
-		}
+		v = TicketView{Ticket: t, Entries: p.Entries, MailboxName: s.MailboxName(t.Mailbox), ReplyAddress: PlusAddress(base, t.ID),
+			ReplySubject: "Re: " + Tag(t.ID) + " " + StripTag(t.Subject), Version: p.Version,
+			Assignee: p.Assignee, CustomerTickets: p.CustomerTickets}
 		if viewer == nil {
 			kept := v.Entries[:0]
 			for _, e := range v.Entries {
@@ -83,9 +92,6 @@ func (s *Service) ViewTicket(ctx context.Context, viewer *Agent, id string) (Tic
 				}
 			}
 			v.Entries = kept
-			if v.Version, err = tx.TicketVersion(ctx, id); err != nil {
-				return err
-			}
 		}
 		if t.MergedInto != "" {
 			if target, err := s.resolve(ctx, tx, t.MergedInto); err == nil {
@@ -94,26 +100,10 @@ func (s *Service) ViewTicket(ctx context.Context, viewer *Agent, id string) (Tic
 				return err
 			}
 		}
-		if t.Assignee != "" && viewer != nil {
-			if a, err := tx.Agent(ctx, t.Assignee); err == nil {
-				v.Assignee = &a
-			}
+		if canEdit(t) {
+			v.CanEdit, v.MergeCandidates = true, p.MergeCandidates
 		}
-		if viewer != nil {
-			if v.CustomerTickets, err = tx.ListTickets(ctx, TicketQuery{Customer: t.Customer, Exclude: t.ID,
-				Sort: SortActivity, Limit: MaxCustomerTickets}); err != nil {
-				return err
-			}
-		}
-		if viewer == nil || t.Merged() || (t.Assignee != "" && t.Assignee != viewer.Username) {
-			return nil
-		}
-		v.CanEdit = true
-		v.MergeCandidates, err = tx.ListTickets(ctx, TicketQuery{
-			Customer: t.Customer, Assignee: t.Assignee, Unassigned: t.Assignee == "",
-			Exclude: t.ID, Limit: 200,
-		})
-		return err
+		return nil
 	})
 	if err != nil {
 		return TicketView{}, fmt.Errorf("view ticket %s: %w", id, err)

@@ -226,42 +226,67 @@ func queuedFailed(err error) bool {
 	return errors.As(err, &qe)
 }
 
-// readTwo sends two queries of a read in one batch (after BEGIN and the
-// waiting writes, see sendReads) and collects both answers: one round trip
-// where a step needs two results that do not depend on each other.
-func readTwo[A, B any](ctx context.Context, t *tx, what string,
-	queryA string, argsA []any, scanA func(pgx.CollectableRow) (A, error),
-	queryB string, argsB []any, scanB func(pgx.CollectableRow) (B, error)) ([]A, []B, error) {
+// read is one query of a batch of reads (readBatch) and what takes its
+// rows.
+type read struct {
+	query string
+	args  []any
+	take  func(pgx.Rows) error
+}
+
+// collect returns a read's take that collects every row with scan into
+// *out.
+func collect[T any](out *[]T, scan func(pgx.CollectableRow) (T, error)) func(pgx.Rows) error {
+	return func(rows pgx.Rows) (err error) {
+		*out, err = pgx.CollectRows(rows, scan)
+		return err
+	}
+}
+
+// readBatch sends the queries of reads in one batch (after BEGIN and the
+// waiting writes, see sendReads) and gives each read its rows in turn: one
+// round trip where a step needs several results that do not depend on
+// each other's answers.
+func readBatch(ctx context.Context, t *tx, what string, reads ...read) error {
 	if err := t.check(what); err != nil {
-		return nil, nil, err
+		return err
 	}
 	ctx, cancel := t.bound(ctx)
 	defer cancel()
 	var b pgx.Batch
-	b.Queue(queryA, argsA...)
-	b.Queue(queryB, argsB...)
+	for _, r := range reads {
+		b.Queue(r.query, r.args...)
+	}
 	br, err := t.tx.sendReads(ctx, &b)
 	if err != nil {
-		return nil, nil, t.fail(what, err)
+		return t.fail(what, err)
 	}
 	defer br.Close()
-	rows, err := br.Query()
-	if err != nil {
-		return nil, nil, t.fail(what, err)
-	}
-	as, err := pgx.CollectRows(rows, scanA)
-	if err != nil {
-		return nil, nil, t.fail(what, err)
-	}
-	if rows, err = br.Query(); err != nil {
-		return nil, nil, t.fail(what, err)
-	}
-	bs, err := pgx.CollectRows(rows, scanB)
-	if err != nil {
-		return nil, nil, t.fail(what, err)
+	for _, r := range reads {
+		rows, err := br.Query()
+		if err != nil {
+			return t.fail(what, err)
+		}
+		if err := r.take(rows); err != nil {
+			return t.fail(what, err)
+		}
 	}
 	if err := br.Close(); err != nil {
-		return nil, nil, t.fail(what, err)
+		return t.fail(what, err)
+	}
+	return nil
+}
+
+// readTwo is readBatch of two queries that collect every row.
+func readTwo[A, B any](ctx context.Context, t *tx, what string,
+	queryA string, argsA []any, scanA func(pgx.CollectableRow) (A, error),
+	queryB string, argsB []any, scanB func(pgx.CollectableRow) (B, error)) ([]A, []B, error) {
+	var (
+		as []A
+		bs []B
+	)
+	if err := readBatch(ctx, t, what, read{queryA, argsA, collect(&as, scanA)}, read{queryB, argsB, collect(&bs, scanB)}); err != nil {
+		return nil, nil, err
 	}
 	return as, bs, nil
 }

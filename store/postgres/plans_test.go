@@ -104,6 +104,21 @@ func TestQueryPlans(t *testing.T) {
 			t.Errorf("CountTickets %s: plan\n%s", name, p)
 		}
 	}
+	// The ticket page's reads that find the ticket by its id in a
+	// subquery (TicketPage): its customer's lists still come from an index.
+	const pageID = "c4ca4238a0b92382" // ticket 1: customer c1, bob's
+	for name, q := range map[string]core.TicketQuery{
+		"customer tickets": {Sort: core.SortActivity, Limit: core.MaxCustomerTickets},
+		"merge candidates": {Limit: 200},
+	} {
+		query, args := pageListSQL(q, pageID, name == "merge candidates")
+		checkPlan(t, "ticket page "+name, plan(query, args...))
+	}
+	// agents is a handful of rows here, which PostgreSQL rightly scans;
+	// the ticket is found by its key.
+	if p := plan(pageAssigneeSQL, pageID); !strings.Contains(p, "tickets_pkey") {
+		t.Errorf("ticket page assignee: plan\n%s", p)
+	}
 	for name, query := range map[string]string{
 		"pending":       `SELECT id FROM outbox WHERE state = 'pending' AND id > 0 ORDER BY id LIMIT 10`,
 		"claim":         `SELECT id FROM outbox WHERE state = 'pending' AND next_try <= 5 AND lease_until <= 5 ORDER BY id LIMIT 10 FOR UPDATE SKIP LOCKED`,

@@ -336,13 +336,18 @@ func ticketFrom(q core.TicketQuery) string {
 func listTicketsSQL(q core.TicketQuery) (string, []any) {
 	var p params
 	where := ticketWhere(q, true, &p)
+	return `SELECT ` + ticketListColumns + ticketFrom(q) + where + listOrder(q, &p), p.args
+}
+
+// listOrder returns the ORDER BY, LIMIT and OFFSET of a ticket list.
+func listOrder(q core.TicketQuery, p *params) string {
 	order := ` ORDER BY t.activity_at DESC, t.id DESC`
 	if q.After != nil || q.Sort == core.SortCreated {
 		order = ` ORDER BY t.created_at DESC, t.id DESC`
 	}
 	limit := p.add(q.Limit)
 	offset := p.add(max(q.Offset, 0))
-	return `SELECT ` + ticketListColumns + ticketFrom(q) + where + order + ` LIMIT ` + limit + ` OFFSET ` + offset, p.args
+	return order + ` LIMIT ` + limit + ` OFFSET ` + offset
 }
 
 // countTicketsSQL returns the query and arguments of CountTickets.
@@ -429,16 +434,8 @@ func (t *tx) AddEntry(ctx context.Context, e *core.Entry) error {
 
 func (t *tx) Entries(ctx context.Context, ticketID string, withInternal bool) ([]core.Entry, error) {
 	what := "entries of ticket " + ticketID
-	filter := ""
-	if !withInternal {
-		filter = ` AND NOT e.internal`
-	}
-	entries := `SELECT ` + entryColumns + ` FROM entries e
-		WHERE e.ticket_id = $1` + filter + ` ORDER BY e.created_at, e.id`
 	// The attachments of all these entries in one query (metadata only).
-	attachments := `SELECT ` + sqlrows.EntryAttachmentColumns + `
-		FROM entries e JOIN attachments a ON a.entry_id = e.id
-		WHERE e.ticket_id = $1` + filter + ` ORDER BY a.id`
+	entries, attachments := entriesSQL(withInternal)
 	if !t.write {
 		// A page that shows a ticket waits for one round trip for its
 		// entries instead of two.

@@ -60,6 +60,7 @@ func Run(t *testing.T, open func(t *testing.T) core.Store) {
 		{"ConcurrentInboundClaims", testConcurrentInboundClaims},
 		{"OpenTicket", testOpenTicket},
 		{"ReceiveFacts", testReceiveFacts},
+		{"TicketPage", testTicketPage},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
