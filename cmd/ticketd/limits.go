@@ -93,7 +93,7 @@ var limitSettings = []setting{
 			c.Limits.SpoolThreshold = int64(n)
 			return err
 		}},
-	{name: "max-large-messages", def: "2", help: "spooled (large) messages parsed and stored at once; others wait up to a minute, then get 451",
+	{name: "max-large-messages", def: "1", help: "spooled (large) messages parsed and stored at once; others wait up to a minute, then get 451",
 		set: func(c *Config, v string) (err error) { c.Limits.MaxLargeMessages, err = positiveInt(v, 1); return }},
 	{name: "api-max-requests", def: "16", help: "Mail API requests handled at once; more wait up to 5 s for a turn, then get 503 with Retry-After",
 		set: func(c *Config, v string) (err error) { c.Limits.APIMaxRequestsAtOnce, err = positiveInt(v, 1); return }},
