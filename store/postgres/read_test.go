@@ -42,11 +42,8 @@ func secondRun[T any](t *testing.T, st *Store, rt *roundTrips, f func() T) (T, i
 // (two). The figures are the same as read one by one.
 func TestAllTicketsRoundTrips(t *testing.T) {
 	t.Parallel()
-	url := newDatabase(t)
-	openURL(t, url)
-	st, rt := tracedStore(t, url)
+	st, rt, svc := tracedService(t)
 	ctx := t.Context()
-	svc := core.NewService(st, core.Config{PublicURL: "https://help.example", SupportAddresses: []string{"support@help.example"}})
 	if err := svc.AddAgent(ctx, "alice", "Alice", "password-alice"); err != nil {
 		t.Fatal(err)
 	}
@@ -102,11 +99,8 @@ func TestAllTicketsRoundTrips(t *testing.T) {
 // answered.
 func TestTicketViewRoundTrips(t *testing.T) {
 	t.Parallel()
-	url := newDatabase(t)
-	openURL(t, url)
-	st, rt := tracedStore(t, url)
+	st, rt, svc := tracedService(t)
 	ctx := t.Context()
-	svc := core.NewService(st, core.Config{PublicURL: "https://help.example", SupportAddresses: []string{"support@help.example"}})
 	if err := svc.AddAgent(ctx, "alice", "Alice", "password-alice"); err != nil {
 		t.Fatal(err)
 	}

@@ -86,6 +86,16 @@ func (r *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.Tra
 func (r *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
 func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
 
+// tracedService opens a new database with its round trips counted and
+// a Service on it, for the tests that count what one operation costs.
+func tracedService(t *testing.T) (*Store, *roundTrips, *core.Service) {
+	t.Helper()
+	url := newDatabase(t)
+	openURL(t, url)
+	st, rt := tracedStore(t, url)
+	return st, rt, core.NewService(st, core.Config{PublicURL: "https://help.example", SupportAddresses: []string{"support@help.example"}})
+}
+
 // tracedStore opens a store on the migrated database at url whose round
 // trips are counted.
 func tracedStore(t *testing.T, url string) (*Store, *roundTrips) {
@@ -116,11 +126,8 @@ func tracedStore(t *testing.T, url string) (*Store, *roundTrips) {
 // the COMMIT; a transaction without statements costs none.
 func TestNewTicketRoundTrips(t *testing.T) {
 	t.Parallel()
-	url := newDatabase(t)
-	openURL(t, url)
-	st, rt := tracedStore(t, url)
+	st, rt, svc := tracedService(t)
 	ctx := t.Context()
-	svc := core.NewService(st, core.Config{PublicURL: "https://help.example", SupportAddresses: []string{"support@help.example"}})
 	receive := func(n int) core.ReceiveResult {
 		res, err := svc.Receive(ctx, core.InboundMessage{Door: core.DoorAPI, From: fmt.Sprintf("c%d@example.com", n),
 			Subject: "Printer", Text: "It jams."})
