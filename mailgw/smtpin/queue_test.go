@@ -171,6 +171,15 @@ func TestQueueKeepsDoor(t *testing.T) {
 		t.Fatal(err)
 	}
 	processed(t, svc)
+	// OnReceive is called after the commit that empties the queue.
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		mu.Lock()
+		n := len(doors)
+		mu.Unlock()
+		if n > 0 {
+			break
+		}
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	if strings.Join(doors, ",") != core.DoorLMTP {
