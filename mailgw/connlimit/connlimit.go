@@ -126,9 +126,11 @@ func (l *Listener) release(key string) {
 	}
 }
 
-// refuse answers c with the line for reason, if any, closes it and counts
-// the refusal.
+// refuse counts the refusal, then answers c with the line for reason, if
+// any, and closes it: a client that sees its connection closed finds the
+// refusal counted.
 func (l *Listener) refuse(c net.Conn, reason string) {
+	l.count(reason)
 	msg := l.cfg.RefuseTotal
 	if reason == ReasonAddress {
 		msg = l.cfg.RefuseAddress
@@ -140,6 +142,10 @@ func (l *Listener) refuse(c net.Conn, reason string) {
 		c.Write(msg)
 	}
 	c.Close()
+}
+
+// count records a refusal for OnRefuse and the next summary.
+func (l *Listener) count(reason string) {
 	if l.cfg.OnRefuse != nil {
 		l.cfg.OnRefuse(reason)
 	}
