@@ -38,3 +38,28 @@ func (t *tx) ReceiveFacts(ctx context.Context, msgID, to string, since time.Time
 	sqlrows.SortAgentMails(&f)
 	return f, nil
 }
+
+var _ core.TicketOpener = (*tx)(nil)
+
+// OpenTicket inserts the ticket with the workspace times that its first
+// entry gives it (activity, the customer's last word, the last reply),
+// then the entry: the entry's trigger then changes none of the indexed
+// columns of the ticket's row, so its update is a HOT one (no new entry
+// in the ten indexes of tickets) instead of moving the row in the five
+// indexes of activity_at.
+func (t *tx) OpenTicket(ctx context.Context, tk core.Ticket, e *core.Entry) error {
+	if e.TicketID != tk.ID {
+		return fmt.Errorf("open ticket %s: %w", tk.ID, core.Invalid("the first entry belongs to another ticket"))
+	}
+	entryAt := nanos(e.CreatedAt)
+	var customerAt, repliedAt int64
+	if e.AuthorKind == core.AuthorCustomer {
+		customerAt = entryAt
+	} else if e.AuthorKind == core.AuthorAgent && !e.Internal {
+		repliedAt = entryAt
+	}
+	if err := t.insertTicket(ctx, tk, max(nanos(tk.CreatedAt), entryAt), customerAt, repliedAt); err != nil {
+		return err
+	}
+	return t.AddEntry(ctx, e)
+}
