@@ -11,11 +11,14 @@
 -- instead of by an update after it, which cost a statement even when it
 -- changed nothing (the daemon gives activity_at in the insert).
 --
--- fillfactor 90 leaves room in the pages of new tickets for the update
--- that a ticket's first entry makes (the store's OpenTicket gives the
--- entry's times in the insert, so that update changes no indexed column):
--- with room on the row's page it is a HOT update, without one it adds an
--- entry to every index of tickets. Pages written before keep theirs.
+-- A ticket opened with its first entry (the store's OpenTicket) is not
+-- written again for that entry: its insert gives the entry's times and
+-- names the ticket in the transaction-local setting tt.opened (set_config
+-- in its RETURNING, so only when the row was inserted), and
+-- tt_entries_added leaves the row of that ticket alone while its times
+-- cover the entry. Its version needs no bump then: the row was made in
+-- this transaction, so no one saw it without the entry. Any other entry,
+-- and one that moves the ticket's times, updates the row as before.
 
 CREATE OR REPLACE FUNCTION tt_entry_version() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
@@ -41,4 +44,17 @@ $fn$;
 CREATE TRIGGER tickets_activity_insert BEFORE INSERT ON tickets
 	FOR EACH ROW EXECUTE FUNCTION tt_tickets_activity();
 
-ALTER TABLE tickets SET (fillfactor = 90);
+CREATE OR REPLACE FUNCTION tt_entries_added() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+	UPDATE tickets SET
+		activity_at = greatest(activity_at, NEW.created_at),
+		customer_at = CASE WHEN NEW.author_kind = 'customer' THEN greatest(customer_at, NEW.created_at) ELSE customer_at END,
+		replied_at = CASE WHEN NEW.author_kind = 'agent' AND NOT NEW.internal THEN greatest(replied_at, NEW.created_at) ELSE replied_at END
+		WHERE id = NEW.ticket_id
+		AND (NEW.ticket_id IS DISTINCT FROM current_setting('tt.opened', true) COLLATE "C"
+			OR activity_at < NEW.created_at
+			OR NEW.author_kind = 'customer' AND customer_at < NEW.created_at
+			OR NEW.author_kind = 'agent' AND NOT NEW.internal AND replied_at < NEW.created_at);
+	RETURN NULL;
+END
+$fn$;
