@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # POST /api/receive at 64 connections on SQLite and on a private, durable
 # PostgreSQL 15 (bench/pgserver.sh), the stores taking turns RUNS times,
-# 10 s each; prints every pair, the medians, the ratio PostgreSQL/SQLite and,
-# from pg_stat_statements and the daemon's pgx trace counters, statements
-# and round trips per creation. The same load as bench/run.sh's rows 3.
+# 10 s each; prints every pair, the medians, the ratio PostgreSQL/SQLite,
+# the CPU time per creation of the daemon and of the PostgreSQL server
+# (medians; steadier than the rates on a machine shared with other work)
+# and, from pg_stat_statements, statements and server time per creation.
+# The same load as bench/run.sh's rows 3.
 #
 # PG_POOLS="4 16" measures PostgreSQL with each of these pools
 # (pool_max_conns) in every run, "default" meaning the URL sets none; with
@@ -25,6 +27,14 @@ trap 'stop; pg_stop; rm -rf "$work"' EXIT
 go build -o "$work/ticketd" ./cmd/ticketd
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 url=http://127.0.0.1:$port
+# ticks PID…: CPU time in clock ticks of the processes PID… (user and
+# system), with the ended children a process waited for (the server's
+# ended backends, in the postmaster's).
+ticks() { for p in "$@"; do awk '{print $14+$15+$16+$17}' "/proc/$p/stat" 2>/dev/null; done | awk '{s+=$1} END {print s+0}'; }
+server_pids() { local pm; pm=$(head -1 "$pg_dir/postmaster.pid"); echo "$pm" $(pgrep -P "$pm"); }
+hz=$(getconf CLK_TCK)
+# per_creation TICKS RATE: milliseconds of CPU per creation over a 10 s run.
+per_creation() { echo "scale=3; $1 * 1000 / $hz / ($2 * 10)" | bc -l; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 # With BEFORE=REV, PG_POOLS may name "before": the daemon built from
@@ -64,12 +74,14 @@ if [ -n "${BEFORE:-}" ]; then
   "$pg_bin/psql" -qX -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -c 'CREATE DATABASE ticketd_before' >/dev/null
 fi
 : >"$work/errors"
-declare -A pg ratios
-sq=()
+declare -A pg ratios dcpu scpu
+sq=() sqcpu=()
 for i in $(seq "$runs"); do
   bin=$work/ticketd
   start "$work/sqlite"
+  d0=$(ticks "$pid")
   s=$(load)
+  sqcpu+=("$(per_creation $(($(ticks "$pid") - d0)) "$s")")
   stop
   sq+=("$s")
   line="run $i: SQLite $s/s"
@@ -87,7 +99,10 @@ for i in $(seq "$runs"); do
       (sleep 3; curl -fs -o "$PROFILE_DIR/pg-receive-$pool.pprof" "http://127.0.0.1:$dport/debug/pprof/profile?seconds=5") &
       prof=$!
     fi
+    d0=$(ticks "$pid") s0=$(ticks $(server_pids))
     p=$(load)
+    dcpu[$pool]+="$(per_creation $(($(ticks "$pid") - d0)) "$p") "
+    scpu[$pool]+="$(per_creation $(($(ticks $(server_pids)) - s0)) "$p") "
     if [ -n "$prof" ]; then wait "$prof" || true; fi
     stop
     r=$(echo "scale=2; $p / $s" | bc -l)
@@ -97,11 +112,12 @@ for i in $(seq "$runs"); do
   echo "$line"
 done
 ms=$(printf '%s\n' "${sq[@]}" | median)
-echo "median SQLite $ms/s"
+echo "median SQLite $ms/s, daemon CPU $(printf '%s\n' "${sqcpu[@]}" | median) ms per creation"
 for pool in "${pools[@]}"; do
   mp=$(printf '%s\n' ${pg[$pool]} | median)
   echo "pool $pool: median PostgreSQL $mp/s, ratio of medians $(echo "scale=2; $mp / $ms" | bc -l)," \
-    "median ratio $(printf '%s\n' ${ratios[$pool]} | median), lowest ratio $(printf '%s\n' ${ratios[$pool]} | sort -g | head -1)"
+    "median ratio $(printf '%s\n' ${ratios[$pool]} | median), lowest ratio $(printf '%s\n' ${ratios[$pool]} | sort -g | head -1);" \
+    "CPU per creation: daemon $(printf '%s\n' ${dcpu[$pool]} | median) ms, server $(printf '%s\n' ${scpu[$pool]} | median) ms"
 done
 echo "failed requests: $(grep -c . "$work/errors" || true)"
 sort "$work/errors" | uniq -c | head -5

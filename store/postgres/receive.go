@@ -38,3 +38,31 @@ func (t *tx) ReceiveFacts(ctx context.Context, msgID, to string, since time.Time
 	sqlrows.SortAgentMails(&f)
 	return f, nil
 }
+
+var _ core.TicketOpener = (*tx)(nil)
+
+// OpenTicket inserts the ticket with the workspace times that its first
+// entry gives it (activity, the customer's last word, the last reply),
+// then the entry. The insert names the ticket in the transaction's
+// setting tt.opened, and the entry's trigger (migration 0016) leaves the
+// row of the ticket so named alone when its times cover the entry already:
+// the row was made in this transaction, so its version was never seen
+// without the entry and needs no bump. That spares the update of the row
+// (and of its version) that each entry otherwise makes.
+func (t *tx) OpenTicket(ctx context.Context, tk core.Ticket, e *core.Entry) error {
+	if e.TicketID != tk.ID {
+		return fmt.Errorf("open ticket %s: %w", tk.ID, core.Invalid("the first entry belongs to another ticket"))
+	}
+	entryAt := nanos(e.CreatedAt)
+	var customerAt, repliedAt int64
+	if e.AuthorKind == core.AuthorCustomer {
+		customerAt = entryAt
+	} else if e.AuthorKind == core.AuthorAgent && !e.Internal {
+		repliedAt = entryAt
+	}
+	if err := t.insertTicket(ctx, tk, max(nanos(tk.CreatedAt), entryAt), customerAt, repliedAt,
+		` RETURNING set_config('tt.opened', id, true)`); err != nil {
+		return err
+	}
+	return t.AddEntry(ctx, e)
+}

@@ -211,17 +211,25 @@ const (
 // the transaction usable (ON CONFLICT DO NOTHING instead of a failing
 // statement).
 func (t *tx) CreateTicket(ctx context.Context, tk core.Ticket) error {
+	// activity_at is the ticket's creation until entries come, which the
+	// insert says itself instead of the trigger's second write of the row.
+	return t.insertTicket(ctx, tk, nanos(tk.CreatedAt), 0, 0, "")
+}
+
+// insertTicket inserts a new ticket with its workspace times: activity_at,
+// customer_at and replied_at; returning is the insert's RETURNING clause
+// ("" for none), which runs only when the row is inserted.
+func (t *tx) insertTicket(ctx context.Context, tk core.Ticket, activityAt, customerAt, repliedAt int64, returning string) error {
 	if tk.ID == "" {
 		return fmt.Errorf("create ticket: %w", core.Invalid("the ticket has no id"))
 	}
 	what := "create ticket " + tk.ID
-	// activity_at is the ticket's creation until entries come, which the
-	// insert says itself instead of the trigger's second write of the row.
-	insert := `INSERT INTO tickets (` + ticketColumns + `, activity_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $10)`
-	n, err := t.execAhead(ctx, what, insert+` ON CONFLICT DO NOTHING`, insert,
+	const insert = `INSERT INTO tickets (` + ticketColumns + `, activity_at, customer_at, replied_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`
+	n, err := t.execAhead(ctx, what, insert+` ON CONFLICT DO NOTHING`+returning, insert+returning,
 		tk.ID, tk.Subject, tk.Customer, tk.CustomerName, string(tk.Status), nullString(tk.Assignee), tk.MergedInto,
-		tk.RootMessageID, tk.LastMessageID, nanos(tk.CreatedAt), nanos(tk.UpdatedAt), tk.Mailbox)
+		tk.RootMessageID, tk.LastMessageID, nanos(tk.CreatedAt), nanos(tk.UpdatedAt), tk.Mailbox,
+		activityAt, customerAt, repliedAt)
 	if err == nil && n == 0 {
 		err = fmt.Errorf("%s: %w", what, core.ErrDuplicate)
 	}
