@@ -14,25 +14,15 @@ import (
 // -wal file stays near restartFrames pages instead of holding everything
 // written since the store was opened.
 func TestLogStaysBoundedUnderLoad(t *testing.T) {
-	st := openTemp(t).(*Store)
+	st, fill := openFiller(t)
 	ctx := t.Context()
-	if _, err := st.writer.ExecContext(ctx, `CREATE TABLE filler (b BLOB)`); err != nil {
-		t.Fatal(err)
-	}
 	// About 4 pages a row: 3,200 rows write three times restartFrames.
 	const writers, rows = 8, 400
 	var wg sync.WaitGroup
 	for range writers {
 		wg.Go(func() {
-			for range rows {
-				err := st.Update(ctx, func(tx core.Tx) error {
-					_, err := tx.(*sqliteTx).exec(ctx, "fill", `INSERT INTO filler (b) VALUES (randomblob(15000))`)
-					return err
-				})
-				if err != nil {
-					t.Error(err)
-					return
-				}
+			if err := fill(rows); err != nil {
+				t.Error(err)
 			}
 		})
 	}
@@ -55,20 +45,11 @@ func TestLogStaysBoundedUnderLoad(t *testing.T) {
 // from starting over, but updates go on (the checkpoints never wait for it
 // below maxFrames), and once it ends the log starts over again.
 func TestReaderDoesNotHoldUpdates(t *testing.T) {
-	st := openTemp(t).(*Store)
+	st, fillN := openFiller(t)
 	ctx := t.Context()
-	if _, err := st.writer.ExecContext(ctx, `CREATE TABLE filler (b BLOB)`); err != nil {
-		t.Fatal(err)
-	}
 	fill := func(n int) {
-		for range n {
-			err := st.Update(ctx, func(tx core.Tx) error {
-				_, err := tx.(*sqliteTx).exec(ctx, "fill", `INSERT INTO filler (b) VALUES (randomblob(15000))`)
-				return err
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
+		if err := fillN(n); err != nil {
+			t.Fatal(err)
 		}
 	}
 	reading := make(chan struct{})
@@ -102,5 +83,27 @@ func TestReaderDoesNotHoldUpdates(t *testing.T) {
 	const frameBytes = 24 + 4096
 	if limit := max(pinned.Size(), 2*restartFrames*frameBytes); fi.Size() > limit {
 		t.Errorf("the log grew to %d bytes, want at most %d (%d while the reader held it)", fi.Size(), limit, pinned.Size())
+	}
+}
+
+// openFiller opens a store with a table filler and returns it with fill,
+// which writes n rows of about four pages, one update each.
+func openFiller(t *testing.T) (*Store, func(n int) error) {
+	st := openTemp(t).(*Store)
+	ctx := t.Context()
+	if _, err := st.writer.ExecContext(ctx, `CREATE TABLE filler (b BLOB)`); err != nil {
+		t.Fatal(err)
+	}
+	return st, func(n int) error {
+		for range n {
+			err := st.Update(ctx, func(tx core.Tx) error {
+				_, err := tx.(*sqliteTx).exec(ctx, "fill", `INSERT INTO filler (b) VALUES (randomblob(15000))`)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 }
