@@ -27,9 +27,11 @@ type updateResult struct {
 
 // commit is the committer goroutine: it takes the updates that are waiting,
 // runs them in one transaction, each in its own savepoint, commits once and
-// then answers them all. It stops when the updates channel is closed.
+// then answers them all; between two batches it sees to the checkpoint
+// (afterCommit). It stops when the updates channel is closed.
 func (s *Store) commit() {
 	defer close(s.committed)
+	defer close(s.ckptWake) // the committer is its only sender
 	for u := range s.updates {
 		batch := []*update{u}
 	more:
@@ -45,6 +47,7 @@ func (s *Store) commit() {
 			}
 		}
 		s.runBatch(batch)
+		s.afterCommit()
 	}
 }
 

@@ -59,6 +59,14 @@ type Store struct {
 	closed    bool
 	updates   chan *update
 	committed chan struct{} // closed when the committer has stopped
+
+	// The background checkpoint (checkpoint.go): its own connection, the
+	// committer's wake-up calls, and the log's length in frames as the
+	// last checkpoint found it.
+	ckpt        *sql.DB
+	ckptWake    chan struct{}
+	ckptStopped chan struct{} // closed when the checkpointer has stopped
+	walFrames   atomic.Int64
 }
 
 var _ core.Store = (*Store)(nil)
@@ -86,6 +94,9 @@ func dsn(path string, writer bool) string {
 		// the log, so that an erased customer's words leave no trace
 		// in free space (ticketd customer erase).
 		q.Add("_pragma", "secure_delete(on)")
+		// No checkpoint inside a commit: the checkpointer goroutine and
+		// the committer between transactions do it (checkpoint.go).
+		q.Add("_pragma", "wal_autocheckpoint(0)")
 	} else {
 		q.Set("_query_only", "1")
 	}
@@ -140,14 +151,26 @@ func open(ctx context.Context, path string, ms []migration) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
 	}
+	c, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		r.Close()
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s for checkpoints: %w", path, err)
+	}
+	c.SetMaxOpenConns(1)
+	c.SetConnMaxLifetime(0)
+	c.SetConnMaxIdleTime(0)
 	s := &Store{path: path, writer: w, reader: r, updates: make(chan *update, maxBatch), committed: make(chan struct{}),
-		writerStmts: &stmtCache{db: w}, readerStmts: &stmtCache{db: r}}
+		writerStmts: &stmtCache{db: w}, readerStmts: &stmtCache{db: r},
+		ckpt: c, ckptWake: make(chan struct{}, 1), ckptStopped: make(chan struct{})}
 	if err := w.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'ticket_search_pending')`).Scan(&s.deferSearch); err != nil {
+		c.Close()
 		r.Close()
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	go s.commit()
+	go s.checkpointer()
 	return s, nil
 }
 
@@ -188,9 +211,12 @@ func (s *Store) Close() error {
 	}
 	s.mu.Unlock()
 	<-s.committed
+	<-s.ckptStopped
 	s.writerStmts.close()
 	s.readerStmts.close()
-	return errors.Join(s.reader.Close(), s.writer.Close())
+	// The writer last: closing the last connection copies the rest of the
+	// log into the database file.
+	return errors.Join(s.ckpt.Close(), s.reader.Close(), s.writer.Close())
 }
 
 // errClosed is returned by Update after Close.
