@@ -14,7 +14,8 @@
 # missed. ticketd's figure is its acceptance rate (250s a second, as for
 # the peers); after each of its runs the script waits until the inbound
 # queue is drained (every accepted message a ticket) and prints the drain
-# time and the end-to-end rate (messages / (sending + draining)) too. With PROFILE_DIR set, a CPU profile of the daemon under each
+# time, the end-to-end rate (messages / (sending + draining)) and the
+# daemon's CPU time per accepted message too. With PROFILE_DIR set, a CPU profile of the daemon under each
 # concurrency is written there (from --debug-listen).
 #
 # TICKETD_BIN=path runs that ticketd binary instead of building this
@@ -64,17 +65,24 @@ rate() {
 queued() {
   python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1], timeout=30).execute("SELECT COUNT(*) FROM inbound_queue").fetchone()[0])' "$work/data/ticketd.db"
 }
+# cputicks: the daemon's CPU time so far (user + system) in clock ticks.
+cputicks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+hz=$(getconf CLK_TCK)
 # trate CONCURRENCY: one smtp-source run against ticketd, then the wait
 # for its inbound queue to drain; prints "accepted/s drain-seconds
-# end-to-end/s".
+# end-to-end/s cpu-us/msg", the last the daemon's CPU time per accepted
+# message while it accepted (less at the mercy of the machine's load than
+# the rates).
 trate() {
-  local start end drained
+  local start end drained c0 c1
+  c0=$(cputicks)
   start=$(date +%s.%N)
   smtp-source -s "$1" -m "$msgs" -l 2048 -f customer@example.com -t support@localhost 127.0.0.1:"$tp"
   end=$(date +%s.%N)
+  c1=$(cputicks)
   while [ "$(queued)" != 0 ]; do sleep 0.02; done
   drained=$(date +%s.%N)
-  echo "$msgs / ($end - $start); $drained - $end; $msgs / ($drained - $start)" | bc -l | paste -sd ' '
+  echo "$msgs / ($end - $start); $drained - $end; $msgs / ($drained - $start); ($c1 - $c0) * 1000000 / $hz / $msgs" | bc -l | paste -sd ' '
 }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
@@ -135,8 +143,8 @@ profile() {
   profpid=$!
 }
 
-printf '%-28s %11s %11s %11s %10s %10s %9s %11s %10s %10s\n' "sessions" "ticketd/s" "Postfix/s" "smtp-sink/s" "x Postfix" "x sink" \
-  "drain s" "end-to-end/s" "x Postfix" "x sink"
+printf '%-28s %11s %11s %11s %10s %10s %9s %11s %10s %10s %9s\n' "sessions" "ticketd/s" "Postfix/s" "smtp-sink/s" "x Postfix" "x sink" \
+  "drain s" "end-to-end/s" "x Postfix" "x sink" "CPU us/msg"
 for c in 1 10; do
   profile "smtp-$c"
   # The three in turn, run by run, so that a change in the shared
@@ -150,12 +158,13 @@ for c in 1 10; do
   t=$(cut -d' ' -f1 "$work/t$c" | median)
   dr=$(cut -d' ' -f2 "$work/t$c" | median)
   e=$(cut -d' ' -f3 "$work/t$c" | median)
+  cpu=$(cut -d' ' -f4 "$work/t$c" | median)
   p=$(median <"$work/p$c")
   s=$(median <"$work/s$c")
   xp=$(echo "$t / $p" | bc -l); xs=$(echo "$t / $s" | bc -l)
   ep=$(echo "$e / $p" | bc -l); es=$(echo "$e / $s" | bc -l)
-  printf '%-28s %11.0f %11.0f %11.0f %10.2f %10.2f %9.2f %11.0f %10.2f %10.2f\n' "$c (median of $runs x $msgs)" "$t" "$p" "$s" "$xp" "$xs" \
-    "$dr" "$e" "$ep" "$es"
+  printf '%-28s %11.0f %11.0f %11.0f %10.2f %10.2f %9.2f %11.0f %10.2f %10.2f %9.0f\n' "$c (median of $runs x $msgs)" "$t" "$p" "$s" "$xp" "$xs" \
+    "$dr" "$e" "$ep" "$es" "$cpu"
 done
 verdict() { if [ "$(echo "$1 >= $2" | bc -l)" = 1 ]; then echo met; else echo MISSED; fi; }
 echo "target: ticketd >= 2 x Postfix at 10 sessions: $(printf '%.2f' "$xp") -> $(verdict "$xp" 2)"

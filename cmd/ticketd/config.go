@@ -58,6 +58,7 @@ type Config struct {
 	Limits           NetLimits       // limits.go
 	TimeZone         string          // IANA zone of agents without their own
 	InboundMaxQueued int             // inbound queue rows before the mail doors answer 451 (inqueue.go)
+	Runtime          RuntimeConfig   // the garbage collector of serve (runtime.go)
 }
 
 // setting is one configuration value: its flag name (the TOML key is the
@@ -237,6 +238,7 @@ func loadConfig(args, env []string, stderr io.Writer, extra func(fs *flag.FlagSe
 			}
 		}
 	}
+	c.Runtime.fromEnv(env)
 	envMap := map[string]string{}
 	for _, kv := range env {
 		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "TICKETD_") {

@@ -16,6 +16,7 @@ import (
 // drains: it stops accepting, lets requests in flight finish and closes the
 // store.
 func serve(ctx context.Context, c Config, stdout, stderr io.Writer) error {
+	c.applyRuntime()
 	d, err := newDaemon(ctx, c, stdout, stderr)
 	if err != nil {
 		return err
