@@ -222,22 +222,24 @@ func TestQueueBatchesAndSearch(t *testing.T) {
 	st := openTemp(t).(*Store)
 	ctx := t.Context()
 	const n = 100
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			st.Update(ctx, func(tx core.Tx) error {
-				if i%2 == 0 {
-					return tx.EnqueueInbound(ctx, &core.QueuedInbound{Sender: "c@example.com", Door: core.DoorSMTP, Message: []byte("m"), QueuedAt: time.Unix(1, 0)})
-				}
-				return tx.CreateTicket(ctx, core.Ticket{ID: fmt.Sprintf("t%03d", i), Subject: fmt.Sprintf("giraffe%d", i), Customer: "c@example.com",
-					Status: core.StatusOpen, CreatedAt: time.Unix(1, 0), UpdatedAt: time.Unix(1, 0)})
-			})
+	update := func(i int) error {
+		return st.Update(ctx, func(tx core.Tx) error {
+			if i%2 == 0 {
+				return tx.EnqueueInbound(ctx, &core.QueuedInbound{Sender: "c@example.com", Door: core.DoorSMTP, Message: []byte("m"), QueuedAt: time.Unix(1, 0)})
+			}
+			return tx.CreateTicket(ctx, core.Ticket{ID: fmt.Sprintf("t%03d", i), Subject: fmt.Sprintf("giraffe%d", i), Customer: "c@example.com",
+				Status: core.StatusOpen, CreatedAt: time.Unix(1, 0), UpdatedAt: time.Unix(1, 0)})
 		})
 	}
-	close(start)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n { // while the committer is busy, the others wait together
+		wg.Go(func() { errs[i] = update(i) })
+	}
 	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
 	st.View(ctx, func(tx core.Tx) error {
 		for i := 1; i < n; i += 2 {
 			if got, err := tx.CountTickets(ctx, core.TicketQuery{Search: fmt.Sprintf("giraffe%d", i)}); err != nil || got != 1 {
