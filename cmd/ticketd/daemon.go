@@ -237,12 +237,19 @@ func (d *daemon) newWebServer(ctx context.Context) error {
 	return nil
 }
 
+// mailListen opens the SMTP and LMTP listeners without TCP keep-alive:
+// keep-alive cost four setsockopt calls on every accepted connection (one
+// message each, from most MTAs), and a peer that vanished is already let go
+// by the gateway's own timeouts (smtpin.Config: the first command, then
+// each command, and each write).
+var mailListen = net.ListenConfig{KeepAlive: -1}
+
 // listenSMTP opens the SMTP gateway (setting smtp) and starts serving it.
 func (d *daemon) listenSMTP(context.Context) error {
 	if d.c.SMTP == "" {
 		return nil
 	}
-	ln, err := net.Listen("tcp", d.c.SMTP)
+	ln, err := mailListen.Listen(context.Background(), "tcp", d.c.SMTP)
 	if err != nil {
 		return fmt.Errorf("setting smtp: listen on %s: %w", d.c.SMTP, err)
 	}
@@ -268,7 +275,7 @@ func (d *daemon) listenLMTP(context.Context) error {
 		network, addr = "unix", path
 		os.Remove(path) // a socket left by a daemon that did not stop cleanly
 	}
-	ln, err := net.Listen(network, addr)
+	ln, err := mailListen.Listen(context.Background(), network, addr)
 	if err != nil {
 		return fmt.Errorf("setting lmtp: listen on %s: %w", d.c.LMTP, err)
 	}

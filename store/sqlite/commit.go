@@ -207,10 +207,14 @@ func (s *Store) runSavepoints(batch []*update, results []updateResult) {
 // either fails, nothing of it is kept.
 func (s *Store) commitTx(sqlTx *sql.Tx, bound map[string]*sql.Stmt) error {
 	// Under no caller's context: the updates in it have all run.
-	t := s.batchTx(sqlTx, bound)
-	if err := t.flushSearch(context.Background()); err != nil {
-		sqlTx.Rollback()
-		return fmt.Errorf("sqlite: commit: %w", err)
+	// A batch of queued messages only (a mail door's) wrote no ticket:
+	// nothing for the search index, and no query to find that out.
+	if !queueOnly(bound) {
+		t := s.batchTx(sqlTx, bound)
+		if err := t.flushSearch(context.Background()); err != nil {
+			sqlTx.Rollback()
+			return fmt.Errorf("sqlite: commit: %w", err)
+		}
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: commit: %w", err)

@@ -214,3 +214,41 @@ func TestCallerGoneInSavepoints(t *testing.T) {
 		return nil
 	})
 }
+
+// TestQueueBatchesAndSearch: queued messages commit without looking at the
+// search index (queueOnly), and new tickets that share a transaction with
+// them are still found by search at once.
+func TestQueueBatchesAndSearch(t *testing.T) {
+	st := openTemp(t).(*Store)
+	ctx := t.Context()
+	const n = 100
+	update := func(i int) error {
+		return st.Update(ctx, func(tx core.Tx) error {
+			if i%2 == 0 {
+				return tx.EnqueueInbound(ctx, &core.QueuedInbound{Sender: "c@example.com", Door: core.DoorSMTP, Message: []byte("m"), QueuedAt: time.Unix(1, 0)})
+			}
+			return tx.CreateTicket(ctx, core.Ticket{ID: fmt.Sprintf("t%03d", i), Subject: fmt.Sprintf("giraffe%d", i), Customer: "c@example.com",
+				Status: core.StatusOpen, CreatedAt: time.Unix(1, 0), UpdatedAt: time.Unix(1, 0)})
+		})
+	}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n { // while the committer is busy, the others wait together
+		wg.Go(func() { errs[i] = update(i) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	st.View(ctx, func(tx core.Tx) error {
+		for i := 1; i < n; i += 2 {
+			if got, err := tx.CountTickets(ctx, core.TicketQuery{Search: fmt.Sprintf("giraffe%d", i)}); err != nil || got != 1 {
+				t.Errorf("search for ticket %d found %d (%v), want 1", i, got, err)
+			}
+		}
+		if qs, err := tx.InboundQueueStats(ctx); err != nil || qs.Depth != n/2 {
+			t.Errorf("queued %d (%v), want %d", qs.Depth, err, n/2)
+		}
+		return nil
+	})
+}

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"time"
@@ -13,9 +14,18 @@ import (
 
 // The durable inbound queue (core.InboundQueueTx).
 
+// enqueueSQL is EnqueueInbound's statement; inbound_queue has no triggers.
+const enqueueSQL = `INSERT INTO inbound_queue (sender, door, message, queued_at, next_try) VALUES (?, ?, ?, ?, 0)`
+
+// queueOnly reports whether the statements bound in a committer's
+// transaction (batchTx) are EnqueueInbound's alone: then it wrote no
+// ticket, and ticket_search_pending, which every commit empties, is empty.
+func queueOnly(bound map[string]*sql.Stmt) bool {
+	return len(bound) == 1 && bound[enqueueSQL] != nil
+}
+
 func (t *tx) EnqueueInbound(ctx context.Context, q *core.QueuedInbound) error {
-	id, err := t.insert(ctx, "queue inbound message", `INSERT INTO inbound_queue (sender, door, message, queued_at, next_try)
-		VALUES (?, ?, ?, ?, 0)`, q.Sender, q.Door, q.Message, nanos(q.QueuedAt))
+	id, err := t.insert(ctx, "queue inbound message", enqueueSQL, q.Sender, q.Door, q.Message, nanos(q.QueuedAt))
 	if err != nil {
 		return err
 	}
