@@ -50,17 +50,11 @@ var _ core.TicketOpener = (*tx)(nil)
 // without the entry and needs no bump. That spares the update of the row
 // (and of its version) that each entry otherwise makes.
 func (t *tx) OpenTicket(ctx context.Context, tk core.Ticket, e *core.Entry) error {
-	if e.TicketID != tk.ID {
-		return fmt.Errorf("open ticket %s: %w", tk.ID, core.Invalid("the first entry belongs to another ticket"))
+	activityAt, customerAt, repliedAt, err := sqlrows.OpenedTimes(tk, e)
+	if err != nil {
+		return err
 	}
-	entryAt := nanos(e.CreatedAt)
-	var customerAt, repliedAt int64
-	if e.AuthorKind == core.AuthorCustomer {
-		customerAt = entryAt
-	} else if e.AuthorKind == core.AuthorAgent && !e.Internal {
-		repliedAt = entryAt
-	}
-	if err := t.insertTicket(ctx, tk, max(nanos(tk.CreatedAt), entryAt), customerAt, repliedAt,
+	if err := t.insertTicket(ctx, tk, activityAt, customerAt, repliedAt,
 		` RETURNING set_config('tt.opened', id, true)`); err != nil {
 		return err
 	}

@@ -18,17 +18,9 @@ var _ core.TicketOpener = (*tx)(nil)
 // second write of the row and of the six indexes that hold those times
 // and search_seq.
 func (t *tx) OpenTicket(ctx context.Context, tk core.Ticket, e *core.Entry) error {
-	if e.TicketID != tk.ID {
-		return fmt.Errorf("open ticket %s: %w", tk.ID, core.Invalid("the first entry belongs to another ticket"))
-	}
-	activityAt, entryAt := nanos(tk.CreatedAt), nanos(e.CreatedAt)
-	activityAt = max(activityAt, entryAt)
-	var customerAt, repliedAt int64
-	switch {
-	case e.AuthorKind == core.AuthorCustomer:
-		customerAt = entryAt
-	case e.AuthorKind == core.AuthorAgent && !e.Internal:
-		repliedAt = entryAt
+	activityAt, customerAt, repliedAt, err := sqlrows.OpenedTimes(tk, e)
+	if err != nil {
+		return err
 	}
 	if err := t.insertTicket(ctx, tk, activityAt, customerAt, repliedAt); err != nil {
 		return err

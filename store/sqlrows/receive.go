@@ -1,6 +1,7 @@
 package sqlrows
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -54,4 +55,23 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// OpenedTimes gives the workspace times that a new ticket's row holds
+// once e is its first entry (core.TicketOpener), in nanoseconds, 0 for
+// none yet: its activity, the customer's last word and the last reply to
+// the customer, by the rule the entry triggers of both stores apply to
+// every later entry. An entry of another ticket is refused.
+func OpenedTimes(tk core.Ticket, e *core.Entry) (activityAt, customerAt, repliedAt int64, err error) {
+	if e.TicketID != tk.ID {
+		return 0, 0, 0, fmt.Errorf("open ticket %s: %w", tk.ID, core.Invalid("the first entry belongs to another ticket"))
+	}
+	entryAt := Nanos(e.CreatedAt)
+	switch {
+	case e.AuthorKind == core.AuthorCustomer:
+		customerAt = entryAt
+	case e.AuthorKind == core.AuthorAgent && !e.Internal:
+		repliedAt = entryAt
+	}
+	return max(Nanos(tk.CreatedAt), entryAt), customerAt, repliedAt, nil
 }
