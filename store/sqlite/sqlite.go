@@ -328,25 +328,31 @@ type tx struct {
 // The queries are the package's constants and a bounded set of list
 // variants, so the cache stays small.
 type stmtCache struct {
-	db *sql.DB
-	m  sync.Map // query → *sql.Stmt
+	db        *sql.DB
+	m         sync.Map // query → *sql.Stmt
+	preparing sync.Map // query → true while prepareSoon prepares it
+	wg        sync.WaitGroup
 }
 
 // stmt returns query prepared on the pool, bound to this transaction; the
-// transaction closes it when it ends.
+// transaction closes it when it ends. A query not prepared on the pool
+// yet is prepared on this transaction's connection for now (prepareSoon).
 func (t *tx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	if t.cache == nil {
 		return t.tx.PrepareContext(ctx, query)
 	}
 	v, ok := t.cache.m.Load(query)
 	if !ok {
-		st, err := t.cache.db.PrepareContext(ctx, query)
-		if err != nil {
-			return nil, err
+		t.cache.prepareSoon(query)
+		if t.bound == nil {
+			return t.tx.PrepareContext(ctx, query)
 		}
-		if v, ok = t.cache.m.LoadOrStore(query, st); ok {
-			st.Close() // another goroutine was first
+		// Under no caller's context, as below.
+		st, err := t.tx.PrepareContext(context.Background(), query)
+		if err == nil {
+			t.bound[query] = st
 		}
+		return st, err
 	}
 	if t.bound == nil {
 		return t.tx.StmtContext(ctx, v.(*sql.Stmt)), nil
@@ -361,8 +367,31 @@ func (t *tx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	return st, nil
 }
 
-// close closes every cached statement.
+// prepareSoon prepares query on the pool in the background, once, for
+// the cache. Preparing it on the pool at once, while this transaction
+// holds one of its connections, waited for a free one: when every
+// connection was held by a transaction waiting so, none ever came (40
+// logins at once on a newly opened store hung for good).
+func (c *stmtCache) prepareSoon(query string) {
+	if _, busy := c.preparing.LoadOrStore(query, true); busy {
+		return
+	}
+	c.wg.Go(func() {
+		st, err := c.db.PrepareContext(context.Background(), query)
+		if err != nil {
+			// The transaction's own prepare reports it; the next use tries again.
+			c.preparing.Delete(query)
+			return
+		}
+		if _, ok := c.m.LoadOrStore(query, st); ok {
+			st.Close()
+		}
+	})
+}
+
+// close closes every cached statement, after the ones being prepared.
 func (c *stmtCache) close() {
+	c.wg.Wait()
 	c.m.Range(func(k, v any) bool {
 		v.(*sql.Stmt).Close()
 		return true
