@@ -488,11 +488,20 @@ func (t *tx) Attachment(ctx context.Context, id int64) (core.Attachment, core.En
 // Message-IDs.
 
 // RememberMessageID records a Message-ID; one recorded already gives
-// ErrDuplicate and leaves the transaction usable.
+// ErrDuplicate and leaves the transaction usable. Sent ahead, the
+// Message-IDs of one transaction go in one insert (a new ticket remembers
+// the customer's and its confirmation's): nothing refers to message_ids.
 func (t *tx) RememberMessageID(ctx context.Context, msgID, ticketID string, inbound bool) error {
 	what := "remember message id " + msgID
 	const insert = `INSERT INTO message_ids (message_id, ticket_id, inbound) VALUES ($1, $2, $3)`
-	n, err := t.execAhead(ctx, what, insert+` ON CONFLICT DO NOTHING`, insert, msgID, ticketID, inbound)
+	if t.ahead {
+		if err := t.check(what); err != nil {
+			return err
+		}
+		t.tx.laterRow(what, insert, []any{msgID, ticketID, inbound})
+		return nil
+	}
+	n, err := t.exec(ctx, what, insert+` ON CONFLICT DO NOTHING`, msgID, ticketID, inbound)
 	if err == nil && n == 0 {
 		err = fmt.Errorf("%s: %w", what, core.ErrDuplicate)
 	}
