@@ -121,6 +121,7 @@ for pool in "${pools[@]}"; do
 done
 echo "failed requests: $(grep -c . "$work/errors" || true)"
 sort "$work/errors" | uniq -c | head -5
+pg_psql -At -F ' ' -c "SELECT 'checkpoints during the runs', checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"
 # Of the last PostgreSQL run: statements per new ticket, and the server
 # time they took (pg_stat_statements counts every statement once, a
 # trigger's too with track=all).

@@ -96,11 +96,18 @@ func withID(insert string, n int) string {
 // In an Update's first run (see conn) the id is taken from the table's
 // block and the insert waits for the next statement or the COMMIT; a
 // failure there (a ticket that does not exist) runs the function again
-// with the insert sent at its call, which then reports it here.
-func (t *tx) insertReturningID(ctx context.Context, what string, ids *idBlock, insert string, args ...any) (int64, error) {
+// with the insert sent at its call, which then reports it here. also, when
+// not "", is one more expression of the insert's RETURNING clause, run for
+// its effect (a set_config) after the row's triggers were queued.
+func (t *tx) insertReturningID(ctx context.Context, what string, ids *idBlock, also, insert string, args ...any) (int64, error) {
 	if !t.ahead || ids == nil {
 		var id int64
-		err := t.queryRow(ctx, what, []any{&id}, insert+` RETURNING id`, args...)
+		var ignored any
+		returning, dest := ` RETURNING id`, []any{&id}
+		if also != "" {
+			returning, dest = returning+", "+also, append(dest, &ignored)
+		}
+		err := t.queryRow(ctx, what, dest, insert+returning, args...)
 		return id, err
 	}
 	if err := t.check(what); err != nil {
@@ -110,6 +117,10 @@ func (t *tx) insertReturningID(ctx context.Context, what string, ids *idBlock, i
 	if err != nil {
 		return 0, err
 	}
-	t.tx.later(what, withID(insert, len(args)), append(args, id))
+	query := withID(insert, len(args))
+	if also != "" {
+		query += ` RETURNING ` + also
+	}
+	t.tx.later(what, query, append(args, id))
 	return id, nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -33,6 +35,9 @@ type queued struct {
 	what  string
 	query string
 	args  []any
+	// rowsOf is the one-row insert whose rows query inserts (laterRow),
+	// "" for any other write.
+	rowsOf string
 }
 
 // queuedError is the failure of a queued write.
@@ -56,6 +61,37 @@ func beginSQL(opts pgx.TxOptions) string {
 // later queues a write for the next statement or the COMMIT.
 func (c *conn) later(what, query string, args []any) {
 	c.queued = append(c.queued, queued{what: what, query: query, args: args})
+}
+
+// laterRow queues insert, an INSERT … VALUES (…) of one row of args, as
+// one more row of the same insert already waiting, if any: the rows go in
+// one statement, at the place of the last. Only for a table that no other
+// table refers to and whose rows no trigger reads, since its earlier rows
+// are inserted later than they were queued; the rows they refer to were
+// queued before them and so still come first.
+func (c *conn) laterRow(what, insert string, args []any) {
+	for i, q := range c.queued {
+		if q.rowsOf != insert {
+			continue
+		}
+		c.queued = append(c.queued[:i], c.queued[i+1:]...)
+		rows := q.query + ", (" + placeholders(len(q.args)+1, len(args)) + ")"
+		c.queued = append(c.queued, queued{what: what, query: rows, args: append(q.args, args...), rowsOf: insert})
+		return
+	}
+	c.queued = append(c.queued, queued{what: what, query: insert, args: args, rowsOf: insert})
+}
+
+// placeholders returns "$first, …" for n parameters.
+func placeholders(first, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("$" + strconv.Itoa(first+i))
+	}
+	return b.String()
 }
 
 // direct reports whether a statement can go alone: BEGIN was sent and no

@@ -70,6 +70,21 @@ func searchWords(s string) []string {
 	return append([]string{}, slices.Compact(words)...)
 }
 
+// wordsGiven reports whether the daemon gives the words of s (searchWords
+// does not leave them to SQL), without computing them when s is too short
+// to hold a word longer than maxLexeme.
+func wordsGiven(s string) bool {
+	if len(s) > maxLexeme {
+		return searchWords(s) != nil
+	}
+	for _, r := range s {
+		if !wordSafe(r) || r == utf8.RuneError {
+			return false
+		}
+	}
+	return true
+}
+
 // maxLexeme is the longest word, in bytes, that a tsvector holds as it is:
 // array_to_tsvector keeps only the length modulo 2048 of a longer one,
 // and such words are left to SQL's rebuild, which stores them as it always

@@ -213,19 +213,20 @@ const (
 func (t *tx) CreateTicket(ctx context.Context, tk core.Ticket) error {
 	// activity_at is the ticket's creation until entries come, which the
 	// insert says itself instead of the trigger's second write of the row.
-	return t.insertTicket(ctx, tk, nanos(tk.CreatedAt), 0, 0, "")
+	return t.insertTicket(ctx, tk, nanos(tk.CreatedAt), 0, 0, "$1", "")
 }
 
 // insertTicket inserts a new ticket with its workspace times: activity_at,
-// customer_at and replied_at; returning is the insert's RETURNING clause
+// customer_at and replied_at; id is the expression of its id ($1, or a
+// set_config that returns $1); returning is the insert's RETURNING clause
 // ("" for none), which runs only when the row is inserted.
-func (t *tx) insertTicket(ctx context.Context, tk core.Ticket, activityAt, customerAt, repliedAt int64, returning string) error {
+func (t *tx) insertTicket(ctx context.Context, tk core.Ticket, activityAt, customerAt, repliedAt int64, id, returning string) error {
 	if tk.ID == "" {
 		return fmt.Errorf("create ticket: %w", core.Invalid("the ticket has no id"))
 	}
 	what := "create ticket " + tk.ID
-	const insert = `INSERT INTO tickets (` + ticketColumns + `, activity_at, customer_at, replied_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`
+	insert := `INSERT INTO tickets (` + ticketColumns + `, activity_at, customer_at, replied_at)
+		VALUES (` + id + `, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`
 	n, err := t.execAhead(ctx, what, insert+` ON CONFLICT DO NOTHING`+returning, insert+returning,
 		tk.ID, tk.Subject, tk.Customer, tk.CustomerName, string(tk.Status), nullString(tk.Assignee), tk.MergedInto,
 		tk.RootMessageID, tk.LastMessageID, nanos(tk.CreatedAt), nanos(tk.UpdatedAt), tk.Mailbox,
@@ -410,11 +411,17 @@ const entryColumns = sqlrows.EntryColumns
 // and then its attachments. An entry for a ticket that does not exist gives
 // ErrNotFound (and aborts the transaction).
 func (t *tx) AddEntry(ctx context.Context, e *core.Entry) error {
+	return t.addEntry(ctx, e, "")
+}
+
+// addEntry is AddEntry; also is an expression for the insert's RETURNING
+// clause (see insertReturningID), "" for none.
+func (t *tx) addEntry(ctx context.Context, e *core.Entry, also string) error {
 	what := "add entry to ticket " + e.TicketID
 	const insert = `INSERT INTO entries
 		(ticket_id, created_at, author_kind, author, author_name, internal, text, automatic, message_id, from_ticket)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
-	id, err := t.insertReturningID(ctx, what, t.entryIDs, insert,
+	id, err := t.insertReturningID(ctx, what, t.entryIDs, also, insert,
 		e.TicketID, nanos(e.CreatedAt), string(e.AuthorKind), e.Author, e.AuthorName, e.Internal, e.Text,
 		e.Automatic, e.MessageID, e.FromTicket)
 	if err != nil {
@@ -481,11 +488,20 @@ func (t *tx) Attachment(ctx context.Context, id int64) (core.Attachment, core.En
 // Message-IDs.
 
 // RememberMessageID records a Message-ID; one recorded already gives
-// ErrDuplicate and leaves the transaction usable.
+// ErrDuplicate and leaves the transaction usable. Sent ahead, the
+// Message-IDs of one transaction go in one insert (a new ticket remembers
+// the customer's and its confirmation's): nothing refers to message_ids.
 func (t *tx) RememberMessageID(ctx context.Context, msgID, ticketID string, inbound bool) error {
 	what := "remember message id " + msgID
 	const insert = `INSERT INTO message_ids (message_id, ticket_id, inbound) VALUES ($1, $2, $3)`
-	n, err := t.execAhead(ctx, what, insert+` ON CONFLICT DO NOTHING`, insert, msgID, ticketID, inbound)
+	if t.ahead {
+		if err := t.check(what); err != nil {
+			return err
+		}
+		t.tx.laterRow(what, insert, []any{msgID, ticketID, inbound})
+		return nil
+	}
+	n, err := t.exec(ctx, what, insert+` ON CONFLICT DO NOTHING`, msgID, ticketID, inbound)
 	if err == nil && n == 0 {
 		err = fmt.Errorf("%s: %w", what, core.ErrDuplicate)
 	}
@@ -525,7 +541,7 @@ func scanMail(row pgx.CollectableRow) (core.OutMail, error) {
 
 func (t *tx) QueueMail(ctx context.Context, m *core.OutMail) error {
 	m.State = core.MailPending
-	id, err := t.insertReturningID(ctx, "queue mail for ticket "+m.TicketID, t.mailIDs, `INSERT INTO outbox
+	id, err := t.insertReturningID(ctx, "queue mail for ticket "+m.TicketID, t.mailIDs, "", `INSERT INTO outbox
 		(ticket_id, from_addr, to_addr, reply_to, subject, body, message_id, in_reply_to,
 		 refs, automatic, state, created_at, sent_at, attempts, next_try, last_error, to_key, personal, listing)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,

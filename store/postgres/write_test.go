@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -332,5 +333,69 @@ func TestIDsTakenAhead(t *testing.T) {
 		if err := stores[0].pool.QueryRow(ctx, `SELECT subject FROM outbox WHERE id = $1`, id).Scan(&got); err != nil || got != want {
 			t.Errorf("mail %d: %q, %v; want %q", id, got, err, want)
 		}
+	}
+}
+
+// TestMessageIDsInOneInsert: the Message-IDs a transaction remembers go in
+// one insert, after the ticket each names even when that ticket was
+// created after the first Message-ID; a Message-ID taken already, among
+// them, still fails only its own call with ErrDuplicate, and the others are
+// kept.
+func TestMessageIDsInOneInsert(t *testing.T) {
+	t.Parallel()
+	st := openTemp(t).(*Store)
+	ctx := t.Context()
+	now := time.Now()
+	newTicket := func(tx core.Tx, id string) error {
+		return tx.CreateTicket(ctx, core.Ticket{ID: id, Subject: "s", Customer: "alice@example.com",
+			Status: core.StatusOpen, CreatedAt: now, UpdatedAt: now})
+	}
+	var waiting []queued
+	if err := st.Update(ctx, func(c core.Tx) error {
+		if err := newTicket(c, "msgids00000000a1"); err != nil {
+			return err
+		}
+		if err := c.RememberMessageID(ctx, "one@example.com", "msgids00000000a1", true); err != nil {
+			return err
+		}
+		if err := newTicket(c, "msgids00000000b2"); err != nil {
+			return err
+		}
+		if err := c.RememberMessageID(ctx, "two@example.com", "msgids00000000b2", false); err != nil {
+			return err
+		}
+		waiting = append(waiting[:0], c.(*tx).tx.queued...)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(waiting) != 3 || !strings.Contains(waiting[2].query, "($4, $5, $6)") {
+		t.Errorf("writes waiting: %d, the last %q; want 3, the Message-IDs in one insert", len(waiting), waiting[len(waiting)-1].query)
+	}
+	var dupErr error
+	if err := st.Update(ctx, func(tx core.Tx) error {
+		if err := tx.RememberMessageID(ctx, "three@example.com", "msgids00000000a1", true); err != nil {
+			return err
+		}
+		dupErr = tx.RememberMessageID(ctx, "two@example.com", "msgids00000000a1", true)
+		return tx.RememberMessageID(ctx, "four@example.com", "msgids00000000b2", true)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(dupErr, core.ErrDuplicate) {
+		t.Errorf("a taken Message-ID among others: %v, want ErrDuplicate", dupErr)
+	}
+	want := map[string]string{"one@example.com": "msgids00000000a1", "two@example.com": "msgids00000000b2",
+		"three@example.com": "msgids00000000a1", "four@example.com": "msgids00000000b2"}
+	if err := st.View(ctx, func(tx core.Tx) error {
+		for id, ticket := range want {
+			got, _, err := tx.MessageIDTicket(ctx, id)
+			if err != nil || got != ticket {
+				t.Errorf("MessageIDTicket(%s) = %s, %v; want %s", id, got, err, ticket)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
