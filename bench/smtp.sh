@@ -8,15 +8,23 @@
 #    queue files are counted to prove they were stored), which fsyncs each
 #    queue file before its 250: the durable peer;
 #  - smtp-sink, which stores nothing: the ceiling of the protocol.
-# The three run in turn, run by run. Prints the median of RUNS runs of
-# each, the ratios and, per target
-# (ticketd >= 2 x Postfix and >= 0.5 x smtp-sink at 10 sessions), met or
-# missed. ticketd's figure is its acceptance rate (250s a second, as for
+# The three run in turn, run by run, in an order that alternates (ticketd
+# first in odd runs, last in even ones), all three with the same
+# smtp-source arguments. Prints the median of RUNS runs of each and the
+# ratios, each ratio the median of the runs' own ratios (ticketd's run
+# against the peer's run of the same round, so that a change in the shared
+# machine's load between rounds cancels out), the range of those per-run
+# ratios, and, per target (ticketd >= 2 x Postfix and >= 0.5 x smtp-sink at
+# 10 sessions), met or missed; the machine's load average before and
+# after. ticketd's figure is its acceptance rate (250s a second, as for
 # the peers); after each of its runs the script waits until the inbound
 # queue is drained (every accepted message a ticket) and prints the drain
 # time, the end-to-end rate (messages / (sending + draining)) and the
-# daemon's CPU time per accepted message too. With PROFILE_DIR set, a CPU profile of the daemon under each
-# concurrency is written there (from --debug-listen).
+# daemon's CPU time per accepted message too. With PROFILE_DIR set, a CPU
+# profile of the daemon while it accepts mail is written there for each
+# concurrency (from --debug-listen): 3 s inside an extra, unmeasured burst
+# of 10 x MESSAGES before the runs, while the worker still leaves the
+# queue alone (it holds off for 5 s while mail comes in).
 #
 # TICKETD_BIN=path runs that ticketd binary instead of building this
 # checkout (for paired runs against an older build).
@@ -85,6 +93,10 @@ trate() {
   echo "$msgs / ($end - $start); $drained - $end; $msgs / ($drained - $start); ($c1 - $c0) * 1000000 / $hz / $msgs" | bc -l | paste -sd ' '
 }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+# ratios EXPR / spread EXPR: the median / the range of EXPR (awk, over
+# the columns of $work/r$c, one line a round).
+ratios() { awk "{print $1}" "$work/r$c" | median; }
+spread() { awk "{print $1}" "$work/r$c" | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%.2f-%.2f", lo, hi}'; }
 
 tp=$(port); hp=$(port); dp=$(port)
 "$work/ticketd" --data "$work/data" --http 127.0.0.1:"$hp" --smtp 127.0.0.1:"$tp" --log-level error \
@@ -133,27 +145,32 @@ awk -v p="$pp" 'BEGIN {OFS = "\t"} /^#/ || /^[ \t]/ || NF < 8 {print; next}
 postfix -c "$pf/etc" start >/dev/null 2>&1 || { echo "private Postfix did not start; see $pf/maillog" >&2; exit 1; }
 wait_port "$pp"
 
-# profile NAME: a CPU profile of the daemon over the next 5 s, taken in
-# the background (profpid).
-profpid=
+# profile CONCURRENCY: a CPU profile of the daemon over 3 s of a burst of
+# 10 x MESSAGES at CONCURRENCY sessions (from 0.5 s into it), then the wait
+# for the queue to drain.
 profile() {
   [ -n "${PROFILE_DIR:-}" ] || return 0
   mkdir -p "$PROFILE_DIR"
-  curl -fs -o "$PROFILE_DIR/$1.pprof" "http://127.0.0.1:$dp/debug/pprof/profile?seconds=5" &
-  profpid=$!
+  smtp-source -s "$1" -m $((msgs * 10)) -l 2048 -f customer@example.com -t support@localhost 127.0.0.1:"$tp" &
+  local burst=$!
+  sleep 0.5
+  curl -fs -o "$PROFILE_DIR/smtp-$1.pprof" "http://127.0.0.1:$dp/debug/pprof/profile?seconds=3" || true
+  wait "$burst"
+  while [ "$(queued)" != 0 ]; do sleep 0.1; done
 }
 
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-28s %11s %11s %11s %10s %10s %9s %11s %10s %10s %9s\n' "sessions" "ticketd/s" "Postfix/s" "smtp-sink/s" "x Postfix" "x sink" \
   "drain s" "end-to-end/s" "x Postfix" "x sink" "CPU us/msg"
 for c in 1 10; do
-  profile "smtp-$c"
-  # The three in turn, run by run, so that a change in the shared
-  # machine's load meets them alike.
-  for _ in $(seq "$runs"); do
-    trate "$c" >>"$work/t$c"
-    if [ -n "$profpid" ]; then wait "$profpid" || true; profpid=; fi
+  profile "$c"
+  # The three in turn, run by run, ticketd first or last by turns, so
+  # that a change in the shared machine's load meets them alike.
+  for i in $(seq "$runs"); do
+    if [ $((i % 2)) = 1 ]; then trate "$c" >>"$work/t$c"; fi
     rate "$pp" "$c" >>"$work/p$c"
     rate "$sp" "$c" >>"$work/s$c"
+    if [ $((i % 2)) = 0 ]; then trate "$c" >>"$work/t$c"; fi
   done
   t=$(cut -d' ' -f1 "$work/t$c" | median)
   dr=$(cut -d' ' -f2 "$work/t$c" | median)
@@ -161,19 +178,25 @@ for c in 1 10; do
   cpu=$(cut -d' ' -f4 "$work/t$c" | median)
   p=$(median <"$work/p$c")
   s=$(median <"$work/s$c")
-  xp=$(echo "$t / $p" | bc -l); xs=$(echo "$t / $s" | bc -l)
-  ep=$(echo "$e / $p" | bc -l); es=$(echo "$e / $s" | bc -l)
+  # One line a round: accepted/s, end-to-end/s, Postfix/s, smtp-sink/s.
+  paste -d' ' <(cut -d' ' -f1,3 "$work/t$c") "$work/p$c" "$work/s$c" >"$work/r$c"
+  xp=$(ratios '$1 / $3'); xs=$(ratios '$1 / $4')
+  ep=$(ratios '$2 / $3'); es=$(ratios '$2 / $4')
   printf '%-28s %11.0f %11.0f %11.0f %10.2f %10.2f %9.2f %11.0f %10.2f %10.2f %9.0f\n' "$c (median of $runs x $msgs)" "$t" "$p" "$s" "$xp" "$xs" \
     "$dr" "$e" "$ep" "$es" "$cpu"
+  echo "  per-run ratios: x Postfix $(spread '$1 / $3'), x smtp-sink $(spread '$1 / $4')"
 done
 verdict() { if [ "$(echo "$1 >= $2" | bc -l)" = 1 ]; then echo met; else echo MISSED; fi; }
 echo "target: ticketd >= 2 x Postfix at 10 sessions: $(printf '%.2f' "$xp") -> $(verdict "$xp" 2)"
 echo "target: ticketd >= 0.5 x smtp-sink at 10 sessions: $(printf '%.2f' "$xs") -> $(verdict "$xs" 0.5)"
 echo "(end-to-end at 10 sessions, accepted and made tickets: $(printf '%.2f' "$ep") x Postfix, $(printf '%.2f' "$es") x smtp-sink)"
 
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 sleep 1
 held=$(find "$pf/spool/hold" -type f | wc -l)
 echo "Postfix queue files held: $held (expected $((runs * msgs * 2)))"
 kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
 n=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT COUNT(*) FROM tickets").fetchone()[0])' "$work/data/ticketd.db")
-echo "tickets stored: $n (expected $((runs * msgs * 2)); every accepted message)"
+extra=0
+[ -z "${PROFILE_DIR:-}" ] || extra=$((msgs * 20)) # the profiles' bursts
+echo "tickets stored: $n (expected $((runs * msgs * 2 + extra)); every accepted message)"

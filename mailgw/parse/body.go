@@ -104,7 +104,8 @@ func (w *walker) entity(h header, body []byte, depth int, c walkCtx) []piece {
 		return nil
 
 	case (typ == "text/plain" || typ == "text/html") && c != ctxResource && !isAttachment(disp, dparams, params):
-		data := decodeTransfer(h, body)
+		// decodeCharset copies what it keeps.
+		data, _ := undoTransfer(h, body)
 		cs := params["charset"]
 		if typ == "text/html" {
 			if cs == "" {
@@ -360,15 +361,26 @@ func guessBoundary(body []byte) string {
 
 // decodeTransfer undoes the Content-Transfer-Encoding (RFC 2045 §6),
 // leniently: bad characters are skipped and truncated input gives what came.
+// The result is a copy of its own (an attachment keeps it).
 func decodeTransfer(h header, body []byte) []byte {
+	if data, decoded := undoTransfer(h, body); decoded {
+		return data
+	}
+	return bytes.Clone(body)
+}
+
+// undoTransfer is decodeTransfer for a caller that only reads the result:
+// base64 and quoted-printable are decoded into a new slice (decoded true),
+// and 7bit, 8bit, binary and unknown encodings give body itself.
+func undoTransfer(h header, body []byte) (data []byte, decoded bool) {
 	cte, _, _ := strings.Cut(h.get("Content-Transfer-Encoding"), ";")
 	switch strings.ToLower(strings.TrimSpace(cte)) {
 	case "base64":
-		return decodeBase64(body)
+		return decodeBase64(body), true
 	case "quoted-printable":
-		return decodeQP(body)
+		return decodeQP(body), true
 	}
-	return bytes.Clone(body) // 7bit, 8bit, binary and unknown ones
+	return body, false
 }
 
 // decodeBase64 decodes base64 (RFC 2045 §6.8), skipping characters outside

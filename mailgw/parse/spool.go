@@ -30,6 +30,10 @@ var ErrSpool = errors.New("spooling the message")
 // spoolPattern names the spool files, so that Clean removes only those.
 const spoolPattern = "message-*.eml"
 
+// firstRead is the room a message is first read into: a short text mail
+// fits, a larger one grows it by doubling.
+const firstRead = 4 << 10
+
 // SpoolConfig sets how a Spool holds messages. A zero field means its
 // default.
 type SpoolConfig struct {
@@ -90,6 +94,9 @@ func (s *Spool) Parse(ctx context.Context, r io.Reader, lim Limits) (m core.Inbo
 	lim = lim.withDefaults()
 	release = func() {}
 	var head bytes.Buffer
+	// One allocation for a mail of a few KiB, instead of a buffer
+	// doubled from 512 bytes (4 allocations and 7.5 KiB for 2 KiB).
+	head.Grow(int(min(firstRead, s.cfg.Threshold+1)))
 	n, err := io.Copy(&head, io.LimitReader(r, min(s.cfg.Threshold, lim.MaxSize)+1))
 	if err != nil {
 		return m, release, fmt.Errorf("parse: %w: %w", ErrRead, err)
