@@ -97,13 +97,6 @@ func dsn(path string, writer bool) string {
 		// No checkpoint inside a commit: the checkpointer goroutine and
 		// the committer between transactions do it (checkpoint.go).
 		q.Add("_pragma", "wal_autocheckpoint(0)")
-		// A page cache of 64 MiB instead of 2 MiB: a new ticket inserts
-		// into five indexes with random keys (ticket id, customer,
-		// entries' and Message-IDs' ticket, the auto-reply count's
-		// address), and with 2 MiB most of those pages were read again
-		// from the file at every commit, 6 % of the committer's time
-		// under POST /api/receive. Only pages read take memory.
-		q.Add("_pragma", "cache_size(-65536)")
 	} else {
 		q.Set("_query_only", "1")
 	}
