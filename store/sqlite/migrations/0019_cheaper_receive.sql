@@ -4,18 +4,14 @@
 -- query that tickets_customer_activity (customer, activity_at, id, of the
 -- tickets not merged) does not serve as well: every list of a customer's
 -- tickets (the ticket page's "other conversations" and merge candidates)
--- is in order of activity, counts and searches narrowed to a customer
+-- reads tickets not merged, counts and searches narrowed to a customer
 -- find them by either, and a customer's export and erase compare
 -- lower(customer), which no index serves. Its key is random, so every new
 -- ticket wrote a page of it of its own: 1.4 of the 8.5 log frames a new
--- ticket cost in a group commit of 64. It keeps its name and columns
--- (PostgreSQL has it too, and the schemas are compared by name) but holds
--- the merged tickets only, the complement of tickets_customer_activity,
--- so that a new ticket writes nothing to it. A list of one customer's
--- tickets in order of creation, which nothing asks for now, sorts that
--- customer's tickets.
+-- ticket cost in a group commit of 64. A list of one customer's tickets
+-- in order of creation, which nothing asks for now, sorts that customer's
+-- tickets. PostgreSQL drops it in its migration of the same name.
 DROP INDEX tickets_customer;
-CREATE INDEX tickets_customer ON tickets (customer, created_at, id) WHERE merged_into <> '';
 
 -- An entry added to a ticket that the same transaction inserted (its
 -- search document still pending with no old row) leaves the version
