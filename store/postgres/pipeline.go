@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -75,23 +74,16 @@ func (c *conn) laterRow(what, insert string, args []any) {
 			continue
 		}
 		c.queued = append(c.queued[:i], c.queued[i+1:]...)
-		rows := q.query + ", (" + placeholders(len(q.args)+1, len(args)) + ")"
-		c.queued = append(c.queued, queued{what: what, query: rows, args: append(q.args, args...), rowsOf: insert})
+		p := params{args: q.args}
+		row := make([]string, len(args))
+		for j, a := range args {
+			row[j] = p.add(a)
+		}
+		rows := q.query + ", (" + strings.Join(row, ", ") + ")"
+		c.queued = append(c.queued, queued{what: what, query: rows, args: p.args, rowsOf: insert})
 		return
 	}
 	c.queued = append(c.queued, queued{what: what, query: insert, args: args, rowsOf: insert})
-}
-
-// placeholders returns "$first, …" for n parameters.
-func placeholders(first, n int) string {
-	var b strings.Builder
-	for i := range n {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString("$" + strconv.Itoa(first+i))
-	}
-	return b.String()
 }
 
 // direct reports whether a statement can go alone: BEGIN was sent and no

@@ -55,10 +55,8 @@ func wordSafe(r rune) bool {
 // without repeats, or nil when s has a character that wordSafe does not
 // vouch for or a word longer than maxLexeme (then SQL computes them).
 func searchWords(s string) []string {
-	for _, r := range s {
-		if !wordSafe(r) || r == utf8.RuneError {
-			return nil
-		}
+	if !textSafe(s) {
+		return nil
 	}
 	words := core.SearchWords(s)
 	for _, w := range words {
@@ -77,6 +75,12 @@ func wordsGiven(s string) bool {
 	if len(s) > maxLexeme {
 		return searchWords(s) != nil
 	}
+	return textSafe(s)
+}
+
+// textSafe reports whether every character of s is one wordSafe vouches
+// for (and s is valid UTF-8).
+func textSafe(s string) bool {
 	for _, r := range s {
 		if !wordSafe(r) || r == utf8.RuneError {
 			return false
