@@ -54,6 +54,11 @@ func TestParseTag(t *testing.T) {
 		{`[Ticket "abcdefghijklmno1"]`, ""}, // 1 is not in the alphabet
 		{`Ticket abcdefghijklmnop`, ""},
 		{``, ""},
+		{`Re: [Ticket "aabcabcdefghijklmnop"] Printer`, "aabcabcdefghijklmnop"}, // 20 characters, as made now
+		{`[Ticket "AABCABCDEFGHIJKLMNOP"]`, "aabcabcdefghijklmnop"},
+		{`[Ticket "abcdefghijklmnopq"]`, ""},     // 17
+		{`[Ticket "abcdefghijklmnopqrs"]`, ""},   // 19
+		{`[Ticket "abcdefghijklmnopqrstu"]`, ""}, // 21
 	}
 	for _, tt := range tests {
 		got, ok := ParseTag(tt.subject)
@@ -70,7 +75,7 @@ func TestNewTicketID(t *testing.T) {
 	seen := map[string]bool{}
 	for range 1000 {
 		id := NewTicketID()
-		if !ValidTicketID(id) {
+		if len(id) != TicketIDLength || !ValidTicketID(id) {
 			t.Fatalf("NewTicketID() = %q is not valid", id)
 		}
 		if seen[id] {
@@ -79,6 +84,45 @@ func TestNewTicketID(t *testing.T) {
 		seen[id] = true
 		if got, _ := ParseTag("Re: " + Tag(id)); got != id {
 			t.Fatalf("tag of %q parses as %q", id, got)
+		}
+	}
+}
+
+// TestTicketIDsOfOneMomentLieTogether checks what the clock part of an id
+// is for: ids made close together in time share their first characters, so
+// that they lie side by side in an index, whatever their random part.
+func TestTicketIDsOfOneMomentLieTogether(t *testing.T) {
+	at := time.Date(2026, 12, 1, 15, 0, 0, 0, time.UTC)
+	a, b := newTicketID(at), newTicketID(at.Add(time.Millisecond))
+	if a[:3] != b[:3] || a[3] == b[3] {
+		t.Errorf("ids one millisecond apart %q and %q: want the first three characters shared and the fourth apart", a, b)
+	}
+	if c := newTicketID(at); c[:4] != a[:4] || c[4:] == a[4:] {
+		t.Errorf("ids of one millisecond %q and %q: want the clock part shared and the random part apart", a, c)
+	}
+	wrapped := newTicketID(at.Add(1 << ticketIDClockBits * time.Millisecond))
+	if wrapped[:4] != a[:4] {
+		t.Errorf("the clock part wraps after %d ms: %q against %q", 1<<ticketIDClockBits, wrapped, a)
+	}
+}
+
+func TestValidTicketID(t *testing.T) {
+	tests := []struct {
+		id   string
+		want bool
+	}{
+		{"abcdefghijklmnop", true},     // 16, made by earlier versions
+		{"aabcabcdefghijklmnop", true}, // 20, made now
+		{"abcdefghijklmnopqrstu", false},
+		{"abcdefghijklmnopq", false},
+		{"abcdefghijklmno", false},
+		{"ABCDEFGHIJKLMNOP", false},
+		{"abcdefghijklmno1", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		if got := ValidTicketID(tt.id); got != tt.want {
+			t.Errorf("ValidTicketID(%q) = %v, want %v", tt.id, got, tt.want)
 		}
 	}
 }

@@ -5,28 +5,61 @@ import (
 	"encoding/base32"
 	"regexp"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
 
 // ticketIDEncoding writes ticket ids in lower-case base32 so that they
 // survive case-folding mail systems in plus-addresses.
-var ticketIDEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+var ticketIDEncoding = base32.NewEncoding(ticketIDAlphabet).WithPadding(base32.NoPadding)
 
-// ticketIDBytes is the entropy of a ticket id: 80 bits. The id is the
-// customer's only key to the ticket page, so it must not be guessable.
-const ticketIDBytes = 10
+// ticketIDAlphabet is the alphabet of ticket ids, lower-case base32.
+const ticketIDAlphabet = "abcdefghijklmnopqrstuvwxyz234567"
 
-// NewTicketID returns a fresh random ticket id (16 characters).
-func NewTicketID() string {
-	b := make([]byte, ticketIDBytes)
-	rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
-	return ticketIDEncoding.EncodeToString(b)
+// A ticket id is 20 characters: 4 that count milliseconds, then 16 from
+// crypto/rand (80 bits). The random part is the customer's only key to the
+// ticket page, so it is what must not be guessable. The clock part makes the
+// ids a daemon hands out one after another lie side by side in every index
+// keyed by ticket (the tickets' own, their entries', their Message-IDs'),
+// so that a commit of many new tickets writes a few shared index pages
+// instead of a page of its own for each ticket; on SQLite this took POST
+// /api/receive at 64 connections from 4,050 to 5,120 creations/s (medians,
+// bench/receive.sh). The clock part is 20 bits and wraps about every 17
+// minutes, which keeps ids short and costs only where in the index the
+// newest ids go, never their uniqueness. Ids of 16 random characters,
+// which earlier versions made, stay valid.
+const (
+	ticketIDClockBits   = 20
+	ticketIDRandomBytes = 10
+	// TicketIDLength is the length of the ids NewTicketID makes.
+	TicketIDLength = ticketIDClockBits/5 + ticketIDRandomBytes*8/5
+	// legacyTicketIDLength is the length of the all-random ids of earlier
+	// versions.
+	legacyTicketIDLength = ticketIDRandomBytes * 8 / 5
+)
+
+// NewTicketID returns a fresh ticket id (TicketIDLength characters).
+func NewTicketID() string { return newTicketID(time.Now()) }
+
+// newTicketID makes the id of a ticket created at now.
+func newTicketID(now time.Time) string {
+	var b [ticketIDRandomBytes]byte
+	rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	clock := uint64(now.UnixMilli()) & (1<<ticketIDClockBits - 1)
+	var id [TicketIDLength]byte
+	for i := ticketIDClockBits/5 - 1; i >= 0; i-- {
+		id[i] = ticketIDAlphabet[clock&31]
+		clock >>= 5
+	}
+	ticketIDEncoding.Encode(id[ticketIDClockBits/5:], b[:])
+	return string(id[:])
 }
 
-// ValidTicketID reports whether s has the form of a ticket id.
+// ValidTicketID reports whether s has the form of a ticket id: 20 (or, made
+// by an earlier version, 16) characters of lower-case base32.
 func ValidTicketID(s string) bool {
-	if len(s) != 16 {
+	if len(s) != TicketIDLength && len(s) != legacyTicketIDLength {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
@@ -40,7 +73,7 @@ func ValidTicketID(s string) bool {
 
 // tagRe finds the reply tag `[Ticket "<id>"]`. Mail clients and people change
 // the case and spacing, so both are tolerated.
-var tagRe = regexp.MustCompile(`(?i)\[\s*ticket\s*"\s*([a-z2-7]{16})\s*"\s*\]`)
+var tagRe = regexp.MustCompile(`(?i)\[\s*ticket\s*"\s*([a-z2-7]{16}(?:[a-z2-7]{4})?)\s*"\s*\]`)
 
 // Tag returns the reply tag for a ticket id.
 func Tag(id string) string { return `[Ticket "` + id + `"]` }

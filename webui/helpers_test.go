@@ -133,7 +133,7 @@ func (b *browser) login(username string) {
 	expectRedirect(b.e.t, r, "/dashboard", "login "+username)
 }
 
-var ticketIDRe = regexp.MustCompile(`^/ticket\?id=([a-z2-7]{16})$`)
+var ticketIDRe = regexp.MustCompile(`^/ticket\?id=([a-z2-7]{20})$`)
 
 // create opens a ticket with the start page form and returns its id.
 func (b *browser) create(email, subject, message string) string {

@@ -81,7 +81,7 @@ func (r result) ok(t *testing.T) result {
 	return r
 }
 
-var createdRe = regexp.MustCompile(`Created ticket ([a-z2-7]{16})\n`)
+var createdRe = regexp.MustCompile(`Created ticket ([a-z2-7]{20})\n`)
 
 func createdID(t *testing.T, r result) string {
 	t.Helper()

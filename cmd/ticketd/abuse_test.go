@@ -71,7 +71,7 @@ func TestSMTPSenderOfSeveralAddresses(t *testing.T) {
 	page, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	ids := map[string]bool{}
-	for _, m := range regexp.MustCompile(`ticket\?id=([a-z2-7]{16})`).FindAllStringSubmatch(string(page), -1) {
+	for _, m := range regexp.MustCompile(`ticket\?id=([a-z2-7]{20})`).FindAllStringSubmatch(string(page), -1) {
 		ids[m[1]] = true
 	}
 	if len(ids) == 0 {

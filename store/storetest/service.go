@@ -175,6 +175,7 @@ func runService(t *testing.T, open func(*testing.T) core.Store) {
 		{"Bounce", core.Config{}, svcBounce},
 		{"BounceReturnedHeader", core.Config{}, svcBounceReturnedHeader},
 		{"PersonalMail", core.Config{}, svcPersonalMail},
+		{"LegacyTicketID", core.Config{}, svcLegacyTicketID},
 		{"AgentNotifications", core.Config{}, svcAgentNotifications},
 		{"AgentAnswerByMail", core.Config{}, svcAgentAnswerByMail},
 		{"Mailboxes", core.Config{Mailboxes: []core.Mailbox{{Address: "sales@help.example", Name: "Sales"}}}, svcMailboxes},

@@ -127,3 +127,29 @@ func svcMailboxes(e *env) {
 		}
 	}
 }
+
+// svcLegacyTicketID: a ticket whose id an earlier version made (16 random
+// characters, before ids began with a clock part) still opens by its link
+// and still takes the customer's replies by tag and by plus-address.
+func svcLegacyTicketID(e *env) {
+	t, ctx := e.t, e.t.Context()
+	old := newTicket(e.clock.Now(), "alice@example.com")
+	old.ID = "abcdefghijklmnop"
+	update(t, e.st, func(tx core.Tx) error { return tx.CreateTicket(ctx, old) })
+	if v, err := e.svc.ViewTicket(ctx, nil, old.ID); err != nil || v.Ticket.ID != old.ID {
+		t.Fatalf("ViewTicket(%q) = %+v, %v; want the ticket", old.ID, v.Ticket, err)
+	}
+	byPlus := mail("Re: Subject", "by plus-address")
+	byPlus.Recipients = []string{strings.Replace(supportAddr, "@", "+"+old.ID+"@", 1)}
+	for _, m := range []core.InboundMessage{mail("Re: "+core.Tag(old.ID)+" Subject", "by tag"), byPlus} {
+		if res := e.receive(m); res.TicketID != old.ID || res.Created {
+			t.Errorf("reply %q: %+v, want an entry on %s", m.Text, res, old.ID)
+		}
+	}
+	if es := e.entries(old.ID, false); len(es) != 2 {
+		t.Errorf("entries of %s: %q, want both replies", old.ID, texts(es))
+	}
+	if id := e.newTicket("New"); len(id) != core.TicketIDLength || id == old.ID {
+		t.Errorf("new ticket's id %q: want one of %d characters", id, core.TicketIDLength)
+	}
+}

@@ -27,6 +27,9 @@ func TestWireTagMatchesCore(t *testing.T) {
 		`[Ticket "abcdefghijklmnop"] [Ticket "qrstuvwxyz234567"] two tags`,
 		`[Ticket abcdefghijklmnop] no quotes`,
 		"[Ticket \"abcdefgh\nijklmnop\"] a line break",
+		`[Ticket "aabcabcdefghijklmnop"] 20 characters`,
+		`[Ticket "abcdefghijklmnopqrs"] 19 characters`,
+		`[Ticket "abcdefghijklmnopqrstu"] 21 characters`,
 	} {
 		wid, wok := wire.ParseTag(s)
 		cid, cok := core.ParseTag(s)
@@ -34,7 +37,7 @@ func TestWireTagMatchesCore(t *testing.T) {
 			t.Errorf("%q: wire.ParseTag (%q, %v), core.ParseTag (%q, %v)", s, wid, wok, cid, cok)
 		}
 	}
-	for _, s := range []string{id, "", "abcdefghijklmnop", "ABCDEFGHIJKLMNOP", "abcdefghijklmno1", "abcdefghijklmnopq", "abcdefghijklmn0p"} {
+	for _, s := range []string{id, "", "abcdefghijklmnop", "ABCDEFGHIJKLMNOP", "abcdefghijklmno1", "abcdefghijklmnopq", "abcdefghijklmn0p", "aabcabcdefghijklmnop", "abcdefghijklmnopqrs"} {
 		if got, want := wire.ValidTicketID(s), core.ValidTicketID(s); got != want {
 			t.Errorf("%q: wire.ValidTicketID %v, core.ValidTicketID %v", s, got, want)
 		}

@@ -11,10 +11,10 @@ import (
 // since it imports nothing of the project. A test in package mailapi keeps
 // the two in step.
 
-// ValidTicketID reports whether s has the form of a ticket id: 16
-// characters of lower-case base32 (a-z, 2-7).
+// ValidTicketID reports whether s has the form of a ticket id: 20 (or,
+// made by an earlier version, 16) characters of lower-case base32 (a-z, 2-7).
 func ValidTicketID(s string) bool {
-	if len(s) != 16 {
+	if len(s) != 20 && len(s) != 16 {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
@@ -30,7 +30,7 @@ func Tag(id string) string { return `[Ticket "` + id + `"]` }
 
 // tagPattern finds a reply tag, tolerating the changes of case and spacing
 // that mail clients and people make.
-var tagPattern = regexp.MustCompile(`(?i)\[\s*ticket\s*"\s*([a-z2-7]{16})\s*"\s*\]`)
+var tagPattern = regexp.MustCompile(`(?i)\[\s*ticket\s*"\s*([a-z2-7]{16}(?:[a-z2-7]{4})?)\s*"\s*\]`)
 
 // ParseTag returns the ticket id, in lower case, of the first reply tag in
 // subject.
