@@ -35,6 +35,20 @@ func checkPlan(t *testing.T, name, plan string) {
 	}
 }
 
+// explainer returns a function that gives the planner's plan of a query
+// on s, one line of EXPLAIN's output per line.
+func explainer(t *testing.T, s *Store) func(query string, args ...any) string {
+	return func(query string, args ...any) string {
+		t.Helper()
+		rows, err := s.pool.Query(t.Context(), "EXPLAIN "+query, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		return strings.Join(columnStrings(t, rows), "\n")
+	}
+}
+
 // TestQueryPlans checks on a filled database that no list query scans a
 // table or sorts a list: each reads an index in the list's order and stops
 // at the limit.
@@ -68,15 +82,7 @@ func TestQueryPlans(t *testing.T) {
 	if _, err := s.pool.Exec(ctx, `VACUUM ANALYZE agents, tickets, entries, attachments, outbox, sessions, ticket_search`); err != nil {
 		t.Fatal(err)
 	}
-	plan := func(query string, args ...any) string {
-		t.Helper()
-		rows, err := s.pool.Query(ctx, "EXPLAIN "+query, args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		return strings.Join(columnStrings(t, rows), "\n")
-	}
+	plan := explainer(t, s)
 
 	after := &core.Cursor{CreatedAt: time.Unix(0, base+tickets/2*int64(time.Second)), ID: "aaaaaaaaaaaaaaaa"}
 	queries := storetest.PlanQueries("c7@example.com", after)
@@ -166,15 +172,7 @@ func TestRareWordSearchPlan(t *testing.T) {
 	if _, err := s.pool.Exec(ctx, `VACUUM ANALYZE tickets, ticket_search`); err != nil {
 		t.Fatal(err)
 	}
-	explain := func(query string, args ...any) string {
-		t.Helper()
-		rows, err := s.pool.Query(ctx, "EXPLAIN "+query, args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		return strings.Join(columnStrings(t, rows), "\n")
-	}
+	explain := explainer(t, s)
 	p := explain(`SELECT 1 FROM ticket_search WHERE words @@ 'quokka'::tsquery`)
 	if m := planRows.FindStringSubmatch(p); m == nil {
 		t.Fatalf("no estimate in\n%s", p)
