@@ -23,9 +23,9 @@ const ticketIDAlphabet = "abcdefghijklmnopqrstuvwxyz234567"
 // ids a daemon hands out one after another lie side by side in every index
 // keyed by ticket (the tickets' own, their entries', their Message-IDs'),
 // so that a commit of many new tickets writes a few shared index pages
-// instead of a page of its own for each ticket; on SQLite this took POST
-// /api/receive at 64 connections from 4,050 to 5,120 creations/s (medians,
-// bench/receive.sh). The clock part is 20 bits and wraps about every 17
+// instead of a page of its own for each ticket; on SQLite this made POST
+// /api/receive at 64 connections about 1.25 times as fast (bench/receive.sh,
+// three sets of alternating runs). The clock part is 20 bits and wraps about every 17
 // minutes, which keeps ids short and costs only where in the index the
 // newest ids go, never their uniqueness. Ids of 16 random characters,
 // which earlier versions made, stay valid.
