@@ -193,6 +193,7 @@ type claimStore struct {
 	core.Store
 	mu     sync.Mutex
 	limits []int
+	times  []time.Time
 }
 
 func (s *claimStore) Update(ctx context.Context, fn func(core.Tx) error) error {
@@ -205,28 +206,34 @@ type claimTx struct {
 }
 
 func (t claimTx) ClaimInbound(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]core.QueuedInbound, error) {
+	at := time.Now()
 	rows, err := t.Tx.ClaimInbound(ctx, owner, now, leaseUntil, limit)
 	if len(rows) > 0 {
 		t.s.mu.Lock()
 		t.s.limits = append(t.s.limits, limit)
+		t.s.times = append(t.s.times, at)
 		t.s.mu.Unlock()
 	}
 	return rows, err
 }
 
-// claimed returns the limits of the claims so far and forgets them.
-func (s *claimStore) claimed() []int {
+// claimed returns the limits of the claims so far, and when each was
+// made, and forgets them.
+func (s *claimStore) claimed() ([]int, []time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	l := s.limits
-	s.limits = nil
-	return l
+	l, at := s.limits, s.times
+	s.limits, s.times = nil, nil
+	return l, at
 }
 
-// sendMany sends n messages from each of senders clients at once.
-func sendMany(t *testing.T, addr, prefix string, senders, n int) {
+// sendMany sends n messages from each of senders clients at once and
+// returns when each was accepted.
+func sendMany(t *testing.T, addr, prefix string, senders, n int) []time.Time {
 	t.Helper()
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var accepted []time.Time
 	errs := make(chan error, senders)
 	for s := range senders {
 		wg.Go(func() {
@@ -236,6 +243,9 @@ func sendMany(t *testing.T, addr, prefix string, senders, n int) {
 					errs <- err
 					return
 				}
+				mu.Lock()
+				accepted = append(accepted, time.Now())
+				mu.Unlock()
 			}
 		})
 	}
@@ -244,6 +254,7 @@ func sendMany(t *testing.T, addr, prefix string, senders, n int) {
 	for err := range errs {
 		t.Fatalf("send: %v", err)
 	}
+	return accepted
 }
 
 // ticketsAtLeast waits until there are n tickets.
@@ -275,17 +286,27 @@ func TestQueueWorkerYieldsWhileMailComes(t *testing.T) {
 	addr, svc, q := queueGateway(t, st, 0)
 	runWorker(t, q)
 	const senders, each = 4, 15
-	sendMany(t, addr, "yield", senders, each)
-	// A pause of the senders (a slow machine) may let one claim be large.
-	busy := st.claimed()
+	accepted := sendMany(t, addr, "yield", senders, each)
+	// A pause of the senders (a slow machine shared with other tests) lets
+	// the worker take a large claim, rightly: no mail was coming. A large
+	// claim counts only when two messages were accepted in the 30 ms
+	// before it, so that the gateway had taken both within its busy window
+	// of 50 ms even if a 250 took 20 ms to arrive; one such is tolerated.
+	limits, at := st.claimed()
 	large := 0
-	for _, l := range busy {
-		if l > 32 {
+	for i, l := range limits {
+		n := 0
+		for _, a := range accepted {
+			if !a.After(at[i]) && at[i].Sub(a) <= 30*time.Millisecond {
+				n++
+			}
+		}
+		if l > 32 && n >= 2 {
 			large++
 		}
 	}
 	if large > 1 {
-		t.Errorf("claims while mail came in: %v, want at most one of more than 32 rows", busy)
+		t.Errorf("claims while mail came in: %v, want at most one of more than 32 rows", limits)
 	}
 	ticketsAtLeast(t, svc, senders*each)
 }
