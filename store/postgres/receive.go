@@ -61,7 +61,7 @@ func (t *tx) OpenTicket(ctx context.Context, tk core.Ticket, e *core.Entry) erro
 		return err
 	}
 	id := "$1"
-	if t.giveWords && wordsGiven(core.TicketSearchHead(tk)) && (!core.Searchable(e.AuthorKind) || wordsGiven(e.Text)) {
+	if t.giveWords && t.wordsGiven(core.TicketSearchHead(tk)) && (!core.Searchable(e.AuthorKind) || t.wordsGiven(e.Text)) {
 		id = `set_config('tt.words', $1, true)`
 	}
 	if err := t.insertTicket(ctx, tk, activityAt, customerAt, repliedAt, id,

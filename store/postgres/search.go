@@ -70,12 +70,32 @@ func searchWords(s string) []string {
 
 // wordsGiven reports whether the daemon gives the words of s (searchWords
 // does not leave them to SQL), without computing them when s is too short
-// to hold a word longer than maxLexeme.
-func wordsGiven(s string) bool {
+// to hold a word longer than maxLexeme. The words it computes for a longer
+// s are kept for the addWords that follows (wordsOf).
+func (t *tx) wordsGiven(s string) bool {
 	if len(s) > maxLexeme {
-		return searchWords(s) != nil
+		w := searchWords(s)
+		t.checked = checkedWords{text: s, words: w, set: true}
+		return w != nil
 	}
 	return textSafe(s)
+}
+
+// checkedWords are the words searchWords gave for text.
+type checkedWords struct {
+	text  string
+	words []string
+	set   bool
+}
+
+// wordsOf returns searchWords(s), taking the words that wordsGiven
+// computed for s instead of splitting it again.
+func (t *tx) wordsOf(s string) []string {
+	if c := t.checked; c.set && c.text == s {
+		t.checked = checkedWords{}
+		return c.words
+	}
+	return searchWords(s)
 }
 
 // textSafe reports whether every character of s is one wordSafe vouches
@@ -125,7 +145,7 @@ func (t *tx) addWords(ticketID string, entry int64, text string) {
 	if tw.sqlOnly {
 		return
 	}
-	w := searchWords(text)
+	w := t.wordsOf(text)
 	if w == nil {
 		tw.sqlOnly, tw.words = true, nil
 		return

@@ -173,6 +173,28 @@ func TestSearchWordsGivenOrRebuilt(t *testing.T) {
 	if merged, exact := indexRow(t, st, a); merged != nil || !exact {
 		t.Errorf("words merged and an entry deleted: merged %v, exact %v; want the rebuild's nil, true", merged, exact)
 	}
+	for _, tc := range []struct {
+		name, text string
+		given      bool
+	}{
+		{"a long text of short words", strings.Repeat("Toner leer ", 300), true},
+		{"a long text with a word longer than a tsvector holds", "Toner " + strings.Repeat("y", 3000), false},
+	} {
+		var opened core.Entry
+		update(func(c *tx) error {
+			n++
+			opened = core.Entry{TicketID: fmt.Sprintf("search%010d", n), CreatedAt: now, AuthorKind: core.AuthorCustomer, Text: tc.text}
+			return c.OpenTicket(ctx, core.Ticket{ID: opened.TicketID, Subject: "Drucker", Customer: "alice@example.com",
+				Status: core.StatusOpen, CreatedAt: now, UpdatedAt: now}, &opened)
+		})
+		merged, exact := indexRow(t, st, opened.TicketID)
+		if want := []int64{opened.ID}; tc.given && (!slices.Equal(merged, want) || !exact) {
+			t.Errorf("opened with %s: merged %v, exact %v; want %v, true", tc.name, merged, exact, want)
+		}
+		if !tc.given && (merged != nil || !exact) {
+			t.Errorf("opened with %s: merged %v, exact %v; want the rebuild's nil, true", tc.name, merged, exact)
+		}
+	}
 	update(func(c *tx) (err error) {
 		if b, err = newTicket(c, "Scanner"); err != nil {
 			return err

@@ -45,6 +45,9 @@ type tx struct {
 	// COMMIT (see queueWords) when giveWords.
 	giveWords bool
 	words     map[string]*ticketWords
+	// checked is the last long text whose words wordsGiven computed, kept
+	// for addWords (see wordsOf).
+	checked checkedWords
 	// entryIDs and mailIDs are the store's blocks of ids of entries and
 	// outbox mails (see idBlock); nil in a View.
 	entryIDs, mailIDs *idBlock
