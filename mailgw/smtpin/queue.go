@@ -138,7 +138,8 @@ func (q *Queue) enqueue(ctx context.Context, m *core.InboundMessage) error {
 		return err
 	}
 	defer release()
-	row, err := core.QueueInbound(*m)
+	var row core.QueuedInbound
+	deepRun(func() { row, err = core.QueueInbound(*m) })
 	*m = core.InboundMessage{}
 	if err != nil {
 		return err

@@ -1,0 +1,47 @@
+package smtpin
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// TestDeepRunWaitsAndNeverQueues: deepRun returns only after its work is
+// done, and when every long-lived goroutine is busy (here, blocked) the
+// caller does the work itself instead of waiting for one.
+func TestDeepRunWaitsAndNeverQueues(t *testing.T) {
+	n := runtime.GOMAXPROCS(0)
+	block := make(chan struct{})
+	var started sync.WaitGroup
+	started.Add(n)
+	var busy sync.WaitGroup
+	for range n {
+		busy.Add(1)
+		go func() {
+			defer busy.Done()
+			deepRun(func() { started.Done(); <-block })
+		}()
+	}
+	started.Wait() // every worker (or a caller, if a worker was not ready) is blocked
+	var ran atomic.Int64
+	var all sync.WaitGroup
+	for range 4 * n {
+		all.Add(1)
+		go func() {
+			defer all.Done()
+			deepRun(func() { ran.Add(1) })
+		}()
+	}
+	all.Wait()
+	if got := ran.Load(); got != int64(4*n) {
+		t.Errorf("with every worker busy, %d of %d jobs ran", got, 4*n)
+	}
+	close(block)
+	busy.Wait()
+	var after int
+	deepRun(func() { after = 1 })
+	if after != 1 {
+		t.Error("deepRun returned before its work was done")
+	}
+}
