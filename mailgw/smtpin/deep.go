@@ -21,7 +21,9 @@ var (
 )
 
 // deepRun runs fn on a long-lived goroutine, or on the caller's when none
-// is free, and returns when fn has returned.
+// is free, and returns when fn has returned. A panic in fn is raised again
+// on the caller's goroutine, where go-smtp turns it into a 421 for that
+// session instead of the whole daemon ending.
 func deepRun(fn func()) {
 	deepOnce.Do(func() {
 		deepJobs = make(chan func())
@@ -34,9 +36,20 @@ func deepRun(fn func()) {
 		}
 	})
 	done := make(chan struct{})
+	var panicked any
+	job := func() {
+		defer func() {
+			panicked = recover()
+			close(done)
+		}()
+		fn()
+	}
 	select {
-	case deepJobs <- func() { defer close(done); fn() }:
+	case deepJobs <- job:
 		<-done
+		if panicked != nil {
+			panic(panicked)
+		}
 	default:
 		fn()
 	}

@@ -45,3 +45,23 @@ func TestDeepRunWaitsAndNeverQueues(t *testing.T) {
 		t.Error("deepRun returned before its work was done")
 	}
 }
+
+// TestDeepRunPanicsOnCaller: a panic in the work reaches the caller (go-smtp
+// recovers it there and answers 421), and the long-lived goroutines live on.
+func TestDeepRunPanicsOnCaller(t *testing.T) {
+	for range 2 * runtime.GOMAXPROCS(0) {
+		func() {
+			defer func() {
+				if p := recover(); p != "encode failed" {
+					t.Errorf("recovered %v, want the work's panic", p)
+				}
+			}()
+			deepRun(func() { panic("encode failed") })
+		}()
+	}
+	ran := false
+	deepRun(func() { ran = true })
+	if !ran {
+		t.Error("deepRun did not run its work after panics")
+	}
+}
