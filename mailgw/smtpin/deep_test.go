@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestDeepRunWaitsAndNeverQueues: deepRun returns only after its work is
@@ -33,9 +34,13 @@ func TestDeepRunWaitsAndNeverQueues(t *testing.T) {
 			deepRun(func() { ran.Add(1) })
 		}()
 	}
-	all.Wait()
-	if got := ran.Load(); got != int64(4*n) {
-		t.Errorf("with every worker busy, %d of %d jobs ran", got, 4*n)
+	finished := make(chan struct{})
+	go func() { all.Wait(); close(finished) }()
+	select {
+	case <-finished:
+	case <-time.After(10 * time.Second):
+		close(block)
+		t.Fatalf("with every worker busy, %d of %d jobs ran in 10 s: deepRun waits for a worker", ran.Load(), 4*n)
 	}
 	close(block)
 	busy.Wait()
