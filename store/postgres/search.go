@@ -75,23 +75,23 @@ func searchWords(s string) []string {
 func (t *tx) wordsGiven(s string) bool {
 	if len(s) > maxLexeme {
 		w := searchWords(s)
-		t.checked = checkedWords{text: s, words: w, set: true}
+		t.checked = checkedWords{text: s, words: w}
 		return w != nil
 	}
 	return textSafe(s)
 }
 
-// checkedWords are the words searchWords gave for text.
+// checkedWords are the words searchWords gave for text; text is "" when
+// none are kept (wordsGiven keeps only texts longer than maxLexeme).
 type checkedWords struct {
 	text  string
 	words []string
-	set   bool
 }
 
 // wordsOf returns searchWords(s), taking the words that wordsGiven
 // computed for s instead of splitting it again.
 func (t *tx) wordsOf(s string) []string {
-	if c := t.checked; c.set && c.text == s {
+	if c := t.checked; c.text != "" && c.text == s {
 		t.checked = checkedWords{}
 		return c.words
 	}
