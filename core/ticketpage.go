@@ -25,11 +25,16 @@ type TicketPageQuery struct {
 	// MergeCandidates lists the customer's other tickets with the same
 	// assignee.
 	MergeCandidates TicketQuery
-	// WantCandidates, when set, tells whether the ticket's merge
+	// SessionHash, when set, also reads the session with this token hash
+	// and its agent, so that the page an agent opens and the check of
+	// their session take one transaction (on PostgreSQL one round trip).
+	SessionHash string
+	// WantCandidates, when set, tells from the page read so far (the
+	// ticket, and the session when asked for) whether the ticket's merge
 	// candidates are wanted; a reader that does not know the ticket
 	// before it asks may read them anyway, and ReadTicketPage then drops
 	// them.
-	WantCandidates func(Ticket) bool
+	WantCandidates func(*TicketPage) bool
 }
 
 // TicketPage is what a TicketPageQuery read, as the separate Tx calls
@@ -43,6 +48,11 @@ type TicketPage struct {
 	Assignee        *Agent
 	CustomerTickets []Ticket
 	MergeCandidates []Ticket
+	// Session and SessionAgent are the session of the query's SessionHash
+	// and its agent; both nil when there is no such session or its agent
+	// is gone. Whether the session expired is the caller's to check.
+	Session      *Session
+	SessionAgent *Agent
 }
 
 // TicketPageReader is a Tx that reads a ticket page's parts together, in
@@ -62,7 +72,7 @@ func ReadTicketPage(ctx context.Context, tx Tx, q TicketPageQuery) (TicketPage, 
 	}
 	if r, ok := tx.(TicketPageReader); ok {
 		p, err := r.TicketPage(ctx, q)
-		if err == nil && q.WantCandidates != nil && !q.WantCandidates(p.Ticket) {
+		if err == nil && q.WantCandidates != nil && !q.WantCandidates(&p) {
 			p.MergeCandidates = nil
 		}
 		return p, err
@@ -74,6 +84,11 @@ func ReadTicketPage(ctx context.Context, tx Tx, q TicketPageQuery) (TicketPage, 
 func readTicketPage(ctx context.Context, tx Tx, q TicketPageQuery) (TicketPage, error) {
 	var p TicketPage
 	var err error
+	if q.SessionHash != "" {
+		if p.Session, p.SessionAgent, err = readSession(ctx, tx, q.SessionHash); err != nil {
+			return TicketPage{}, err
+		}
+	}
 	if p.Ticket, err = tx.Ticket(ctx, q.ID); err != nil {
 		return TicketPage{}, err
 	}
@@ -102,7 +117,7 @@ func readTicketPage(ctx context.Context, tx Tx, q TicketPageQuery) (TicketPage, 
 			return TicketPage{}, err
 		}
 	}
-	if q.MergeCandidates.Limit > 0 && (q.WantCandidates == nil || q.WantCandidates(t)) {
+	if q.MergeCandidates.Limit > 0 && (q.WantCandidates == nil || q.WantCandidates(&p)) {
 		lq := q.MergeCandidates
 		lq.Customer, lq.Exclude = t.Customer, t.ID
 		lq.Assignee, lq.Unassigned = t.Assignee, t.Assignee == ""
@@ -111,4 +126,24 @@ func readTicketPage(ctx context.Context, tx Tx, q TicketPageQuery) (TicketPage, 
 		}
 	}
 	return p, nil
+}
+
+// readSession reads the session with tokenHash and its agent in tx: nil
+// for both when there is no such session or its agent is gone.
+func readSession(ctx context.Context, tx Tx, tokenHash string) (*Session, *Agent, error) {
+	sess, err := tx.Session(ctx, tokenHash)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	a, err := tx.Agent(ctx, sess.Username)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return &sess, &a, nil
 }

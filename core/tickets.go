@@ -60,24 +60,75 @@ func customerSees(e Entry) bool {
 // ViewTicket returns ticket id as seen by viewer: nil for the customer (no
 // login), who sees external entries only.
 func (s *Service) ViewTicket(ctx context.Context, viewer *Agent, id string) (TicketView, error) {
+	v, _, err := s.viewTicket(ctx, viewer, "", id)
+	return v, err
+}
+
+// ViewTicketAs returns ticket id as seen by the holder of a session token
+// ("" for none) and the session's agent. It reads the session with the
+// ticket, in one transaction, where SessionAgent and ViewTicket would take
+// one each. When the token is no valid session, the viewer is nil and the
+// view the customer's. The agent is also returned with an error about the
+// ticket (one that does not exist), for the page that says so.
+func (s *Service) ViewTicketAs(ctx context.Context, token, id string) (TicketView, *Agent, error) {
+	if token == "" {
+		v, err := s.ViewTicket(ctx, nil, id)
+		return v, nil, err
+	}
+	v, viewer, err := s.viewTicket(ctx, nil, hashToken(token), id)
+	switch {
+	case err == nil && viewer == nil:
+		// The session ended: the customer's view, read again without the
+		// internal entries (rare: the browser then drops the cookie).
+		v, err = s.ViewTicket(ctx, nil, id)
+	case errors.Is(err, ErrNotFound):
+		// No such ticket, and the session was not read with it.
+		if a, serr := s.SessionAgent(ctx, token); serr == nil {
+			viewer = &a
+		}
+	}
+	return v, viewer, err
+}
+
+// viewTicket is ViewTicket, or with sessionHash set ViewTicketAs: then
+// viewer is the session's agent, read with the ticket, and nil (with an
+// empty view) when the session is not valid.
+func (s *Service) viewTicket(ctx context.Context, viewer *Agent, sessionHash, id string) (TicketView, *Agent, error) {
 	if !ValidTicketID(id) {
-		return TicketView{}, fmt.Errorf("ticket %q: %w", id, ErrNotFound)
+		return TicketView{}, nil, fmt.Errorf("ticket %q: %w", id, ErrNotFound)
+	}
+	agent := viewer != nil || sessionHash != ""
+	// viewerOf is the viewer of page p: the session's agent while it is
+	// valid, when the session was read with the page.
+	viewerOf := func(p *TicketPage) *Agent {
+		if sessionHash == "" {
+			return viewer
+		}
+		if p.Session == nil || !s.now().Before(p.Session.ExpiresAt) {
+			return nil
+		}
+		return p.SessionAgent
 	}
 	// canEdit: the viewer is an agent, and the ticket is not merged and
 	// is theirs or unassigned.
-	canEdit := func(t Ticket) bool {
+	canEdit := func(viewer *Agent, t Ticket) bool {
 		return viewer != nil && !t.Merged() && (t.Assignee == "" || t.Assignee == viewer.Username)
 	}
-	q := TicketPageQuery{ID: id, WithInternal: viewer != nil, Version: viewer == nil, Assignee: viewer != nil}
-	if viewer != nil {
+	q := TicketPageQuery{ID: id, WithInternal: agent, Version: !agent, Assignee: agent, SessionHash: sessionHash}
+	if agent {
 		q.CustomerTickets = TicketQuery{Sort: SortActivity, Limit: MaxCustomerTickets}
-		q.MergeCandidates, q.WantCandidates = TicketQuery{Limit: 200}, canEdit
+		q.MergeCandidates = TicketQuery{Limit: 200}
+		q.WantCandidates = func(p *TicketPage) bool { return canEdit(viewerOf(p), p.Ticket) }
 	}
 	var v TicketView
 	err := s.store.View(ctx, func(tx Tx) error {
 		p, err := ReadTicketPage(ctx, tx, q)
 		if err != nil {
 			return err
+		}
+		viewer = viewerOf(&p)
+		if agent && viewer == nil {
+			return nil // the session ended: ViewTicketAs reads again
 		}
 		t := p.Ticket
 		_, base := s.sender(t)
@@ -100,15 +151,18 @@ func (s *Service) ViewTicket(ctx context.Context, viewer *Agent, id string) (Tic
 				return err
 			}
 		}
-		if canEdit(t) {
+		if canEdit(viewer, t) {
 			v.CanEdit, v.MergeCandidates = true, p.MergeCandidates
 		}
 		return nil
 	})
 	if err != nil {
-		return TicketView{}, fmt.Errorf("view ticket %s: %w", id, err)
+		return TicketView{}, nil, fmt.Errorf("view ticket %s: %w", id, err)
 	}
-	return v, nil
+	if agent && viewer == nil {
+		return TicketView{}, nil, nil
+	}
+	return v, viewer, nil
 }
 
 // CustomerComment adds a comment by the ticket's customer from the ticket

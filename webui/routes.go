@@ -40,32 +40,37 @@ func (h *handler) routes(cfg Config, static fs.FS) http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(h.crossOrigin))
 
 	r.Group(func(r chi.Router) {
-		r.Use(cop.Handler, limitBody, h.checkFields, h.loadSession)
-
-		// Everybody: customers and agents.
-		r.Get("/", h.start)
-		forms := chi.Middlewares{}
-		if cfg.FormRate.N > 0 {
-			forms = append(forms, h.limitForms(newLimiter(cfg.FormRate, nil)))
-		}
-		r.With(forms...).Post("/ticket/new", h.createTicket)
+		r.Use(cop.Handler, limitBody, h.checkFields)
+		// The ticket page reads the session with the ticket (viewTicket).
 		r.Get("/ticket", h.viewTicket)
-		r.With(forms...).Post("/ticket/comment", h.commentTicket)
-		r.Get("/ticket/attachment", h.attachment)
-		r.Get("/login", h.loginPage)
-		r.Post("/login", h.login)
-		r.Post("/logout", h.logout)
 
-		// Agents only.
 		r.Group(func(r chi.Router) {
-			r.Use(h.requireAgent)
-			r.Get("/dashboard", h.dashboard)
-			r.Get("/tickets", h.listTickets)
-			r.Post("/ticket/save", h.saveTicket)
-			r.Post("/ticket/assign", h.assignTicket)
-			r.Post("/ticket/release", h.releaseTicket)
-			r.Post("/vacation", h.vacation)
-			r.Post("/timezone", h.timeZone)
+			r.Use(h.loadSession)
+
+			// Everybody: customers and agents.
+			r.Get("/", h.start)
+			forms := chi.Middlewares{}
+			if cfg.FormRate.N > 0 {
+				forms = append(forms, h.limitForms(newLimiter(cfg.FormRate, nil)))
+			}
+			r.With(forms...).Post("/ticket/new", h.createTicket)
+			r.With(forms...).Post("/ticket/comment", h.commentTicket)
+			r.Get("/ticket/attachment", h.attachment)
+			r.Get("/login", h.loginPage)
+			r.Post("/login", h.login)
+			r.Post("/logout", h.logout)
+
+			// Agents only.
+			r.Group(func(r chi.Router) {
+				r.Use(h.requireAgent)
+				r.Get("/dashboard", h.dashboard)
+				r.Get("/tickets", h.listTickets)
+				r.Post("/ticket/save", h.saveTicket)
+				r.Post("/ticket/assign", h.assignTicket)
+				r.Post("/ticket/release", h.releaseTicket)
+				r.Post("/vacation", h.vacation)
+				r.Post("/timezone", h.timeZone)
+			})
 		})
 	})
 	return r

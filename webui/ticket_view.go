@@ -1,6 +1,8 @@
 package webui
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -60,28 +62,52 @@ type ticketPage struct {
 }
 
 // viewTicket shows a ticket: GET /ticket?id=. Customers see the external
-// entries, agents all of them.
+// entries, agents all of them. It is the one page that checks the session
+// cookie itself (not in loadSession): it reads the session with the
+// ticket, in one transaction, and like loadSession it clears the cookie
+// of a session that ended.
 func (h *handler) viewTicket(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("id")
-	if h.pages != nil && cacheableRequest(r) {
-		if body, ok := h.cachedTicket(r, id); ok {
-			writeBody(w, http.StatusOK, body)
-			return
+	token := sessionToken(r)
+	if token == "" {
+		if h.pages != nil && cacheableRequest(r) {
+			if body, ok := h.cachedTicket(r, id); ok {
+				writeBody(w, http.StatusOK, body)
+				return
+			}
 		}
+		h.renderTicket(w, r, http.StatusOK, id, nil, nil)
+		return
 	}
-	h.renderTicket(w, r, http.StatusOK, id, nil, nil)
+	v, me, err := h.svc.ViewTicketAs(r.Context(), token, id)
+	if me != nil {
+		r = r.WithContext(context.WithValue(r.Context(), agentKey{}, me))
+	} else if err == nil || errors.Is(err, core.ErrNotFound) {
+		h.clearSessionCookie(w)
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.renderView(w, r, http.StatusOK, v, nil, nil)
 }
 
 // renderTicket renders the page of ticket id with status; form, when not
 // nil, refills the agent's form that was sent, and errs say what was wrong
 // with it.
 func (h *handler) renderTicket(w http.ResponseWriter, r *http.Request, status int, id string, form *saveForm, errs formErrors) {
-	me := currentAgent(r)
-	v, err := h.svc.ViewTicket(r.Context(), me, id)
+	v, err := h.svc.ViewTicket(r.Context(), currentAgent(r), id)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
+	h.renderView(w, r, status, v, form, errs)
+}
+
+// renderView renders the ticket page of view v for the request's viewer
+// (renderTicket).
+func (h *handler) renderView(w http.ResponseWriter, r *http.Request, status int, v core.TicketView, form *saveForm, errs formErrors) {
+	me := currentAgent(r)
 	entries := slices.Clone(v.Entries)
 	slices.Reverse(entries)
 	p := ticketPage{Ticket: v.Ticket, Entries: entries, CanEdit: v.CanEdit, MergeCandidates: v.MergeCandidates,

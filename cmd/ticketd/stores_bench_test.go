@@ -126,6 +126,17 @@ var benchPages = []benchPage{
 		_, err := s.svc.ViewTicket(context.Background(), nil, s.someID)
 		return err
 	}},
+	// The agent's view as the ticket page reads it (without the session
+	// and the rendering), and the session check of every other agent page.
+	{"agent-view-100k", func(s benchSite) error {
+		a := core.Agent{Username: "alice"}
+		_, err := s.svc.ViewTicket(context.Background(), &a, s.someID)
+		return err
+	}},
+	{"session", func(s benchSite) error {
+		_, err := s.svc.SessionAgent(context.Background(), s.cookie.Value)
+		return err
+	}},
 }
 
 func benchStore(b *testing.B, st core.Store, loaded func()) {

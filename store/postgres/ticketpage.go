@@ -52,9 +52,9 @@ func pageListSQL(q core.TicketQuery, id string, sameAssignee bool) (string, []an
 }
 
 // TicketPage reads the parts of a ticket page in one batch, with the
-// ticket's own read (and, as the first statement of a transaction, its
-// BEGIN): one round trip where the separate calls take one each
-// (core.TicketPageReader).
+// ticket's own read, the viewer's session when asked for (and, as the
+// first statement of a transaction, its BEGIN): one round trip where the
+// separate calls take one each (core.TicketPageReader).
 func (t *tx) TicketPage(ctx context.Context, q core.TicketPageQuery) (core.TicketPage, error) {
 	what := "ticket page " + q.ID
 	var (
@@ -94,6 +94,22 @@ func (t *tx) TicketPage(ctx context.Context, q core.TicketPageQuery) (core.Ticke
 	if q.MergeCandidates.Limit > 0 {
 		query, args := pageListSQL(q.MergeCandidates, q.ID, true)
 		reads = append(reads, read{query, args, collect(&p.MergeCandidates, scanTicket)})
+	}
+	if q.SessionHash != "" {
+		reads = append(reads, read{sessionAgentSQL, []any{q.SessionHash}, func(rows pgx.Rows) error {
+			defer rows.Close()
+			var tr sqlrows.TokenRow
+			var ar sqlrows.AgentRow
+			if rows.Next() {
+				if err := rows.Scan(append(tr.Dest(), ar.Dest()...)...); err != nil {
+					return err
+				}
+				sess, a := tr.Session(), ar.Agent()
+				p.Session, p.SessionAgent = &sess, &a
+			}
+			rows.Close()
+			return rows.Err()
+		}})
 	}
 	if err := readBatch(ctx, t, what, reads...); err != nil {
 		return core.TicketPage{}, err

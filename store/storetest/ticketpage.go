@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"testing"
@@ -14,8 +15,9 @@ import (
 // Tx calls return, in a View and in an Update: for a customer with more
 // tickets than the page lists, a merged ticket, unassigned tickets and
 // tickets assigned to either of two agents, internal entries and
-// attachments, closed tickets and another customer's tickets; a ticket
-// that does not exist is ErrNotFound.
+// attachments, closed tickets and another customer's tickets, with and
+// without the viewer's session (one that exists and one that does not);
+// a ticket that does not exist is ErrNotFound.
 func testTicketPage(t *testing.T, st core.Store) {
 	ctx := t.Context()
 	createAgents(t, st, "alice", "bob")
@@ -59,7 +61,10 @@ func testTicketPage(t *testing.T, st core.Store) {
 		// tks[5] (bob's) merged into tks[2] (bob's).
 		merged := tks[5]
 		merged.MergedInto, merged.UpdatedAt = tks[2].ID, at(2000)
-		return tx.UpdateTicket(ctx, merged)
+		if err := tx.UpdateTicket(ctx, merged); err != nil {
+			return err
+		}
+		return tx.CreateSession(ctx, core.Session{TokenHash: "page-session", Username: "bob", CreatedAt: at(0), ExpiresAt: at(5000)})
 	})
 
 	list := core.TicketQuery{Sort: core.SortActivity, Limit: core.MaxCustomerTickets}
@@ -68,6 +73,8 @@ func testTicketPage(t *testing.T, st core.Store) {
 		"customer":    {Version: true},
 		"short lists": {WithInternal: true, Assignee: true, CustomerTickets: core.TicketQuery{Sort: core.SortCreated, Limit: 3}, MergeCandidates: core.TicketQuery{Limit: 2}},
 		"everything":  {WithInternal: true, Version: true, Assignee: true, CustomerTickets: list, MergeCandidates: core.TicketQuery{Limit: 200, NotClosed: true}},
+		"session":     {WithInternal: true, Assignee: true, CustomerTickets: list, MergeCandidates: core.TicketQuery{Limit: 200}, SessionHash: "page-session"},
+		"no session":  {WithInternal: true, Assignee: true, CustomerTickets: list, MergeCandidates: core.TicketQuery{Limit: 200}, SessionHash: "no-such-session"},
 	}
 	for _, i := range []int{0, 1, 2, 5, 13} { // unassigned, alice's, bob's, merged, the newest
 		for name, q := range queries {
@@ -87,7 +94,7 @@ func testTicketPage(t *testing.T, st core.Store) {
 	// Merge candidates only where the page wants them.
 	q := queries["agent"]
 	q.ID = tks[2].ID
-	q.WantCandidates = func(tk core.Ticket) bool { return tk.Assignee == "alice" }
+	q.WantCandidates = func(p *core.TicketPage) bool { return p.Ticket.Assignee == "alice" }
 	view(t, st, func(tx core.Tx) error {
 		p, err := core.ReadTicketPage(ctx, tx, q)
 		if err != nil {
@@ -95,6 +102,25 @@ func testTicketPage(t *testing.T, st core.Store) {
 		}
 		if p.MergeCandidates != nil {
 			t.Errorf("ReadTicketPage of bob's ticket, candidates wanted for alice's only: %d candidates, want none", len(p.MergeCandidates))
+		}
+		return nil
+	})
+	// The session, for the page that decides by its agent.
+	q = queries["session"]
+	q.ID = tks[2].ID
+	q.WantCandidates = func(p *core.TicketPage) bool {
+		return p.SessionAgent != nil && p.SessionAgent.Username == p.Ticket.Assignee
+	}
+	view(t, st, func(tx core.Tx) error {
+		p, err := core.ReadTicketPage(ctx, tx, q)
+		if err != nil {
+			return err
+		}
+		if p.Session == nil || p.Session.Username != "bob" || p.SessionAgent == nil || p.SessionAgent.Username != "bob" {
+			t.Errorf("ReadTicketPage with bob's session: session %+v, agent %+v", p.Session, p.SessionAgent)
+		}
+		if len(p.MergeCandidates) == 0 {
+			t.Errorf("ReadTicketPage of bob's ticket with bob's session, candidates wanted for the session's agent: none")
 		}
 		return nil
 	})
@@ -154,6 +180,19 @@ func comparePage(t *testing.T, what string, tx core.Tx, q core.TicketPageQuery) 
 func separatePage(ctx context.Context, tx core.Tx, q core.TicketPageQuery) (core.TicketPage, error) {
 	var p core.TicketPage
 	var err error
+	if q.SessionHash != "" {
+		sess, err := tx.Session(ctx, q.SessionHash)
+		switch {
+		case err == nil:
+			a, err := tx.Agent(ctx, sess.Username)
+			if err != nil {
+				return p, err
+			}
+			p.Session, p.SessionAgent = &sess, &a
+		case !errors.Is(err, core.ErrNotFound):
+			return p, err
+		}
+	}
 	if p.Ticket, err = tx.Ticket(ctx, q.ID); err != nil {
 		return p, err
 	}
