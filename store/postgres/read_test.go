@@ -151,3 +151,60 @@ func TestTicketViewRoundTrips(t *testing.T) {
 		}
 	}
 }
+
+// TestPageListsSQL: a ticket page's two lists are read with one statement
+// exactly when they ask for the same tickets but for the assignee and the
+// customer's list is not longer than the candidates'.
+func TestPageListsSQL(t *testing.T) {
+	list := core.TicketQuery{Sort: core.SortActivity, Limit: core.MaxCustomerTickets}
+	for _, c := range []struct {
+		name        string
+		list, cands core.TicketQuery
+		want        bool
+	}{
+		{"the agent's page", list, core.TicketQuery{Limit: 200}, true},
+		{"equal limits", list, core.TicketQuery{Limit: core.MaxCustomerTickets}, true},
+		{"both by creation", core.TicketQuery{Sort: core.SortCreated, Limit: 3}, core.TicketQuery{Sort: core.SortCreated, Limit: 5}, true},
+		{"candidates fewer", list, core.TicketQuery{Limit: 2}, false},
+		{"another order", core.TicketQuery{Sort: core.SortCreated, Limit: 3}, core.TicketQuery{Limit: 200}, false},
+		{"another filter", list, core.TicketQuery{Limit: 200, NotClosed: true}, false},
+		{"an offset", list, core.TicketQuery{Limit: 200, Offset: 1}, false},
+		{"no customer's list", core.TicketQuery{}, core.TicketQuery{Limit: 200}, false},
+	} {
+		_, _, ok := pageListsSQL(core.TicketPageQuery{ID: "x", CustomerTickets: c.list, MergeCandidates: c.cands})
+		if ok != c.want {
+			t.Errorf("%s: one statement %v, want %v", c.name, ok, c.want)
+		}
+	}
+}
+
+// TestMergeLists: the customer's list from the two halves of pageListsSQL
+// is the first of both in list order, ties broken by the id.
+func TestMergeLists(t *testing.T) {
+	at := func(s int) time.Time { return time.Unix(int64(s), 0) }
+	tk := func(id string, activity, created int) core.Ticket {
+		return core.Ticket{ID: id, ActivityAt: at(activity), CreatedAt: at(created)}
+	}
+	same := []core.Ticket{tk("b", 9, 1), tk("d", 5, 4), tk("a", 5, 2)}
+	other := []core.Ticket{tk("c", 7, 3), tk("e", 5, 5)}
+	ids := func(ts []core.Ticket) string {
+		var s string
+		for _, t := range ts {
+			s += t.ID
+		}
+		return s
+	}
+	if got := ids(mergeLists(same, other, 4, core.SortActivity)); got != "bced" {
+		t.Errorf("by activity, 4: %s, want bced", got)
+	}
+	if got := ids(mergeLists(same, other, 10, core.SortActivity)); got != "bceda" {
+		t.Errorf("by activity, all: %s, want bceda", got)
+	}
+	if got := ids(mergeLists(same[:0], other, 10, core.SortActivity)); got != "ce" {
+		t.Errorf("no candidates: %s, want ce", got)
+	}
+	byCreation := []core.Ticket{tk("d", 5, 4), tk("a", 5, 2), tk("b", 9, 1)}
+	if got := ids(mergeLists(byCreation, []core.Ticket{tk("e", 5, 5), tk("c", 7, 3)}, 3, core.SortCreated)); got != "edc" {
+		t.Errorf("by creation: %s, want edc", got)
+	}
+}

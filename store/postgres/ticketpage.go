@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -34,8 +35,9 @@ func entriesSQL(withInternal bool) (entries, attachments string) {
 const (
 	pageAssigneeSQL = `SELECT ` + sqlrows.AgentColumns + ` FROM agents
 		WHERE username = (SELECT assignee FROM tickets WHERE id = $1)`
-	pageSameCustomer = ` AND customer = (SELECT customer FROM tickets WHERE id = $1) AND t.id <> $1`
-	pageSameAssignee = ` AND assignee IS NOT DISTINCT FROM (SELECT assignee FROM tickets WHERE id = $1)`
+	pageSameCustomer  = ` AND customer = (SELECT customer FROM tickets WHERE id = $1) AND t.id <> $1`
+	pageSameAssignee  = ` AND assignee IS NOT DISTINCT FROM (SELECT assignee FROM tickets WHERE id = $1)`
+	pageOtherAssignee = ` AND assignee IS DISTINCT FROM (SELECT assignee FROM tickets WHERE id = $1)`
 )
 
 // pageListSQL returns a list of a ticket page (core.TicketPageQuery):
@@ -49,6 +51,89 @@ func pageListSQL(q core.TicketQuery, id string, sameAssignee bool) (string, []an
 		where += pageSameAssignee
 	}
 	return `SELECT ` + ticketListColumns + ` FROM tickets t` + where + listOrder(q, &p), p.args
+}
+
+// pageListsSQL returns, when a ticket page's two lists ask for the same
+// tickets but for the assignee, one query for both (ok): the first
+// MergeCandidates.Limit tickets with the ticket's assignee, marked true,
+// and the first CustomerTickets.Limit of the others, marked false. The
+// customer's list is then the first of both in their order (splitLists):
+// its tickets with the assignee are among the candidates, since its limit
+// is not above theirs. One statement instead of two, and the tickets of
+// both lists come once.
+func pageListsSQL(q core.TicketPageQuery) (query string, args []any, ok bool) {
+	c, m := q.CustomerTickets, q.MergeCandidates
+	if c.Limit <= 0 || m.Limit < c.Limit || c.Offset > 0 || m.Offset > 0 {
+		return "", nil, false
+	}
+	c.Customer, c.Exclude, c.Assignee, c.Unassigned = "", "", "", false
+	same := c
+	same.Limit, same.Sort = m.Limit, m.Sort
+	if (same.Sort == core.SortCreated) != (c.Sort == core.SortCreated) {
+		return "", nil, false
+	}
+	m.Customer, m.Exclude, m.Assignee, m.Unassigned = "", "", "", false
+	if same != m {
+		return "", nil, false
+	}
+	p := params{args: []any{q.ID}}
+	where := ticketWhere(c, false, &p) + pageSameCustomer
+	query = `(SELECT ` + ticketListColumns + `, true FROM tickets t` + where + pageSameAssignee + listOrder(m, &p) +
+		`) UNION ALL (SELECT ` + ticketListColumns + `, false FROM tickets t` + where + pageOtherAssignee + listOrder(c, &p) + `)`
+	return query, p.args, true
+}
+
+// takeLists returns the take of pageListsSQL's rows, which sets p's
+// CustomerTickets (at most limit, in the order of sort) and
+// MergeCandidates.
+func takeLists(p *core.TicketPage, limit int, sort core.Sort) func(pgx.Rows) error {
+	return func(rows pgx.Rows) error {
+		defer rows.Close()
+		var others []core.Ticket
+		for rows.Next() {
+			var s sqlrows.TicketRow
+			var same bool
+			if err := rows.Scan(append(s.Dest(), &same)...); err != nil {
+				return err
+			}
+			if same {
+				p.MergeCandidates = append(p.MergeCandidates, s.Ticket())
+			} else {
+				others = append(others, s.Ticket())
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		p.CustomerTickets = mergeLists(p.MergeCandidates, others, limit, sort)
+		return nil
+	}
+}
+
+// mergeLists returns the first limit tickets of a and b, each in list
+// order (listOrder: activity or, for SortCreated, creation, newest first,
+// then the id, descending).
+func mergeLists(a, b []core.Ticket, limit int, sort core.Sort) []core.Ticket {
+	key := func(t core.Ticket) time.Time { return t.ActivityAt }
+	if sort == core.SortCreated {
+		key = func(t core.Ticket) time.Time { return t.CreatedAt }
+	}
+	before := func(x, y core.Ticket) bool {
+		if c := key(x).Compare(key(y)); c != 0 {
+			return c > 0
+		}
+		return x.ID > y.ID
+	}
+	out := make([]core.Ticket, 0, min(limit, len(a)+len(b)))
+	for len(out) < limit && (len(a) > 0 || len(b) > 0) {
+		if len(b) == 0 || (len(a) > 0 && before(a[0], b[0])) {
+			out, a = append(out, a[0]), a[1:]
+		} else {
+			out, b = append(out, b[0]), b[1:]
+		}
+	}
+	return out
 }
 
 // TicketPage reads the parts of a ticket page in one batch, with the
@@ -87,13 +172,17 @@ func (t *tx) TicketPage(ctx context.Context, q core.TicketPageQuery) (core.Ticke
 	if q.Assignee {
 		reads = append(reads, read{pageAssigneeSQL, id, collect(&assignee, scanAgent)})
 	}
-	if q.CustomerTickets.Limit > 0 {
-		query, args := pageListSQL(q.CustomerTickets, q.ID, false)
-		reads = append(reads, read{query, args, collect(&p.CustomerTickets, scanTicket)})
-	}
-	if q.MergeCandidates.Limit > 0 {
-		query, args := pageListSQL(q.MergeCandidates, q.ID, true)
-		reads = append(reads, read{query, args, collect(&p.MergeCandidates, scanTicket)})
+	if query, args, ok := pageListsSQL(q); ok {
+		reads = append(reads, read{query, args, takeLists(&p, q.CustomerTickets.Limit, q.CustomerTickets.Sort)})
+	} else {
+		if q.CustomerTickets.Limit > 0 {
+			query, args := pageListSQL(q.CustomerTickets, q.ID, false)
+			reads = append(reads, read{query, args, collect(&p.CustomerTickets, scanTicket)})
+		}
+		if q.MergeCandidates.Limit > 0 {
+			query, args := pageListSQL(q.MergeCandidates, q.ID, true)
+			reads = append(reads, read{query, args, collect(&p.MergeCandidates, scanTicket)})
+		}
 	}
 	if q.SessionHash != "" {
 		reads = append(reads, read{sessionAgentSQL, []any{q.SessionHash}, func(rows pgx.Rows) error {
