@@ -120,10 +120,12 @@ func TestQueryPlans(t *testing.T) {
 		query, args := pageListSQL(q, pageID, name == "merge candidates")
 		checkPlan(t, "ticket page "+name, plan(query, args...))
 	}
-	// agents is a handful of rows here, which PostgreSQL rightly scans;
+	// The ticket with its assignee and the viewer's session: agents and
+	// sessions are a handful of rows here, which PostgreSQL rightly scans;
 	// the ticket is found by its key.
-	if p := plan(pageAssigneeSQL, pageID); !strings.Contains(p, "tickets_pkey") {
-		t.Errorf("ticket page assignee: plan\n%s", p)
+	query, args := pageTicketSQL(core.TicketPageQuery{ID: pageID, Assignee: true, SessionHash: "h"}, true)
+	if p := plan(query, args...); !strings.Contains(p, "tickets_pkey") {
+		t.Errorf("ticket page's ticket: plan\n%s", p)
 	}
 	for name, query := range map[string]string{
 		"pending":       `SELECT id FROM outbox WHERE state = 'pending' AND id > 0 ORDER BY id LIMIT 10`,

@@ -33,12 +33,45 @@ func entriesSQL(withInternal bool) (entries, attachments string) {
 // own read instead of waiting for its answer; each subquery is one lookup
 // in the primary key, and the lists still use tickets_customer_activity.
 const (
-	pageAssigneeSQL = `SELECT ` + sqlrows.AgentColumns + ` FROM agents
-		WHERE username = (SELECT assignee FROM tickets WHERE id = $1)`
 	pageSameCustomer  = ` AND customer = (SELECT customer FROM tickets WHERE id = $1) AND t.id <> $1`
 	pageSameAssignee  = ` AND assignee IS NOT DISTINCT FROM (SELECT assignee FROM tickets WHERE id = $1)`
 	pageOtherAssignee = ` AND assignee IS DISTINCT FROM (SELECT assignee FROM tickets WHERE id = $1)`
 )
+
+// joinedAgentColumns are the columns of an agents row a, left-joined:
+// whether there is one, then sqlrows.AgentColumns, each its zero value
+// when there is none.
+func joinedAgentColumns(a string) string {
+	return fmt.Sprintf(`%[1]s.username IS NOT NULL, coalesce(%[1]s.username, ''), coalesce(%[1]s.name, ''),
+		coalesce(%[1]s.password_hash, ''::bytea), coalesce(%[1]s.vacation, false), coalesce(%[1]s.created_at, 0),
+		coalesce(%[1]s.time_zone, '')`, a)
+}
+
+// pageTicketSQL returns the query of a ticket page's ticket (ticketListColumns
+// and its version) with, as q asks, its assignee (joinedAgentColumns) and
+// the viewer's session (TokenColumns, each its zero value when there is
+// none, and its agent's joinedAgentColumns) joined to it, so that the
+// three take one statement; write locks the ticket's row, as Ticket does
+// in an Update.
+func pageTicketSQL(q core.TicketPageQuery, write bool) (string, []any) {
+	cols, from := ticketListColumns+`, t.version`, ` FROM tickets t`
+	args := []any{q.ID}
+	if q.Assignee {
+		cols += `, ` + joinedAgentColumns("a")
+		from += ` LEFT JOIN agents a ON a.username = t.assignee`
+	}
+	if q.SessionHash != "" {
+		cols += `, coalesce(s.token_hash, ''), coalesce(s.username, ''), coalesce(s.created_at, 0), coalesce(s.expires_at, 0), ` +
+			joinedAgentColumns("sa")
+		from += ` LEFT JOIN sessions s ON s.token_hash = $2 LEFT JOIN agents sa ON sa.username = s.username`
+		args = append(args, q.SessionHash)
+	}
+	query := `SELECT ` + cols + from + ` WHERE t.id = $1`
+	if write {
+		query += ` FOR UPDATE OF t`
+	}
+	return query, args
+}
 
 // pageListSQL returns a list of a ticket page (core.TicketPageQuery):
 // ListTickets' query for q about the customer of ticket $1 (id), and with
@@ -143,25 +176,43 @@ func mergeLists(a, b []core.Ticket, limit int, sort core.Sort) []core.Ticket {
 func (t *tx) TicketPage(ctx context.Context, q core.TicketPageQuery) (core.TicketPage, error) {
 	what := "ticket page " + q.ID
 	var (
-		p        core.TicketPage
-		found    bool
-		es       []core.Entry
-		as       []sqlrows.EntryAttachment
-		assignee []core.Agent
+		p     core.TicketPage
+		found bool
+		es    []core.Entry
+		as    []sqlrows.EntryAttachment
 	)
-	ticket := `SELECT ` + ticketListColumns + `, t.version FROM tickets t WHERE id = $1`
-	if t.write {
-		ticket += ` FOR UPDATE` // as Ticket in an Update
-	}
+	// The ticket's row, with its assignee and the viewer's session
+	// joined to it: one statement for the three.
+	var (
+		assignee, viewer       sqlrows.AgentRow
+		row                    sqlrows.TicketRow
+		session                sqlrows.TokenRow
+		hasAssignee, hasViewer bool
+	)
 	id := []any{q.ID}
-	reads := []read{{ticket, id, func(rows pgx.Rows) error {
+	query, args := pageTicketSQL(q, t.write)
+	dest := append(row.Dest(), &p.Version)
+	if q.Assignee {
+		dest = append(append(dest, &hasAssignee), assignee.Dest()...)
+	}
+	if q.SessionHash != "" {
+		dest = append(append(append(dest, session.Dest()...), &hasViewer), viewer.Dest()...)
+	}
+	reads := []read{{query, args, func(rows pgx.Rows) error {
 		defer rows.Close()
-		var s sqlrows.TicketRow
 		if rows.Next() {
-			if err := rows.Scan(append(s.Dest(), &p.Version)...); err != nil {
+			if err := rows.Scan(dest...); err != nil {
 				return err
 			}
-			p.Ticket, found = s.Ticket(), true
+			p.Ticket, found = row.Ticket(), true
+			if hasAssignee {
+				a := assignee.Agent()
+				p.Assignee = &a
+			}
+			if hasViewer {
+				sess, a := session.Session(), viewer.Agent()
+				p.Session, p.SessionAgent = &sess, &a
+			}
 		}
 		rows.Close()
 		return rows.Err()
@@ -169,9 +220,6 @@ func (t *tx) TicketPage(ctx context.Context, q core.TicketPageQuery) (core.Ticke
 	entries, attachments := entriesSQL(q.WithInternal)
 	reads = append(reads, read{entries, id, collect(&es, scanEntry)},
 		read{attachments, id, collect(&as, rowScan(sqlrows.ScanEntryAttachment))})
-	if q.Assignee {
-		reads = append(reads, read{pageAssigneeSQL, id, collect(&assignee, scanAgent)})
-	}
 	if query, args, ok := pageListsSQL(q); ok {
 		reads = append(reads, read{query, args, takeLists(&p, q.CustomerTickets.Limit, q.CustomerTickets.Sort)})
 	} else {
@@ -184,22 +232,6 @@ func (t *tx) TicketPage(ctx context.Context, q core.TicketPageQuery) (core.Ticke
 			reads = append(reads, read{query, args, collect(&p.MergeCandidates, scanTicket)})
 		}
 	}
-	if q.SessionHash != "" {
-		reads = append(reads, read{sessionAgentSQL, []any{q.SessionHash}, func(rows pgx.Rows) error {
-			defer rows.Close()
-			var tr sqlrows.TokenRow
-			var ar sqlrows.AgentRow
-			if rows.Next() {
-				if err := rows.Scan(append(tr.Dest(), ar.Dest()...)...); err != nil {
-					return err
-				}
-				sess, a := tr.Session(), ar.Agent()
-				p.Session, p.SessionAgent = &sess, &a
-			}
-			rows.Close()
-			return rows.Err()
-		}})
-	}
 	if err := readBatch(ctx, t, what, reads...); err != nil {
 		return core.TicketPage{}, err
 	}
@@ -211,8 +243,5 @@ func (t *tx) TicketPage(ctx context.Context, q core.TicketPageQuery) (core.Ticke
 	}
 	sqlrows.Attach(es, as)
 	p.Entries = es
-	if len(assignee) == 1 {
-		p.Assignee = &assignee[0]
-	}
 	return p, nil
 }
