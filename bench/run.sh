@@ -14,7 +14,8 @@
 #     (a private server, filled as migrate-store does) with PG_TICKETS
 #     tickets, since copying a million with the search index's triggers
 #     takes longer than the whole rest of this script;
-# and 3 and 4 again on a private PostgreSQL 15 (bench/pgserver.sh).
+# and 3 and 4 again on a private PostgreSQL 15 (bench/pgserver.sh), with
+# targets as ratios to SQLite's figures of the same run.
 # Figures are medians of RUNS runs where a run is short. Each figure with a
 # target is followed by a "target:" line saying met or MISSED, and the
 # targets are listed together at the end.
@@ -121,6 +122,7 @@ for c in 1 8 64; do
   line=$(wrkline -t "$(( c < 2 ? 1 : 2 ))" -c "$c" -d 10s -s bench/receive.lua "$url")
   echo "== 3. POST /api/receive, concurrency $c (10 s): $line"
 done
+receive64=$(echo "$line" | awk '{print $1}')
 check "POST /api/receive at 64 connections (creations/s)" "$(echo "$line" | awk '{print $1}')" ">=" 5000
 check "POST /api/receive at 64 connections, errors" "$(cat "$work/wrk.errors")" "<=" 0
 check "POST /api/receive at 64 connections, p99 (ms)" "$(msecs "$(echo "$line" | awk '{print $NF}')")" "<" 50
@@ -139,7 +141,10 @@ stop
 pg_start "$work/pg"
 start "$work/pgdata" --database "$pg_url"
 pg_psql -c 'SELECT pg_stat_statements_reset()' >/dev/null
-echo "== 3. PostgreSQL: POST /api/receive, concurrency 64 (10 s): $(wrkline -t 2 -c 64 -d 10s -s bench/receive.lua "$url")"
+line=$(wrkline -t 2 -c 64 -d 10s -s bench/receive.lua "$url")
+echo "== 3. PostgreSQL: POST /api/receive, concurrency 64 (10 s): $line"
+check "PostgreSQL: POST /api/receive at 64 connections, x SQLite's" "$(echo "$line" | awk -v s="$receive64" '{printf "%.2f", $1 / s}')" ">=" 0.6
+check "PostgreSQL: POST /api/receive at 64 connections, errors" "$(cat "$work/wrk.errors")" "<=" 0
 echo "   statements per request (pg_stat_statements): $(pg_psql -At -c "SELECT round(sum(calls)::numeric / nullif(max(calls) FILTER (WHERE query ILIKE 'INSERT INTO tickets%'), 0), 1) FROM pg_stat_statements")"
 stop
 
@@ -156,9 +161,11 @@ ticket=$(curl -fs -b "tt_session=$cookie" "$url/dashboard" | grep -o '/ticket?id
 line=$(wrkline -t 1 -c 1 -d 10s "$url$ticket")
 echo "== 4. GET $ticket as the customer (no session) with $tickets tickets, 1 connection (10 s): $line"
 check "ticket page, 1 connection (req/s)" "$(echo "$line" | awk '{print $1}')" ">=" 7000
+declare -A agent_rps
 for page in "$ticket" /tickets /dashboard; do
   line=$(wrkline -t 1 -c 1 -d 10s -H "Cookie: tt_session=$cookie" "$url$page")
   echo "== 4. GET $page as an agent with $tickets tickets, 1 connection (10 s): $line"
+  agent_rps[$page]=$(echo "$line" | awk '{print $1}')
   case $page in
   /tickets | /dashboard) check "$page p99 (ms)" "$(msecs "$(echo "$line" | awk '{print $NF}')")" "<" 10 ;;
   esac
@@ -173,7 +180,11 @@ pg_psql -c 'VACUUM ANALYZE' >/dev/null
 start "$work/big" --database "$pg_url"
 cookie=$(curl -fs -o /dev/null -c - -d 'username=bench&password=bench-password' "$url/login" | awk '$6 == "tt_session" {print $7}')
 for page in "$ticket" /tickets; do
-  echo "== 4. PostgreSQL: GET $page as an agent with $tickets tickets, 1 connection (10 s): $(wrkline -t 1 -c 1 -d 10s -H "Cookie: tt_session=$cookie" "$url$page")"
+  line=$(wrkline -t 1 -c 1 -d 10s -H "Cookie: tt_session=$cookie" "$url$page")
+  echo "== 4. PostgreSQL: GET $page as an agent with $tickets tickets, 1 connection (10 s): $line"
+  # Time per request against SQLite's run above, one connection each.
+  check "PostgreSQL: $([ "$page" = /tickets ] && echo "All Tickets" || echo "the agent's ticket page"), time x SQLite's" \
+    "$(echo "$line" | awk -v s="${agent_rps[$page]}" '{printf "%.2f", s / $1}')" "<=" 1.5
 done
 stop
 pg_stop
