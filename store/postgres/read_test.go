@@ -95,8 +95,10 @@ func TestAllTicketsRoundTrips(t *testing.T) {
 // the customer's other tickets and the merge candidates in one batch with
 // BEGIN (core.TicketPageReader), where it took five round trips; the
 // customer's reads the ticket, its entries and its version in one, where
-// it took three. The ROLLBACK is not waited for but counted once it is
-// answered.
+// it took three; the page as GET /ticket reads it for an agent
+// (ViewTicketAs) has the session in the same batch, where it took a
+// round trip of its own before. The ROLLBACK is not waited for but
+// counted once it is answered.
 func TestTicketViewRoundTrips(t *testing.T) {
 	t.Parallel()
 	st, rt, svc := tracedService(t)
@@ -122,13 +124,28 @@ func TestTicketViewRoundTrips(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	token, _, err := svc.Login(ctx, "alice", "password-alice", "")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		name   string
 		viewer *core.Agent
+		token  string // the page as GET /ticket reads it, with the session
 		want   int
-	}{{"agent", &alice, 2}, {"customer", nil, 2}} {
+	}{{"agent", &alice, "", 2}, {"customer", nil, "", 2}, {"agent with the session", &alice, token, 2}} {
 		view := func() core.TicketView {
 			t.Helper()
+			if c.token != "" {
+				v, a, err := svc.ViewTicketAs(ctx, c.token, ids[0])
+				if err != nil {
+					t.Fatal(err)
+				}
+				if a == nil || a.Username != "alice" {
+					t.Fatalf("ViewTicketAs with alice's session: viewer %+v", a)
+				}
+				return v
+			}
 			v, err := svc.ViewTicket(ctx, c.viewer, ids[0])
 			if err != nil {
 				t.Fatal(err)
