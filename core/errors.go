@@ -31,6 +31,9 @@ var (
 	// time budget spent). Nothing was changed; the same request may succeed
 	// when tried again later.
 	ErrUnavailable = errors.New("store temporarily unavailable")
+	// ErrNoSession: the session token names no valid session (it ended,
+	// expired or never was): the visitor is no agent.
+	ErrNoSession = errors.New("no valid session")
 )
 
 // InvalidError is an ErrInvalid with a message meant for the user.

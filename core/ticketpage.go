@@ -28,6 +28,8 @@ type TicketPageQuery struct {
 	// SessionHash, when set, also reads the session with this token hash
 	// and its agent, so that the page an agent opens and the check of
 	// their session take one transaction (on PostgreSQL one round trip).
+	// When there is no such session, a reader may stop there and return
+	// a page with nothing else read (no ticket, and no error).
 	SessionHash string
 	// WantCandidates, when set, tells from the page read so far (the
 	// ticket, and the session when asked for) whether the ticket's merge
@@ -85,8 +87,10 @@ func readTicketPage(ctx context.Context, tx Tx, q TicketPageQuery) (TicketPage, 
 	var p TicketPage
 	var err error
 	if q.SessionHash != "" {
-		if p.Session, p.SessionAgent, err = readSession(ctx, tx, q.SessionHash); err != nil {
-			return TicketPage{}, err
+		if p.Session, p.SessionAgent, err = readSession(ctx, tx, q.SessionHash); err != nil || p.Session == nil {
+			// No agent's page for a cookie that is no session: read
+			// only when asked for again as the customer's.
+			return p, err
 		}
 	}
 	if p.Ticket, err = tx.Ticket(ctx, q.ID); err != nil {

@@ -64,23 +64,21 @@ func (s *Service) ViewTicket(ctx context.Context, viewer *Agent, id string) (Tic
 	return v, err
 }
 
-// ViewTicketAs returns ticket id as seen by the holder of a session token
-// ("" for none) and the session's agent. It reads the session with the
-// ticket, in one transaction, where SessionAgent and ViewTicket would take
-// one each. When the token is no valid session, the viewer is nil and the
-// view the customer's. The agent is also returned with an error about the
-// ticket (one that does not exist), for the page that says so.
+// ViewTicketAs returns ticket id as seen by the agent of a session token,
+// and that agent. It reads the session with the ticket, in one
+// transaction, where SessionAgent and ViewTicket would take one each.
+// When the token is no valid session, it returns an error wrapping
+// ErrNoSession, and the visitor is a customer (ViewTicket with no
+// viewer). The agent is also returned with an error about the ticket
+// (one that does not exist), for the page that says so.
 func (s *Service) ViewTicketAs(ctx context.Context, token, id string) (TicketView, *Agent, error) {
 	if token == "" {
-		v, err := s.ViewTicket(ctx, nil, id)
-		return v, nil, err
+		return TicketView{}, nil, fmt.Errorf("view ticket %s: %w", id, ErrNoSession)
 	}
 	v, viewer, err := s.viewTicket(ctx, nil, hashToken(token), id)
 	switch {
 	case err == nil && viewer == nil:
-		// The session ended: the customer's view, read again without the
-		// internal entries (rare: the browser then drops the cookie).
-		v, err = s.ViewTicket(ctx, nil, id)
+		err = fmt.Errorf("view ticket %s: %w", id, ErrNoSession)
 	case errors.Is(err, ErrNotFound):
 		// No such ticket, and the session was not read with it.
 		if a, serr := s.SessionAgent(ctx, token); serr == nil {
@@ -128,7 +126,7 @@ func (s *Service) viewTicket(ctx context.Context, viewer *Agent, sessionHash, id
 		}
 		viewer = viewerOf(&p)
 		if agent && viewer == nil {
-			return nil // the session ended: ViewTicketAs reads again
+			return nil // no valid session: ViewTicketAs says so
 		}
 		t := p.Ticket
 		_, base := s.sender(t)

@@ -65,31 +65,34 @@ type ticketPage struct {
 // entries, agents all of them. It is the one page that checks the session
 // cookie itself (not in loadSession): it reads the session with the
 // ticket, in one transaction, and like loadSession it clears the cookie
-// of a session that ended.
+// of a session that ended and then serves the customer's page.
 func (h *handler) viewTicket(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("id")
-	token := sessionToken(r)
-	if token == "" {
-		if h.pages != nil && cacheableRequest(r) {
-			if body, ok := h.cachedTicket(r, id); ok {
-				writeBody(w, http.StatusOK, body)
-				return
-			}
+	if token := sessionToken(r); token != "" {
+		v, me, err := h.svc.ViewTicketAs(r.Context(), token, id)
+		if me != nil {
+			r = r.WithContext(context.WithValue(r.Context(), agentKey{}, me))
+		} else if errors.Is(err, core.ErrNoSession) || errors.Is(err, core.ErrNotFound) {
+			h.clearSessionCookie(w)
 		}
-		h.renderTicket(w, r, http.StatusOK, id, nil, nil)
-		return
+		switch {
+		case errors.Is(err, core.ErrNoSession):
+			// A customer: the customer's page below.
+		case err != nil:
+			h.fail(w, r, err)
+			return
+		default:
+			h.renderView(w, r, http.StatusOK, v, nil, nil)
+			return
+		}
 	}
-	v, me, err := h.svc.ViewTicketAs(r.Context(), token, id)
-	if me != nil {
-		r = r.WithContext(context.WithValue(r.Context(), agentKey{}, me))
-	} else if err == nil || errors.Is(err, core.ErrNotFound) {
-		h.clearSessionCookie(w)
+	if h.pages != nil && cacheableRequest(r) {
+		if body, ok := h.cachedTicket(r, id); ok {
+			writeBody(w, http.StatusOK, body)
+			return
+		}
 	}
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.renderView(w, r, http.StatusOK, v, nil, nil)
+	h.renderTicket(w, r, http.StatusOK, id, nil, nil)
 }
 
 // renderTicket renders the page of ticket id with status; form, when not
