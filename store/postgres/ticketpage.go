@@ -122,6 +122,8 @@ func pageListsSQL(q core.TicketPageQuery) (query string, args []any, ok bool) {
 func takeLists(p *core.TicketPage, limit int, sort core.Sort) func(pgx.Rows) error {
 	return func(rows pgx.Rows) error {
 		defer rows.Close()
+		// Empty lists are empty slices, not nil, as ListTickets returns them.
+		p.MergeCandidates = []core.Ticket{}
 		var others []core.Ticket
 		for rows.Next() {
 			var s sqlrows.TicketRow
