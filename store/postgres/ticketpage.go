@@ -90,7 +90,7 @@ func pageListSQL(q core.TicketQuery, id string, sameAssignee bool) (string, []an
 // tickets but for the assignee, one query for both (ok): the first
 // MergeCandidates.Limit tickets with the ticket's assignee, marked true,
 // and the first CustomerTickets.Limit of the others, marked false. The
-// customer's list is then the first of both in their order (splitLists):
+// customer's list is then the first of both in their order (takeLists):
 // its tickets with the assignee are among the candidates, since its limit
 // is not above theirs. One statement instead of two, and the tickets of
 // both lists come once.
@@ -99,13 +99,14 @@ func pageListsSQL(q core.TicketPageQuery) (query string, args []any, ok bool) {
 	if c.Limit <= 0 || m.Limit < c.Limit || c.Offset > 0 || m.Offset > 0 {
 		return "", nil, false
 	}
+	if (c.Sort == core.SortCreated) != (m.Sort == core.SortCreated) {
+		return "", nil, false // another order (listOrder)
+	}
 	c.Customer, c.Exclude, c.Assignee, c.Unassigned = "", "", "", false
+	m.Customer, m.Exclude, m.Assignee, m.Unassigned = "", "", "", false
+	// The same tickets: equal but for the limit and the Sort value.
 	same := c
 	same.Limit, same.Sort = m.Limit, m.Sort
-	if (same.Sort == core.SortCreated) != (c.Sort == core.SortCreated) {
-		return "", nil, false
-	}
-	m.Customer, m.Exclude, m.Assignee, m.Unassigned = "", "", "", false
 	if same != m {
 		return "", nil, false
 	}
