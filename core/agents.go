@@ -279,15 +279,17 @@ func (s *Service) SessionAgent(ctx context.Context, token string) (Agent, error)
 		sess, a, err = r.SessionAgent(ctx, hashToken(token))
 	} else {
 		err = s.store.View(ctx, func(tx Tx) error {
-			var err error
-			if sess, err = tx.Session(ctx, hashToken(token)); err != nil {
-				return err
+			ps, pa, err := readSession(ctx, tx, hashToken(token))
+			if err == nil && ps == nil {
+				err = ErrNotFound
 			}
-			a, err = tx.Agent(ctx, sess.Username)
+			if err == nil {
+				sess, a = *ps, *pa
+			}
 			return err
 		})
 	}
-	if err == nil && !s.now().Before(sess.ExpiresAt) {
+	if err == nil && !s.live(sess) {
 		err = fmt.Errorf("session expired: %w", ErrNotFound)
 	}
 	if err != nil {
@@ -295,6 +297,9 @@ func (s *Service) SessionAgent(ctx context.Context, token string) (Agent, error)
 	}
 	return a, nil
 }
+
+// live reports whether sess has not expired.
+func (s *Service) live(sess Session) bool { return s.now().Before(sess.ExpiresAt) }
 
 // SessionReader is a Store that reads a session together with its agent
 // in one statement, without the cost of a transaction around it (every

@@ -76,10 +76,7 @@ func (s *Service) ViewTicketAs(ctx context.Context, token, id string) (TicketVie
 		return TicketView{}, nil, fmt.Errorf("view ticket %s: %w", id, ErrNoSession)
 	}
 	v, viewer, err := s.viewTicket(ctx, nil, hashToken(token), id)
-	switch {
-	case err == nil && viewer == nil:
-		err = fmt.Errorf("view ticket %s: %w", id, ErrNoSession)
-	case errors.Is(err, ErrNotFound):
+	if errors.Is(err, ErrNotFound) {
 		// No such ticket, and the session was not read with it.
 		if a, serr := s.SessionAgent(ctx, token); serr == nil {
 			viewer = &a
@@ -89,8 +86,8 @@ func (s *Service) ViewTicketAs(ctx context.Context, token, id string) (TicketVie
 }
 
 // viewTicket is ViewTicket, or with sessionHash set ViewTicketAs: then
-// viewer is the session's agent, read with the ticket, and nil (with an
-// empty view) when the session is not valid.
+// viewer is the session's agent, read with the ticket, and the error
+// wraps ErrNoSession when the session is not valid.
 func (s *Service) viewTicket(ctx context.Context, viewer *Agent, sessionHash, id string) (TicketView, *Agent, error) {
 	if !ValidTicketID(id) {
 		return TicketView{}, nil, fmt.Errorf("ticket %q: %w", id, ErrNotFound)
@@ -102,7 +99,7 @@ func (s *Service) viewTicket(ctx context.Context, viewer *Agent, sessionHash, id
 		if sessionHash == "" {
 			return viewer
 		}
-		if p.Session == nil || !s.now().Before(p.Session.ExpiresAt) {
+		if p.Session == nil || !s.live(*p.Session) {
 			return nil
 		}
 		return p.SessionAgent
@@ -126,7 +123,7 @@ func (s *Service) viewTicket(ctx context.Context, viewer *Agent, sessionHash, id
 		}
 		viewer = viewerOf(&p)
 		if agent && viewer == nil {
-			return nil // no valid session: ViewTicketAs says so
+			return ErrNoSession
 		}
 		t := p.Ticket
 		_, base := s.sender(t)
@@ -156,9 +153,6 @@ func (s *Service) viewTicket(ctx context.Context, viewer *Agent, sessionHash, id
 	})
 	if err != nil {
 		return TicketView{}, nil, fmt.Errorf("view ticket %s: %w", id, err)
-	}
-	if agent && viewer == nil {
-		return TicketView{}, nil, nil
 	}
 	return v, viewer, nil
 }

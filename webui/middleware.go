@@ -57,6 +57,11 @@ func currentAgent(r *http.Request) *core.Agent {
 	return a
 }
 
+// withAgent returns r with a as its logged-in agent (currentAgent).
+func withAgent(r *http.Request, a *core.Agent) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), agentKey{}, a))
+}
+
 // loadSession puts the agent of the session cookie, if any, into the
 // request context. A cookie of an ended session is cleared.
 func (h *handler) loadSession(next http.Handler) http.Handler {
@@ -74,7 +79,7 @@ func (h *handler) loadSession(next http.Handler) http.Handler {
 		case err != nil:
 			h.fail(w, r, err)
 		default:
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), agentKey{}, &a)))
+			next.ServeHTTP(w, withAgent(r, &a))
 		}
 	})
 }

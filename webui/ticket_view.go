@@ -1,7 +1,6 @@
 package webui
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -71,7 +70,7 @@ func (h *handler) viewTicket(w http.ResponseWriter, r *http.Request) {
 	if token := sessionToken(r); token != "" {
 		v, me, err := h.svc.ViewTicketAs(r.Context(), token, id)
 		if me != nil {
-			r = r.WithContext(context.WithValue(r.Context(), agentKey{}, me))
+			r = withAgent(r, me)
 		} else if errors.Is(err, core.ErrNoSession) || errors.Is(err, core.ErrNotFound) {
 			h.clearSessionCookie(w)
 		}
