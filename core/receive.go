@@ -43,7 +43,11 @@ func (s *Service) receive(ctx context.Context, m InboundMessage) (ReceiveResult,
 	reason := AutomaticReason(m, s.ownAddresses())
 	now := s.now()
 	var res ReceiveResult
-	err = s.store.Update(ctx, func(tx Tx) error {
+	update := s.store.Update
+	if g, ok := s.store.(GroupUpdater); ok {
+		update = g.UpdateGrouped
+	}
+	err = update(ctx, func(tx Tx) error {
 		var err error
 		res, err = s.receiveTx(ctx, tx, m, badFrom, reason, now)
 		return err

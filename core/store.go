@@ -17,6 +17,19 @@ type Store interface {
 	Close() error
 }
 
+// GroupUpdater is a Store that can run the functions of concurrent
+// UpdateGrouped calls one after another in one transaction and commit
+// them together: one commit, and fewer statements and locks per function,
+// where the store pays for each (PostgreSQL). Each function sees the
+// writes of those that ran before it, as if they had committed. When one
+// of them fails, the transaction is rolled back and each runs again alone,
+// as by Update, and returns its own result; so fn must be safe to run
+// again, like any function given to Update. Service.Receive uses it when
+// the store has it.
+type GroupUpdater interface {
+	UpdateGrouped(ctx context.Context, fn func(Tx) error) error
+}
+
 // Tx is one transaction. Every method returns an error wrapping ErrNotFound
 // when the thing asked for does not exist, and ErrDuplicate when a unique
 // value is taken.

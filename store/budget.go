@@ -66,7 +66,25 @@ func (g *Guard) Timeout() time.Duration { return g.timeout }
 // Update runs fn in a write transaction of the wrapped store within the
 // time budget (or ctx's earlier deadline).
 func (g *Guard) Update(ctx context.Context, fn func(core.Tx) error) error {
-	err := g.within(ctx, func(ctx context.Context) error { return g.Store.Update(ctx, fn) })
+	return g.write(ctx, func(ctx context.Context) error { return g.Store.Update(ctx, fn) })
+}
+
+var _ core.GroupUpdater = (*Guard)(nil)
+
+// UpdateGrouped is Update through the wrapped store's UpdateGrouped when
+// it has one (core.GroupUpdater), else through its Update.
+func (g *Guard) UpdateGrouped(ctx context.Context, fn func(core.Tx) error) error {
+	gu, ok := g.Store.(core.GroupUpdater)
+	if !ok {
+		return g.Update(ctx, fn)
+	}
+	return g.write(ctx, func(ctx context.Context) error { return gu.UpdateGrouped(ctx, fn) })
+}
+
+// write runs the write f within the time budget and remembers its
+// outcome for Health.
+func (g *Guard) write(ctx context.Context, f func(context.Context) error) error {
+	err := g.within(ctx, f)
 	g.mu.Lock()
 	switch {
 	case err == nil:

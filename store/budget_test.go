@@ -106,3 +106,35 @@ func TestGuardHealth(t *testing.T) {
 		t.Errorf("after a successful write: %v", err)
 	}
 }
+
+// grouping is a store whose UpdateGrouped counts its calls.
+type grouping struct {
+	core.Store
+	grouped int
+}
+
+func (g *grouping) UpdateGrouped(ctx context.Context, fn func(core.Tx) error) error {
+	g.grouped++
+	return g.Store.Update(ctx, fn)
+}
+
+// TestGuardUpdateGrouped: the Guard passes UpdateGrouped to a store that
+// groups, with the budget, and runs Update on one that does not.
+func TestGuardUpdateGrouped(t *testing.T) {
+	plain := newGuard(t, 200*time.Millisecond)
+	if err := plain.UpdateGrouped(t.Context(), func(tx core.Tx) error { return tx.CreateTicket(t.Context(), ticket("plain")) }); err != nil || !exists(t, plain, "plain") {
+		t.Errorf("UpdateGrouped on a store without groups: %v", err)
+	}
+	st := &grouping{Store: plain}
+	g := store.NewGuard(st, 200*time.Millisecond)
+	if err := g.UpdateGrouped(t.Context(), func(tx core.Tx) error { return tx.CreateTicket(t.Context(), ticket("grouped")) }); err != nil || !exists(t, g, "grouped") || st.grouped != 1 {
+		t.Errorf("UpdateGrouped on a store with groups: %v after %d grouped calls, want the ticket stored by one", err, st.grouped)
+	}
+	err := g.UpdateGrouped(t.Context(), func(tx core.Tx) error {
+		time.Sleep(400 * time.Millisecond) // a slow database
+		return tx.CreateTicket(t.Context(), ticket("slow"))
+	})
+	if !errors.Is(err, core.ErrUnavailable) {
+		t.Errorf("UpdateGrouped beyond the budget: %v, want ErrUnavailable", err)
+	}
+}

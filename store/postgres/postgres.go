@@ -99,6 +99,8 @@ type Store struct {
 	giveWords bool
 	// entryIDs and mailIDs hand out ids for inserts sent ahead.
 	entryIDs, mailIDs idBlock
+	// groups gathers UpdateGrouped calls (group.go).
+	groups groups
 }
 
 var _ core.Store = (*Store)(nil)
@@ -150,7 +152,8 @@ func open(ctx context.Context, url string, ms []migration) (*Store, error) {
 
 // newStore is the Store on pool, whose database is migrated.
 func newStore(ctx context.Context, pool *pgxpool.Pool) (*Store, error) {
-	s := &Store{pool: pool, entryIDs: idBlock{table: "entries"}, mailIDs: idBlock{table: "outbox"}}
+	s := &Store{pool: pool, entryIDs: idBlock{table: "entries"}, mailIDs: idBlock{table: "outbox"},
+		groups: groups{runners: defaultGroupRunners}}
 	if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.columns
 		WHERE table_schema = current_schema() AND table_name = 'ticket_search' AND column_name = 'merged')`).Scan(&s.giveWords); err != nil {
 		return nil, fmt.Errorf("read the schema: %w", err)

@@ -1,0 +1,293 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"trivialtickets/core"
+)
+
+// errPanicked is what groupOf gives for a call that panicked.
+var errPanicked = errors.New("the call panicked")
+
+// groupOf runs UpdateGrouped calls for fns as one group: the one runner
+// of st is held in a first call while the calls join the queue, one after
+// another in the order of fns. It returns each call's error, errPanicked
+// for a call that panicked in its caller's goroutine.
+func groupOf(t *testing.T, st *Store, fns ...func(core.Tx) error) []error {
+	t.Helper()
+	return groupWith(t, st, nil, fns)
+}
+
+// groupWith is groupOf with each call's context: ctxs[i] for fns[i], the
+// test's when ctxs is shorter.
+func groupWith(t *testing.T, st *Store, ctxs []context.Context, fns []func(core.Tx) error) []error {
+	t.Helper()
+	ctx := t.Context()
+	st.groups.runners = 1
+	hold, held := make(chan struct{}), make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := st.UpdateGrouped(ctx, func(core.Tx) error {
+			close(held)
+			<-hold
+			return nil
+		}); err != nil {
+			t.Errorf("the holding call: %v", err)
+		}
+	}()
+	<-held
+	errs := make([]error, len(fns))
+	for i, fn := range fns {
+		cctx := ctx
+		if i < len(ctxs) {
+			cctx = ctxs[i]
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() {
+				if recover() != nil {
+					errs[i] = errPanicked
+				}
+			}()
+			errs[i] = st.UpdateGrouped(cctx, fn)
+		}()
+		waitQueued(t, st, i+1)
+	}
+	close(hold)
+	wg.Wait()
+	return errs
+}
+
+// waitQueued waits until n calls wait for st's runner.
+func waitQueued(t *testing.T, st *Store, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		st.groups.mu.Lock()
+		k := len(st.groups.waiting)
+		st.groups.mu.Unlock()
+		if k >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d calls wait for the runner", k, n)
+		}
+	}
+}
+
+// txID is the id of the transaction that c belongs to.
+func txID(t *testing.T, c core.Tx) int64 {
+	var id int64
+	if err := c.(*tx).queryRow(t.Context(), "read the transaction id", []any{&id}, "SELECT txid_current()"); err != nil {
+		t.Errorf("txid_current: %v", err)
+	}
+	return id
+}
+
+// TestUpdateGroupedOneTransaction: calls that wait together run in one
+// transaction, in the order they came, each seeing the writes of those
+// before it, and all of them commit.
+func TestUpdateGroupedOneTransaction(t *testing.T) {
+	t.Parallel()
+	st := openTemp(t).(*Store)
+	ctx := t.Context()
+	const n = 5
+	ids := make([]int64, n)
+	seen := make([]int, n)
+	fns := make([]func(core.Tx) error, n)
+	for i := range fns {
+		fns[i] = func(c core.Tx) error {
+			ids[i] = txID(t, c)
+			as, err := c.Agents(ctx)
+			if err != nil {
+				return err
+			}
+			seen[i] = len(as)
+			return c.CreateAgent(ctx, core.Agent{Username: fmt.Sprintf("agent%d", i), CreatedAt: time.Now()})
+		}
+	}
+	errs := groupOf(t, st, fns...)
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("call %d: %v", i, err)
+		}
+		if ids[i] != ids[0] {
+			t.Errorf("call %d ran in transaction %d, call 0 in %d: want one transaction", i, ids[i], ids[0])
+		}
+		if !agentExists(t, st, fmt.Sprintf("agent%d", i)) {
+			t.Errorf("call %d's agent was not committed", i)
+		}
+	}
+	for i := range seen {
+		if seen[i] != i {
+			t.Errorf("call %d saw %d agents, want the %d of the calls before it", i, seen[i], i)
+		}
+	}
+}
+
+// TestUpdateGroupedFailure: a function that fails, a failed statement and
+// a panic each roll their group back; every other call of the group runs
+// again alone and commits once, and the failing call returns its own
+// error (the panic panics in its caller's goroutine).
+func TestUpdateGroupedFailure(t *testing.T) {
+	t.Parallel()
+	errOwn := errors.New("the function's own error")
+	for _, tc := range []struct {
+		name string
+		fail func(ctx context.Context, c core.Tx) error
+		want func(error) bool
+		// runs of each call: in the group; again in the group, with
+		// every write sent at its call, when a write sent ahead failed
+		// (see transact); then alone, where the same happens to the
+		// failing call. The last call runs in the group only when the
+		// failure shows after it, at the COMMIT.
+		runs [3]int32
+	}{
+		{"error", func(context.Context, core.Tx) error { return errOwn },
+			func(err error) bool { return errors.Is(err, errOwn) }, [3]int32{2, 2, 1}},
+		{"duplicate", func(ctx context.Context, c core.Tx) error {
+			return c.CreateAgent(ctx, core.Agent{Username: "taken", CreatedAt: time.Now()})
+		}, func(err error) bool { return errors.Is(err, core.ErrDuplicate) }, [3]int32{2, 2, 1}},
+		{"write sent ahead", func(ctx context.Context, c core.Tx) error {
+			return c.AddEntry(ctx, &core.Entry{TicketID: "missing", CreatedAt: time.Now(), AuthorKind: core.AuthorCustomer, Text: "lost"})
+		}, func(err error) bool { return errors.Is(err, core.ErrNotFound) }, [3]int32{3, 4, 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			st := openTemp(t).(*Store)
+			ctx := t.Context()
+			if err := st.Update(ctx, func(c core.Tx) error {
+				return c.CreateAgent(ctx, core.Agent{Username: "taken", CreatedAt: time.Now()})
+			}); err != nil {
+				t.Fatal(err)
+			}
+			var runs [3]atomic.Int32
+			create := func(i int) func(core.Tx) error {
+				return func(c core.Tx) error {
+					runs[i].Add(1)
+					return c.CreateAgent(ctx, core.Agent{Username: fmt.Sprintf("agent%d", i), CreatedAt: time.Now()})
+				}
+			}
+			errs := groupOf(t, st, create(0), func(c core.Tx) error {
+				if err := create(1)(c); err != nil {
+					return err
+				}
+				return tc.fail(ctx, c)
+			}, create(2))
+			if errs[0] != nil || errs[2] != nil {
+				t.Errorf("the other calls: %v, %v; want both committed", errs[0], errs[2])
+			}
+			if !tc.want(errs[1]) {
+				t.Errorf("the failing call: %v, want its own error", errs[1])
+			}
+			for i, want := range []bool{true, false, true} {
+				if got := agentExists(t, st, fmt.Sprintf("agent%d", i)); got != want {
+					t.Errorf("agent%d stored: %v, want %v", i, got, want)
+				}
+			}
+			for i := range runs {
+				if n := runs[i].Load(); n != tc.runs[i] {
+					t.Errorf("call %d ran %d times, want %d", i, n, tc.runs[i])
+				}
+			}
+		})
+	}
+
+	t.Run("panic", func(t *testing.T) {
+		t.Parallel()
+		st := openTemp(t).(*Store)
+		ctx := t.Context()
+		errs := groupOf(t, st,
+			func(c core.Tx) error { return c.CreateAgent(ctx, core.Agent{Username: "a", CreatedAt: time.Now()}) },
+			func(core.Tx) error { panic("the function's panic") },
+		)
+		if errs[0] != nil || !agentExists(t, st, "a") {
+			t.Errorf("the other call: %v; want it committed", errs[0])
+		}
+		if errs[1] != errPanicked {
+			t.Errorf("the panicking call: %v, want a panic in its caller's goroutine", errs[1])
+		}
+	})
+}
+
+// TestUpdateGroupedCancelled: a call whose context ended while it waited
+// returns that and writes nothing; the rest of its group commits.
+func TestUpdateGroupedCancelled(t *testing.T) {
+	t.Parallel()
+	st := openTemp(t).(*Store)
+	ctx := t.Context()
+	cctx, cancel := context.WithCancel(ctx)
+	errs := groupWith(t, st, []context.Context{ctx, cctx}, []func(core.Tx) error{
+		func(c core.Tx) error {
+			cancel()
+			return c.CreateAgent(ctx, core.Agent{Username: "a", CreatedAt: time.Now()})
+		},
+		func(c core.Tx) error {
+			return c.CreateAgent(ctx, core.Agent{Username: "b", CreatedAt: time.Now()})
+		},
+	})
+	if errs[0] != nil || !agentExists(t, st, "a") {
+		t.Errorf("the first call: %v; want it committed", errs[0])
+	}
+	if !errors.Is(errs[1], context.Canceled) || agentExists(t, st, "b") {
+		t.Errorf("the cancelled call: %v; want context.Canceled and nothing stored", errs[1])
+	}
+}
+
+// TestReceiveGrouped: messages received in one group see each other as if
+// they had come one after another: a Message-ID that came earlier in the
+// group is a duplicate of its ticket, and the confirmations to one address
+// stop at the limit for mail loops.
+func TestReceiveGrouped(t *testing.T) {
+	t.Parallel()
+	st := openTemp(t).(*Store)
+	ctx := t.Context()
+	svc := core.NewService(st, core.Config{PublicURL: "https://help.example", SupportAddresses: []string{"support@help.example"}, AutoReplyLimit: 2})
+	st.groups.runners = 1
+	hold, held := make(chan struct{}), make(chan struct{})
+	go func() {
+		_ = st.UpdateGrouped(ctx, func(core.Tx) error { close(held); <-hold; return nil })
+	}()
+	<-held
+	ids := []string{"one@example.org", "one@example.org", "two@example.org", "three@example.org"}
+	results := make([]core.ReceiveResult, len(ids))
+	errs := make([]error, len(ids))
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = svc.Receive(ctx, core.InboundMessage{Door: core.DoorAPI, From: "carol@example.org",
+				Subject: "Printer", Text: "It jams.", MessageID: id})
+		}()
+		waitQueued(t, st, i+1)
+	}
+	close(hold)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+	}
+	if !results[0].Created || !results[1].Duplicate || results[1].TicketID != results[0].TicketID {
+		t.Errorf("the same Message-ID twice in a group: %+v then %+v; want a ticket, then a duplicate of it", results[0], results[1])
+	}
+	if !results[2].Created || !results[3].Created || results[2].TicketID == results[3].TicketID {
+		t.Errorf("two new messages in the group: %+v, %+v; want two tickets", results[2], results[3])
+	}
+	mails, err := svc.PendingMails(ctx, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mails) != 2 {
+		t.Errorf("%d confirmations to one address in a group, want the limit of 2", len(mails))
+	}
+}
