@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"trivialtickets/core"
 )
@@ -289,5 +293,131 @@ func TestReceiveGrouped(t *testing.T) {
 	}
 	if len(mails) != 2 {
 		t.Errorf("%d confirmations to one address in a group, want the limit of 2", len(mails))
+	}
+}
+
+// statements records every statement a pool sends, and counts round
+// trips as roundTrips does.
+type statements struct {
+	roundTrips
+	mu  sync.Mutex
+	sql []string
+}
+
+func (s *statements) TraceQueryStart(ctx context.Context, c *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	s.add(d.SQL)
+	return s.roundTrips.TraceQueryStart(ctx, c, d)
+}
+
+func (s *statements) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.TraceBatchQueryData) {
+	s.add(d.SQL)
+}
+
+func (s *statements) add(sql string) {
+	s.mu.Lock()
+	s.sql = append(s.sql, sql)
+	s.mu.Unlock()
+}
+
+// count returns how many recorded statements begin with prefix.
+func (s *statements) count(prefix string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, q := range s.sql {
+		if strings.HasPrefix(strings.TrimSpace(q), prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestReceiveGroupedStatements: the new tickets of one group read their
+// facts beside the writes that wait, so that the group's confirmations
+// and Message-IDs go to the server as one insert each, with the COMMIT;
+// a receive whose facts a waiting write changes (the same sender's
+// automatic mail) reads after it.
+func TestReceiveGroupedStatements(t *testing.T) {
+	t.Parallel()
+	url := newDatabase(t)
+	openURL(t, url)
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &statements{}
+	cfg.ConnConfig.Tracer = rec
+	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	st, err := newStore(t.Context(), pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	svc := core.NewService(st, core.Config{PublicURL: "https://help.example", SupportAddresses: []string{"support@help.example"}})
+	receiveGroup := func(senders ...string) {
+		t.Helper()
+		st.groups.runners = 1
+		hold, held := make(chan struct{}), make(chan struct{})
+		go func() {
+			_ = st.UpdateGrouped(ctx, func(core.Tx) error { close(held); <-hold; return nil })
+		}()
+		<-held
+		var wg sync.WaitGroup
+		for i, from := range senders {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if res, err := svc.Receive(ctx, core.InboundMessage{Door: core.DoorAPI, From: from, Subject: "Printer", Text: "It jams."}); err != nil || !res.Created {
+					t.Errorf("receive from %s: %+v, %v", from, res, err)
+				}
+			}()
+			waitQueued(t, st, i+1)
+		}
+		rec.mu.Lock()
+		rec.sql = nil
+		rec.mu.Unlock()
+		before := rec.n.Load()
+		close(hold)
+		wg.Wait()
+		if t.Failed() {
+			t.FailNow()
+		}
+		t.Logf("%d round trips", rec.n.Load()-before)
+	}
+
+	receiveGroup("a@example.com", "b@example.com", "c@example.com", "d@example.com")
+	if n, m := rec.count("INSERT INTO outbox"), rec.count("INSERT INTO message_ids"); n != 1 || m != 1 {
+		t.Errorf("four new tickets in a group: %d inserts into outbox and %d into message_ids, want 1 each", n, m)
+	}
+	if n := rec.count("INSERT INTO tickets"); n != 4 {
+		t.Errorf("four new tickets in a group: %d inserts into tickets, want 4", n)
+	}
+
+	// The same sender twice: the second's count of automatic mails must
+	// see the first's confirmation, so the first's writes go before it.
+	receiveGroup("e@example.com", "E@example.com", "f@example.com")
+	if n := rec.count("INSERT INTO outbox"); n != 2 {
+		t.Errorf("a sender twice in a group: %d inserts into outbox, want 2 (the writes sent before the second's read)", n)
+	}
+}
+
+func TestRenumber(t *testing.T) {
+	for _, tc := range []struct {
+		sql  string
+		by   int
+		want string
+	}{
+		{"($1, $2, $3)", 3, "($4, $5, $6)"},
+		{"($20, $1, $2)", 20, "($40, $21, $22)"},
+		{"($1, lower($2), '$')", 9, "($10, lower($11), '$')"},
+		{"(1, 2)", 5, "(1, 2)"},
+	} {
+		if got := renumber(tc.sql, tc.by); got != tc.want {
+			t.Errorf("renumber(%q, %d) = %q, want %q", tc.sql, tc.by, got, tc.want)
+		}
 	}
 }

@@ -22,7 +22,10 @@ const idBlockSize = 32
 // sequence's they have gaps (a block a daemon did not use up when it
 // stopped).
 type idBlock struct {
-	table    string
+	table string
+	// rows: the inserts of the table's rows may go in one statement
+	// (see laterRow): no table refers to it, no trigger reads it.
+	rows     bool
 	mu       sync.Mutex // guards ids
 	ids      []int64
 	fetching sync.Mutex // one fetch at a time, so that a block follows the last
@@ -99,7 +102,7 @@ func withID(insert string, n int) string {
 // with the insert sent at its call, which then reports it here. also, when
 // not "", is one more expression of the insert's RETURNING clause, run for
 // its effect (a set_config) after the row's triggers were queued.
-func (t *tx) insertReturningID(ctx context.Context, what string, ids *idBlock, also, insert string, args ...any) (int64, error) {
+func (t *tx) insertReturningID(ctx context.Context, what string, ids *idBlock, also, insert string, tc touch, args ...any) (int64, error) {
 	if !t.ahead || ids == nil {
 		var id int64
 		var ignored any
@@ -121,6 +124,10 @@ func (t *tx) insertReturningID(ctx context.Context, what string, ids *idBlock, a
 	if also != "" {
 		query += ` RETURNING ` + also
 	}
-	t.tx.later(what, query, append(args, id))
+	if ids.rows && also == "" {
+		t.tx.laterRow(what, query, append(args, id), tc)
+	} else {
+		t.tx.later(what, query, append(args, id), tc)
+	}
 	return id, nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -37,7 +39,30 @@ type queued struct {
 	// rowsOf is the one-row insert whose rows query inserts (laterRow),
 	// "" for any other write.
 	rowsOf string
+	// touch is what the write changes that a read beside the queue may
+	// ask for (see independent).
+	touch touch
 }
+
+// touch says what a queued write changes of the rows that a read beside
+// the queue (queryBeside) may ask for. The only such read is
+// ReceiveFacts's, of message_ids, of the automatic mails in outbox and of
+// agent_mail; its keys are messageIDKey and automaticToKey.
+type touch struct {
+	known bool     // the write changes nothing such a read asks for but keys
+	keys  []string // the rows it adds that such a read may ask for
+}
+
+// touchesAny is the touch of a write not marked: it may change anything.
+var touchesAny = touch{}
+
+// adds is the touch of a write that changes, of what a read beside the
+// queue may ask for, only the rows that keys name.
+func adds(keys ...string) touch { return touch{known: true, keys: keys} }
+
+// maxParams is the most parameters laterRow puts in one statement, under
+// PostgreSQL's limit of 65,535.
+const maxParams = 30000
 
 // queuedError is the failure of a queued write.
 type queuedError struct {
@@ -58,32 +83,93 @@ func beginSQL(opts pgx.TxOptions) string {
 }
 
 // later queues a write for the next statement or the COMMIT.
-func (c *conn) later(what, query string, args []any) {
-	c.queued = append(c.queued, queued{what: what, query: query, args: args})
+func (c *conn) later(what, query string, args []any, tc touch) {
+	c.queued = append(c.queued, queued{what: what, query: query, args: args, touch: tc})
 }
 
 // laterRow queues insert, an INSERT … VALUES (…) of one row of args, as
 // one more row of the same insert already waiting, if any: the rows go in
 // one statement, at the place of the last. Only for a table that no other
-// table refers to and whose rows no trigger reads, since its earlier rows
-// are inserted later than they were queued; the rows they refer to were
-// queued before them and so still come first.
-func (c *conn) laterRow(what, insert string, args []any) {
+// table refers to, whose rows no trigger reads and no queued write
+// changes, since its earlier rows are inserted later than they were
+// queued; the rows they refer to were queued before them and so still
+// come first.
+func (c *conn) laterRow(what, insert string, args []any, tc touch) {
 	for i, q := range c.queued {
-		if q.rowsOf != insert {
+		if q.rowsOf != insert || len(q.args)+len(args) > maxParams {
 			continue
 		}
 		c.queued = append(c.queued[:i], c.queued[i+1:]...)
-		p := params{args: q.args}
-		row := make([]string, len(args))
-		for j, a := range args {
-			row[j] = p.add(a)
-		}
-		rows := q.query + ", (" + strings.Join(row, ", ") + ")"
-		c.queued = append(c.queued, queued{what: what, query: rows, args: p.args, rowsOf: insert})
+		rows := q.query + ", " + renumber(insert[strings.LastIndex(insert, "VALUES (")+len("VALUES "):], len(q.args))
+		tc = touch{known: q.touch.known && tc.known, keys: append(q.touch.keys, tc.keys...)}
+		c.queued = append(c.queued, queued{what: what, query: rows, args: append(q.args, args...), rowsOf: insert, touch: tc})
 		return
 	}
-	c.queued = append(c.queued, queued{what: what, query: insert, args: args, rowsOf: insert})
+	c.queued = append(c.queued, queued{what: what, query: insert, args: args, rowsOf: insert, touch: tc})
+}
+
+// renumber returns the parameters $1, $2 … of sql as $(1+by), $(2+by) ….
+func renumber(sql string, by int) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(sql, '$')
+		if i < 0 {
+			return b.String() + sql
+		}
+		j := i + 1
+		for j < len(sql) && sql[j] >= '0' && sql[j] <= '9' {
+			j++
+		}
+		n, err := strconv.Atoi(sql[i+1 : j])
+		b.WriteString(sql[:i+1])
+		if err == nil {
+			b.WriteString(strconv.Itoa(n + by))
+		}
+		sql = sql[j:]
+	}
+}
+
+// independent reports whether a read of the rows that keys name gives the
+// same answer beside the queue (queryBeside) as after it: every write that
+// waits is marked (see touch), and none adds such a row.
+func (c *conn) independent(keys ...string) bool {
+	for _, q := range c.queued {
+		if !q.touch.known {
+			return false
+		}
+		for _, k := range q.touch.keys {
+			if slices.Contains(keys, k) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// queryBeside runs a query ahead of the writes that wait, which keep
+// waiting: for a read that they cannot change (independent), so that the
+// writes of several steps gather for one batch, where laterRow makes one
+// statement of their rows. BEGIN goes with it when not sent yet.
+func (c *conn) queryBeside(ctx context.Context, query string, args []any) (pgx.Rows, error) {
+	if c.begin == "" {
+		return c.c.Query(ctx, query, args...)
+	}
+	var b pgx.Batch
+	b.Queue(c.begin)
+	b.Queue(query, args...)
+	c.begin, c.sent = "", true
+	br := c.c.SendBatch(ctx, &b)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		c.startErr = err
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	rows, err := br.Query()
+	if err != nil {
+		br.Close()
+		return nil, err
+	}
+	return &batchRows{Rows: rows, br: br}, nil
 }
 
 // direct reports whether a statement can go alone: BEGIN was sent and no

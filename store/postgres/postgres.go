@@ -152,7 +152,7 @@ func open(ctx context.Context, url string, ms []migration) (*Store, error) {
 
 // newStore is the Store on pool, whose database is migrated.
 func newStore(ctx context.Context, pool *pgxpool.Pool) (*Store, error) {
-	s := &Store{pool: pool, entryIDs: idBlock{table: "entries"}, mailIDs: idBlock{table: "outbox"},
+	s := &Store{pool: pool, entryIDs: idBlock{table: "entries"}, mailIDs: idBlock{table: "outbox", rows: true},
 		groups: groups{runners: defaultGroupRunners}}
 	if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.columns
 		WHERE table_schema = current_schema() AND table_name = 'ticket_search' AND column_name = 'merged')`).Scan(&s.giveWords); err != nil {

@@ -16,9 +16,18 @@ var _ core.ReceiveReader = (*tx)(nil)
 // ReceiveFacts reads the Message-ID's ticket, the count of automatic mails
 // and the agents' addresses in one statement, so one round trip instead of
 // three: a row of the facts, then a row per agent's address.
+//
+// In a group of receives (UpdateGrouped) the writes of the receives before
+// wait while it reads, when none of them adds a row it asks for (see
+// conn.independent): then the group's outbox mails and Message-IDs go to
+// the server as one insert each, with the COMMIT.
 func (t *tx) ReceiveFacts(ctx context.Context, msgID, to string, since time.Time) (core.ReceiveFacts, error) {
 	const what = "read before receiving"
-	rs, err := queryAll(ctx, t, what, func(row pgx.CollectableRow) (sqlrows.ReceiveFactsRow, error) {
+	query := queryAll[sqlrows.ReceiveFactsRow]
+	if t.ahead && t.tx.independent(messageIDKey(msgID), automaticToKey(to)) {
+		query = queryBeside[sqlrows.ReceiveFactsRow]
+	}
+	rs, err := query(ctx, t, what, func(row pgx.CollectableRow) (sqlrows.ReceiveFactsRow, error) {
 		var r sqlrows.ReceiveFactsRow
 		err := row.Scan(r.Dest()...)
 		return r, err
@@ -70,3 +79,9 @@ func (t *tx) OpenTicket(ctx context.Context, tk core.Ticket, e *core.Entry) erro
 	}
 	return t.addEntry(ctx, e, `set_config('tt.first', '', true)`)
 }
+
+// messageIDKey and automaticToKey name, for conn.independent, the rows
+// that ReceiveFacts reads: a Message-ID's, and the automatic mails to an
+// address.
+func messageIDKey(msgID string) string { return "message_id " + msgID }
+func automaticToKey(to string) string  { return "automatic to " + core.NormalizeAddress(to) }

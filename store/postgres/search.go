@@ -190,6 +190,6 @@ func (t *tx) queueWords() {
 		if tw.created {
 			query = insertWordsSQL
 		}
-		t.tx.later("search words of ticket "+id, query, []any{id, words, entries})
+		t.tx.later("search words of ticket "+id, query, []any{id, words, entries}, touchesAny)
 	}
 }

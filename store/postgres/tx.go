@@ -111,14 +111,14 @@ func (t *tx) fail(what string, err error) error {
 // first run it waits for the next statement or the COMMIT (see conn), so it
 // must fail by itself where its direct form (query) reports something else
 // (a duplicate by no row inserted): ahead is that form.
-func (t *tx) execAhead(ctx context.Context, what, query, ahead string, args ...any) (int64, error) {
+func (t *tx) execAhead(ctx context.Context, what, query, ahead string, tc touch, args ...any) (int64, error) {
 	if !t.ahead {
 		return t.exec(ctx, what, query, args...)
 	}
 	if err := t.check(what); err != nil {
 		return 0, err
 	}
-	t.tx.later(what, ahead, args)
+	t.tx.later(what, ahead, args, tc)
 	return 1, nil
 }
 
@@ -181,6 +181,25 @@ func queryAll[T any](ctx context.Context, t *tx, what string, scan func(pgx.Coll
 	return out, nil
 }
 
+// queryBeside is queryAll for a read that the writes waiting cannot
+// change (see conn.queryBeside): they keep waiting.
+func queryBeside[T any](ctx context.Context, t *tx, what string, scan func(pgx.CollectableRow) (T, error), query string, args ...any) ([]T, error) {
+	if err := t.check(what); err != nil {
+		return nil, err
+	}
+	ctx, cancel := t.bound(ctx)
+	defer cancel()
+	rows, err := t.tx.queryBeside(ctx, query, args)
+	if err != nil {
+		return nil, t.fail(what, err)
+	}
+	out, err := pgx.CollectRows(rows, scan)
+	if err != nil {
+		return nil, t.fail(what, err)
+	}
+	return out, nil
+}
+
 // rowScan adapts one of store/sqlrows' scans to queryAll.
 func rowScan[T any](scan func(sqlrows.Scan) (T, error)) func(pgx.CollectableRow) (T, error) {
 	return func(row pgx.CollectableRow) (T, error) { return scan(row.Scan) }
@@ -230,7 +249,9 @@ func (t *tx) insertTicket(ctx context.Context, tk core.Ticket, activityAt, custo
 	what := "create ticket " + tk.ID
 	insert := `INSERT INTO tickets (` + ticketColumns + `, activity_at, customer_at, replied_at)
 		VALUES (` + id + `, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`
-	n, err := t.execAhead(ctx, what, insert+` ON CONFLICT DO NOTHING`+returning, insert+returning,
+	// A ticket's row and what its triggers write (its counts, its
+	// times) are nothing that ReceiveFacts reads.
+	n, err := t.execAhead(ctx, what, insert+` ON CONFLICT DO NOTHING`+returning, insert+returning, adds(),
 		tk.ID, tk.Subject, tk.Customer, tk.CustomerName, string(tk.Status), nullString(tk.Assignee), tk.MergedInto,
 		tk.RootMessageID, tk.LastMessageID, nanos(tk.CreatedAt), nanos(tk.UpdatedAt), tk.Mailbox,
 		activityAt, customerAt, repliedAt)
@@ -424,7 +445,7 @@ func (t *tx) addEntry(ctx context.Context, e *core.Entry, also string) error {
 	const insert = `INSERT INTO entries
 		(ticket_id, created_at, author_kind, author, author_name, internal, text, automatic, message_id, from_ticket)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
-	id, err := t.insertReturningID(ctx, what, t.entryIDs, also, insert,
+	id, err := t.insertReturningID(ctx, what, t.entryIDs, also, insert, adds(),
 		e.TicketID, nanos(e.CreatedAt), string(e.AuthorKind), e.Author, e.AuthorName, e.Internal, e.Text,
 		e.Automatic, e.MessageID, e.FromTicket)
 	if err != nil {
@@ -501,7 +522,7 @@ func (t *tx) RememberMessageID(ctx context.Context, msgID, ticketID string, inbo
 		if err := t.check(what); err != nil {
 			return err
 		}
-		t.tx.laterRow(what, insert, []any{msgID, ticketID, inbound})
+		t.tx.laterRow(what, insert, []any{msgID, ticketID, inbound}, adds(messageIDKey(msgID)))
 		return nil
 	}
 	n, err := t.exec(ctx, what, insert+` ON CONFLICT DO NOTHING`, msgID, ticketID, inbound)
@@ -544,10 +565,14 @@ func scanMail(row pgx.CollectableRow) (core.OutMail, error) {
 
 func (t *tx) QueueMail(ctx context.Context, m *core.OutMail) error {
 	m.State = core.MailPending
+	tc := adds()
+	if m.Automatic {
+		tc = adds(automaticToKey(m.To))
+	}
 	id, err := t.insertReturningID(ctx, "queue mail for ticket "+m.TicketID, t.mailIDs, "", `INSERT INTO outbox
 		(ticket_id, from_addr, to_addr, reply_to, subject, body, message_id, in_reply_to,
 		 refs, automatic, state, created_at, sent_at, attempts, next_try, last_error, to_key, personal, listing)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`, tc,
 		m.TicketID, m.From, m.To, m.ReplyTo, m.Subject, m.Body, m.MessageID, m.InReplyTo,
 		strings.Join(m.References, "\n"), m.Automatic, string(m.State), nanos(m.CreatedAt), nanos(m.SentAt),
 		m.Attempts, nanos(m.NextTry), m.LastError, core.NormalizeAddress(m.To), m.Personal, nullString(m.Listing))
