@@ -127,7 +127,9 @@ func (s *Store) runGroups() {
 func (s *Store) runGroup(group []*groupCall) {
 	if len(group) == 1 {
 		c := group[0]
-		c.done <- groupResult{err: s.Update(c.ctx, c.fn)}
+		err := s.Update(c.ctx, func(t core.Tx) error { return runMember(c, t) })
+		var p *errPanic
+		c.done <- groupResult{err: err, alone: errors.As(err, &p)}
 		return
 	}
 	results := make([]error, len(group))
@@ -160,17 +162,23 @@ func (s *Store) runGroup(group []*groupCall) {
 	}
 }
 
-// runMember runs a call's function in the group's transaction; a panic
-// becomes an error, and the call, run again alone in its caller's
-// goroutine, panics there.
+// runMember runs a call's function in the group's transaction. A panic
+// becomes an *errPanic: the runner goroutine must not die of it (that
+// would end the daemon), and the call, run again alone in its caller's
+// goroutine, panics there, as it would have without groups.
 func runMember(c *groupCall, t core.Tx) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("panic: %v", p)
+			err = &errPanic{value: p}
 		}
 	}()
 	return c.fn(t)
 }
+
+// errPanic is a function's panic, caught by the runner.
+type errPanic struct{ value any }
+
+func (e *errPanic) Error() string { return fmt.Sprintf("panic: %v", e.value) }
 
 // groupContext is the context of a group's transaction: no caller's
 // cancellation ends it (each call's own context bounds its function's

@@ -220,6 +220,21 @@ func TestUpdateGroupedFailure(t *testing.T) {
 			t.Errorf("the panicking call: %v, want a panic in its caller's goroutine", errs[1])
 		}
 	})
+
+	// Alone in its group, a panicking call panics in its caller's
+	// goroutine too, not in the runner's, which would end the process.
+	t.Run("panic alone", func(t *testing.T) {
+		t.Parallel()
+		st := openTemp(t).(*Store)
+		var runs atomic.Int32
+		errs := groupOf(t, st, func(core.Tx) error {
+			runs.Add(1)
+			panic("the function's panic")
+		})
+		if errs[0] != errPanicked || runs.Load() != 2 {
+			t.Errorf("a panicking call alone: %v after %d runs, want a panic in its caller's goroutine after 2", errs[0], runs.Load())
+		}
+	})
 }
 
 // TestUpdateGroupedCancelled: a call whose context ended while it waited
@@ -333,8 +348,9 @@ func (s *statements) count(prefix string) int {
 }
 
 // TestReceiveGroupedStatements: the new tickets of one group read their
-// facts beside the writes that wait, so that the group's confirmations
-// and Message-IDs go to the server as one insert each, with the COMMIT;
+// facts beside the writes that wait, so that the group's confirmations,
+// Message-IDs and search index rows go to the server as one insert each,
+// with the COMMIT;
 // a receive whose facts a waiting write changes (the same sender's
 // automatic mail) reads after it.
 func TestReceiveGroupedStatements(t *testing.T) {
@@ -358,8 +374,9 @@ func TestReceiveGroupedStatements(t *testing.T) {
 	}
 	ctx := t.Context()
 	svc := core.NewService(st, core.Config{PublicURL: "https://help.example", SupportAddresses: []string{"support@help.example"}})
-	receiveGroup := func(senders ...string) {
+	receiveGroup := func(senders ...string) []string {
 		t.Helper()
+		ids := make([]string, len(senders))
 		st.groups.runners = 1
 		hold, held := make(chan struct{}), make(chan struct{})
 		go func() {
@@ -371,9 +388,11 @@ func TestReceiveGroupedStatements(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if res, err := svc.Receive(ctx, core.InboundMessage{Door: core.DoorAPI, From: from, Subject: "Printer", Text: "It jams."}); err != nil || !res.Created {
+				res, err := svc.Receive(ctx, core.InboundMessage{Door: core.DoorAPI, From: from, Subject: "Printer", Text: "It jams."})
+				if err != nil || !res.Created {
 					t.Errorf("receive from %s: %+v, %v", from, res, err)
 				}
+				ids[i] = res.TicketID
 			}()
 			waitQueued(t, st, i+1)
 		}
@@ -387,14 +406,22 @@ func TestReceiveGroupedStatements(t *testing.T) {
 			t.FailNow()
 		}
 		t.Logf("%d round trips", rec.n.Load()-before)
+		return ids
 	}
 
-	receiveGroup("a@example.com", "b@example.com", "c@example.com", "d@example.com")
-	if n, m := rec.count("INSERT INTO outbox"), rec.count("INSERT INTO message_ids"); n != 1 || m != 1 {
-		t.Errorf("four new tickets in a group: %d inserts into outbox and %d into message_ids, want 1 each", n, m)
+	ids := receiveGroup("a@example.com", "b@example.com", "c@example.com", "d@example.com")
+	if n, m, w := rec.count("INSERT INTO outbox"), rec.count("INSERT INTO message_ids"), rec.count("INSERT INTO ticket_search"); n != 1 || m != 1 || w != 1 {
+		t.Errorf("four new tickets in a group: %d inserts into outbox, %d into message_ids and %d into ticket_search, want 1 each", n, m, w)
 	}
 	if n := rec.count("INSERT INTO tickets"); n != 4 {
 		t.Errorf("four new tickets in a group: %d inserts into tickets, want 4", n)
+	}
+	for _, id := range ids {
+		// The daemon's words, exactly the rebuild's, the first entry's
+		// included.
+		if merged, exact := indexRow(t, st, id); len(merged) != 1 || !exact {
+			t.Errorf("index row of %s: words of entries %v, exact %v; want the first entry's, exact", id, merged, exact)
+		}
 	}
 
 	// The same sender twice: the second's count of automatic mails must

@@ -3,6 +3,7 @@ package postgres
 import (
 	"maps"
 	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"trivialtickets/core"
@@ -159,9 +160,14 @@ func (t *tx) addWords(ticketID string, entry int64, text string) {
 // existing ticket's row, which is never made here: both mark the row exact
 // in this transaction for the entries named, so that the deferred triggers
 // skip their rebuild (migration 0012).
+//
+// The rows of the tickets created go in one insert (insertWordsHead, a
+// row of insertWordsRow for each, insertWordsTail): a group of new
+// tickets (UpdateGrouped) writes its index rows in one statement.
 const (
-	insertWordsSQL = `INSERT INTO ticket_search AS s (ticket_id, words, exact_in, merged)
-		VALUES ($1, array_to_tsvector($2::text[]), txid_current(), $3::bigint[])
+	insertWordsHead = `INSERT INTO ticket_search AS s (ticket_id, words, exact_in, merged) VALUES `
+	insertWordsRow  = `($1, array_to_tsvector($2::text[]), txid_current(), $3::bigint[])`
+	insertWordsTail = `
 		ON CONFLICT (ticket_id) DO UPDATE SET words = s.words || excluded.words,
 		merged = CASE WHEN s.exact_in = txid_current() THEN coalesce(s.merged, '{}') || excluded.merged ELSE excluded.merged END,
 		exact_in = excluded.exact_in`
@@ -174,6 +180,14 @@ const (
 // queueWords queues the writes of the words the transaction gave, one per
 // ticket in the order of their ids, to go with the COMMIT.
 func (t *tx) queueWords() {
+	var rows []string
+	var args []any
+	insert := func() {
+		if len(rows) > 0 {
+			t.tx.later("search words of new tickets", insertWordsHead+strings.Join(rows, ", ")+insertWordsTail, args, touchesAny)
+			rows, args = nil, nil
+		}
+	}
 	for _, id := range slices.Sorted(maps.Keys(t.words)) {
 		tw := t.words[id]
 		if tw.sqlOnly {
@@ -186,10 +200,15 @@ func (t *tx) queueWords() {
 		if entries == nil {
 			entries = []int64{}
 		}
-		query := mergeWordsSQL
-		if tw.created {
-			query = insertWordsSQL
+		if !tw.created {
+			t.tx.later("search words of ticket "+id, mergeWordsSQL, []any{id, words, entries}, touchesAny)
+			continue
 		}
-		t.tx.later("search words of ticket "+id, query, []any{id, words, entries}, touchesAny)
+		if len(args) >= maxParams {
+			insert()
+		}
+		rows = append(rows, renumber(insertWordsRow, len(args)))
+		args = append(args, id, words, entries)
 	}
+	insert()
 }
