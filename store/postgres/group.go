@@ -20,11 +20,15 @@ import (
 // that wait, up to maxGroup of them, and runs their functions one after
 // another in one Update, which commits them together.
 //
-// A function that fails rolls the group back; then every function of the
-// group is run again alone by its caller, through Update, and returns its
-// own result (core.GroupUpdater allows a function to run more than once).
-// An error of the group itself (the server unreachable, the COMMIT's
-// answer lost) is every caller's: each of them would have met it.
+// A function that fails rolls the group back, and so does a deadlock or
+// a serialization failure (a group locks the tickets that its messages
+// answer in their order, so two groups can lock two tickets in opposite
+// orders, where one message at a time never waits for a second lock);
+// then every function of the group is run again alone by its caller,
+// through Update, and returns its own result (core.GroupUpdater allows a
+// function to run more than once). Any other error of the group (the
+// server unreachable, the COMMIT's answer lost) is every caller's: each
+// of them would have met it.
 
 // maxGroup is the most functions of one group: enough to spread a
 // transaction's fixed costs thin, few enough that one failure reruns
@@ -135,7 +139,10 @@ func (s *Store) runGroup(group []*groupCall) {
 	results := make([]error, len(group))
 	ctx, cancel := groupContext(group)
 	defer cancel()
-	err := s.Update(ctx, func(t core.Tx) error {
+	// Tried once: a deadlock with another group (two answers to the same
+	// two tickets, locked in turn in opposite orders) is not tried again
+	// as a group, which could meet the same again, but alone.
+	err := s.transact(ctx, writeTx, func(t core.Tx) error {
 		for i, c := range group {
 			results[i] = c.ctx.Err()
 			if results[i] != nil {
@@ -147,9 +154,9 @@ func (s *Store) runGroup(group []*groupCall) {
 			}
 		}
 		return nil
-	})
+	}, 1)
 	var member *errGroupMember
-	alone := errors.As(err, &member)
+	alone := errors.As(err, &member) || retryable(err)
 	for i, c := range group {
 		switch {
 		case alone:

@@ -448,3 +448,114 @@ func TestRenumber(t *testing.T) {
 		}
 	}
 }
+
+// TestUpdateGroupedDeadlock: two groups that lock the same two tickets in
+// opposite orders deadlock; the group that PostgreSQL aborts is not tried
+// again as a group, which could meet the same again, but each of its
+// calls runs alone, and all four commit.
+func TestUpdateGroupedDeadlock(t *testing.T) {
+	t.Parallel()
+	st := openTemp(t).(*Store)
+	ctx := t.Context()
+	now := time.Now()
+	for _, id := range []string{"A", "B"} {
+		if err := st.Update(ctx, func(c core.Tx) error {
+			return c.CreateTicket(ctx, core.Ticket{ID: id, Subject: "s", Customer: "c@example.org", Status: core.StatusOpen, CreatedAt: now, UpdatedAt: now})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.groups.runners = 2
+	// Both runners held, each in a call of its own.
+	holds := [2]chan struct{}{make(chan struct{}), make(chan struct{})}
+	var wg sync.WaitGroup
+	for _, hold := range holds {
+		held := make(chan struct{})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = st.UpdateGrouped(ctx, func(core.Tx) error { close(held); <-hold; return nil })
+		}()
+		<-held
+	}
+	var mu sync.Mutex
+	txs := map[string][]int64{} // the transactions each call ran in
+	var aOnce, bOnce sync.Once
+	aLocked, bLocked := make(chan struct{}), make(chan struct{})
+	lock := func(name, id string, after func()) func(core.Tx) error {
+		return func(c core.Tx) error {
+			mu.Lock()
+			txs[name] = append(txs[name], txID(t, c))
+			mu.Unlock()
+			if _, err := c.Ticket(ctx, id); err != nil { // FOR UPDATE
+				return err
+			}
+			after()
+			return nil
+		}
+	}
+	fns := map[string]func(core.Tx) error{
+		// The first group locks A, waits until the second locked B,
+		// then asks for B; the second, holding B, asks for A.
+		"1a": lock("1a", "A", func() { aOnce.Do(func() { close(aLocked) }); <-bLocked }),
+		"1b": lock("1b", "B", func() {}),
+		"2a": lock("2a", "B", func() { bOnce.Do(func() { close(bLocked) }) }),
+		"2b": lock("2b", "A", func() {}),
+	}
+	errs := map[string]error{}
+	call := func(name string) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := st.UpdateGrouped(ctx, fns[name])
+			mu.Lock()
+			errs[name] = err
+			mu.Unlock()
+		}()
+	}
+	for g, hold := range holds {
+		prefix := fmt.Sprint(g + 1)
+		call(prefix + "a")
+		waitQueued(t, st, 1)
+		call(prefix + "b")
+		waitQueued(t, st, 2)
+		close(hold)
+		// Until the released runner took both as its group.
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+			st.groups.mu.Lock()
+			n := len(st.groups.waiting)
+			st.groups.mu.Unlock()
+			if n == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("group %d was not taken", g+1)
+			}
+		}
+		if g == 0 {
+			<-aLocked
+		}
+	}
+	wg.Wait()
+	for name, err := range errs {
+		if err != nil {
+			t.Errorf("call %s: %v", name, err)
+		}
+	}
+	// One group committed as a group at its first run; the other ran as
+	// a group once, then each of its calls alone.
+	victims := 0
+	for _, g := range []string{"1", "2"} {
+		a, b := txs[g+"a"], txs[g+"b"]
+		switch {
+		case len(a) == 1 && len(b) == 1 && a[0] == b[0]:
+		case len(a) == 2 && len(b) == 2 && a[0] == b[0] && a[1] != b[1]:
+			victims++
+		default:
+			t.Errorf("group %s ran in transactions %v and %v, want one group, or one group and then each alone", g, a, b)
+		}
+	}
+	if victims != 1 {
+		t.Errorf("%d groups ran again, want the one that deadlocked", victims)
+	}
+}

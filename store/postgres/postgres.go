@@ -188,19 +188,23 @@ func (s *Store) Close() error {
 // runs one after the other and the second sees the first's result; unique
 // keys decide duplicate Message-IDs; outbox claims skip locked rows.
 func (s *Store) Update(ctx context.Context, fn func(core.Tx) error) error {
-	return s.transact(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: pgx.ReadWrite}, fn)
+	return s.transact(ctx, writeTx, fn, maxAttempts)
 }
 
 // View runs fn in a read-only transaction on a consistent snapshot
 // (REPEATABLE READ READ ONLY), which never waits for writers. Writes
 // through its Tx fail.
 func (s *Store) View(ctx context.Context, fn func(core.Tx) error) error {
-	return s.transact(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn)
+	return s.transact(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn, maxAttempts)
 }
+
+// writeTx are the options of Update's transactions.
+var writeTx = pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: pgx.ReadWrite}
 
 // transact runs fn in a transaction with opts, and again after a
 // serialization failure or a deadlock, or when a pooled connection turned
-// out dead before BEGIN reached the server (a database restart).
+// out dead before BEGIN reached the server (a database restart), up to
+// tries times in all.
 //
 // An Update first runs fn with the writes that report nothing but their
 // failure sent ahead with the next statement or the COMMIT (see conn).
@@ -213,7 +217,7 @@ func (s *Store) View(ctx context.Context, fn func(core.Tx) error) error {
 // or takes no more connections is tried again until ctx's deadline (the
 // caller's time budget), or maxAttempts times without one. Errors that mean
 // "try again later" are returned marked as core.ErrUnavailable.
-func (s *Store) transact(ctx context.Context, opts pgx.TxOptions, fn func(core.Tx) error) error {
+func (s *Store) transact(ctx context.Context, opts pgx.TxOptions, fn func(core.Tx) error, tries int) error {
 	ahead := opts.AccessMode != pgx.ReadOnly
 	var unreached error // the last attempt's error when the server could not be reached
 	for attempt := 1; ; attempt++ {
@@ -232,7 +236,7 @@ func (s *Store) transact(ctx context.Context, opts pgx.TxOptions, fn func(core.T
 			return classify(err)
 		}
 		_, hasDeadline := ctx.Deadline()
-		if attempt >= maxAttempts && !(hasDeadline && unreachable(err)) {
+		if attempt >= tries && !(hasDeadline && unreachable(err)) {
 			return classify(fmt.Errorf("postgres: gave up after %d attempts: %w", attempt, err))
 		}
 		s.retries.Add(1)
