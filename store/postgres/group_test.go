@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"trivialtickets/core"
 )
@@ -357,21 +356,8 @@ func TestReceiveGroupedStatements(t *testing.T) {
 	t.Parallel()
 	url := newDatabase(t)
 	openURL(t, url)
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
 	rec := &statements{}
-	cfg.ConnConfig.Tracer = rec
-	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	st, err := newStore(t.Context(), pool)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openTraced(t, url, rec)
 	ctx := t.Context()
 	svc := core.NewService(st, core.Config{PublicURL: "https://help.example", SupportAddresses: []string{"support@help.example"}})
 	receiveGroup := func(senders ...string) []string {

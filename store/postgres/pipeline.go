@@ -150,7 +150,7 @@ func (c *conn) independent(keys ...string) bool {
 // waiting: for a read that they cannot change (independent), so that the
 // writes of several steps gather for one batch, where laterRow makes one
 // statement of their rows. BEGIN goes with it when not sent yet.
-func (c *conn) queryBeside(ctx context.Context, query string, args []any) (pgx.Rows, error) {
+func (c *conn) queryBeside(ctx context.Context, query string, args ...any) (pgx.Rows, error) {
 	if c.begin == "" {
 		return c.c.Query(ctx, query, args...)
 	}

@@ -23,15 +23,15 @@ var _ core.ReceiveReader = (*tx)(nil)
 // the server as one insert each, with the COMMIT.
 func (t *tx) ReceiveFacts(ctx context.Context, msgID, to string, since time.Time) (core.ReceiveFacts, error) {
 	const what = "read before receiving"
-	query := queryAll[sqlrows.ReceiveFactsRow]
+	send := t.tx.Query
 	if t.ahead && t.tx.independent(messageIDKey(msgID), automaticToKey(to)) {
-		query = queryBeside[sqlrows.ReceiveFactsRow]
+		send = t.tx.queryBeside
 	}
-	rs, err := query(ctx, t, what, func(row pgx.CollectableRow) (sqlrows.ReceiveFactsRow, error) {
+	rs, err := queryWith(ctx, t, what, func(row pgx.CollectableRow) (sqlrows.ReceiveFactsRow, error) {
 		var r sqlrows.ReceiveFactsRow
 		err := row.Scan(r.Dest()...)
 		return r, err
-	}, `SELECT (SELECT ticket_id FROM message_ids WHERE message_id = $1),
+	}, send, `SELECT (SELECT ticket_id FROM message_ids WHERE message_id = $1),
 			(SELECT COUNT(*) FROM outbox WHERE automatic AND to_key = $2 AND created_at >= $3), NULL, NULL, NULL
 		UNION ALL SELECT NULL, 0, username, email, notify FROM agent_mail`,
 		msgID, core.NormalizeAddress(to), nanos(since))

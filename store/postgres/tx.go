@@ -165,31 +165,19 @@ func (t *tx) count(ctx context.Context, what, query string, args ...any) (int, e
 
 // queryAll runs a query and scans every row with scan.
 func queryAll[T any](ctx context.Context, t *tx, what string, scan func(pgx.CollectableRow) (T, error), query string, args ...any) ([]T, error) {
-	if err := t.check(what); err != nil {
-		return nil, err
-	}
-	ctx, cancel := t.bound(ctx)
-	defer cancel()
-	rows, err := t.tx.Query(ctx, query, args...)
-	if err != nil {
-		return nil, t.fail(what, err)
-	}
-	out, err := pgx.CollectRows(rows, scan)
-	if err != nil {
-		return nil, t.fail(what, err)
-	}
-	return out, nil
+	return queryWith(ctx, t, what, scan, t.tx.Query, query, args...)
 }
 
-// queryBeside is queryAll for a read that the writes waiting cannot
-// change (see conn.queryBeside): they keep waiting.
-func queryBeside[T any](ctx context.Context, t *tx, what string, scan func(pgx.CollectableRow) (T, error), query string, args ...any) ([]T, error) {
+// queryWith is queryAll with the query sent by send: the connection's
+// Query, or queryBeside for a read that the writes waiting cannot change.
+func queryWith[T any](ctx context.Context, t *tx, what string, scan func(pgx.CollectableRow) (T, error),
+	send func(context.Context, string, ...any) (pgx.Rows, error), query string, args ...any) ([]T, error) {
 	if err := t.check(what); err != nil {
 		return nil, err
 	}
 	ctx, cancel := t.bound(ctx)
 	defer cancel()
-	rows, err := t.tx.queryBeside(ctx, query, args)
+	rows, err := send(ctx, query, args...)
 	if err != nil {
 		return nil, t.fail(what, err)
 	}

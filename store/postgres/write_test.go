@@ -101,12 +101,19 @@ func tracedService(t *testing.T) (*Store, *roundTrips, *core.Service) {
 // trips are counted.
 func tracedStore(t *testing.T, url string) (*Store, *roundTrips) {
 	t.Helper()
+	rt := &roundTrips{}
+	return openTraced(t, url, rt), rt
+}
+
+// openTraced opens a store on the migrated database at url whose
+// statements tracer sees.
+func openTraced(t *testing.T, url string, tracer pgx.QueryTracer) *Store {
+	t.Helper()
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt := &roundTrips{}
-	cfg.ConnConfig.Tracer = rt
+	cfg.ConnConfig.Tracer = tracer
 	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +123,7 @@ func tracedStore(t *testing.T, url string) (*Store, *roundTrips) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return st, rt
+	return st
 }
 
 // TestNewTicketRoundTrips: a message that opens a ticket (the ticket, its
