@@ -15,10 +15,12 @@ import (
 // BEGIN and COMMIT, a WAL flush, and the locks on every table and index
 // that its statements touch (about 26 relations, more than a backend's 16
 // fast-path lock slots, so most go through the shared lock table). In one
-// transaction the locks of the second function on are already held. So
-// concurrent UpdateGrouped calls are gathered: a runner takes the calls
-// that wait, up to maxGroup of them, and runs their functions one after
-// another in one Update, which commits them together.
+// transaction the locks of the second function on are already held, and
+// the writes of several functions can go as one statement (see
+// conn.queryBeside). So concurrent UpdateGrouped calls are gathered: a
+// runner takes the calls that wait, up to maxGroup of them, and runs
+// their functions one after another in one transaction, which commits
+// them together.
 //
 // A function that fails rolls the group back, and so does a deadlock or
 // a serialization failure (a group locks the tickets that its messages
@@ -125,9 +127,10 @@ func (s *Store) runGroups() {
 	}
 }
 
-// runGroup runs the functions of group in one Update and answers each call.
-// A call whose context ended before its function ran is answered with
-// that and left out.
+// runGroup runs the functions of group in one transaction, as Update
+// would but tried once, and answers each call. A call whose context ended
+// before its function ran is answered with that and left out. A call alone
+// runs through Update itself.
 func (s *Store) runGroup(group []*groupCall) {
 	if len(group) == 1 {
 		c := group[0]

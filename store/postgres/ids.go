@@ -24,7 +24,8 @@ const idBlockSize = 32
 type idBlock struct {
 	table string
 	// rows: the inserts of the table's rows may go in one statement
-	// (see laterRow): no table refers to it, no trigger reads it.
+	// (see laterRow): no table refers to it, no trigger reads it, and
+	// no write that waits changes its rows.
 	rows     bool
 	mu       sync.Mutex // guards ids
 	ids      []int64
