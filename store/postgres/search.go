@@ -177,8 +177,9 @@ const (
 		WHERE s.ticket_id = $1`
 )
 
-// queueWords queues the writes of the words the transaction gave, one per
-// ticket in the order of their ids, to go with the COMMIT.
+// queueWords queues the writes of the words the transaction gave, to go
+// with the COMMIT: an update of each existing ticket's row, in the order
+// of their ids, then the rows of the tickets created, in one insert.
 func (t *tx) queueWords() {
 	var rows []string
 	var args []any
