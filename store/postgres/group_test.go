@@ -33,20 +33,8 @@ func groupWith(t *testing.T, st *Store, ctxs []context.Context, fns []func(core.
 	t.Helper()
 	ctx := t.Context()
 	st.groups.runners = 1
-	hold, held := make(chan struct{}), make(chan struct{})
+	release := holdRunner(t, st)
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := st.UpdateGrouped(ctx, func(core.Tx) error {
-			close(held)
-			<-hold
-			return nil
-		}); err != nil {
-			t.Errorf("the holding call: %v", err)
-		}
-	}()
-	<-held
 	errs := make([]error, len(fns))
 	for i, fn := range fns {
 		cctx := ctx
@@ -65,23 +53,49 @@ func groupWith(t *testing.T, st *Store, ctxs []context.Context, fns []func(core.
 		}()
 		waitQueued(t, st, i+1)
 	}
-	close(hold)
+	release()
 	wg.Wait()
 	return errs
 }
 
-// waitQueued waits until n calls wait for st's runner.
+// holdRunner keeps one of st's runners busy in a call of its own until
+// the function it returns is called, which waits for that call's end.
+func holdRunner(t *testing.T, st *Store) (release func()) {
+	t.Helper()
+	hold, held, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := st.UpdateGrouped(t.Context(), func(core.Tx) error {
+			close(held)
+			<-hold
+			return nil
+		}); err != nil {
+			t.Errorf("the holding call: %v", err)
+		}
+	}()
+	<-held
+	return func() { close(hold); <-done }
+}
+
+// waitQueued waits until n calls wait for st's runners.
 func waitQueued(t *testing.T, st *Store, n int) {
+	t.Helper()
+	waitWaiting(t, st, func(k int) bool { return k >= n }, fmt.Sprintf("%d calls waiting", n))
+}
+
+// waitWaiting waits until ok says yes to the number of calls that wait
+// for st's runners; what names that in the failure.
+func waitWaiting(t *testing.T, st *Store, ok func(int) bool, what string) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
 		st.groups.mu.Lock()
 		k := len(st.groups.waiting)
 		st.groups.mu.Unlock()
-		if k >= n {
+		if ok(k) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d calls wait for the runner", k, n)
+			t.Fatalf("%d calls wait for the runners, want %s", k, what)
 		}
 	}
 }
@@ -270,11 +284,7 @@ func TestReceiveGrouped(t *testing.T) {
 	ctx := t.Context()
 	svc := core.NewService(st, core.Config{PublicURL: "https://help.example", SupportAddresses: []string{"support@help.example"}, AutoReplyLimit: 2})
 	st.groups.runners = 1
-	hold, held := make(chan struct{}), make(chan struct{})
-	go func() {
-		_ = st.UpdateGrouped(ctx, func(core.Tx) error { close(held); <-hold; return nil })
-	}()
-	<-held
+	release := holdRunner(t, st)
 	ids := []string{"one@example.org", "one@example.org", "two@example.org", "three@example.org"}
 	results := make([]core.ReceiveResult, len(ids))
 	errs := make([]error, len(ids))
@@ -288,7 +298,7 @@ func TestReceiveGrouped(t *testing.T) {
 		}()
 		waitQueued(t, st, i+1)
 	}
-	close(hold)
+	release()
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
@@ -364,11 +374,7 @@ func TestReceiveGroupedStatements(t *testing.T) {
 		t.Helper()
 		ids := make([]string, len(senders))
 		st.groups.runners = 1
-		hold, held := make(chan struct{}), make(chan struct{})
-		go func() {
-			_ = st.UpdateGrouped(ctx, func(core.Tx) error { close(held); <-hold; return nil })
-		}()
-		<-held
+		release := holdRunner(t, st)
 		var wg sync.WaitGroup
 		for i, from := range senders {
 			wg.Add(1)
@@ -386,7 +392,7 @@ func TestReceiveGroupedStatements(t *testing.T) {
 		rec.sql = nil
 		rec.mu.Unlock()
 		before := rec.n.Load()
-		close(hold)
+		release()
 		wg.Wait()
 		if t.Failed() {
 			t.FailNow()
@@ -453,17 +459,8 @@ func TestUpdateGroupedDeadlock(t *testing.T) {
 	}
 	st.groups.runners = 2
 	// Both runners held, each in a call of its own.
-	holds := [2]chan struct{}{make(chan struct{}), make(chan struct{})}
+	releases := []func(){holdRunner(t, st), holdRunner(t, st)}
 	var wg sync.WaitGroup
-	for _, hold := range holds {
-		held := make(chan struct{})
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_ = st.UpdateGrouped(ctx, func(core.Tx) error { close(held); <-hold; return nil })
-		}()
-		<-held
-	}
 	var mu sync.Mutex
 	txs := map[string][]int64{} // the transactions each call ran in
 	var aOnce, bOnce sync.Once
@@ -499,25 +496,15 @@ func TestUpdateGroupedDeadlock(t *testing.T) {
 			mu.Unlock()
 		}()
 	}
-	for g, hold := range holds {
+	for g, release := range releases {
 		prefix := fmt.Sprint(g + 1)
 		call(prefix + "a")
 		waitQueued(t, st, 1)
 		call(prefix + "b")
 		waitQueued(t, st, 2)
-		close(hold)
+		release()
 		// Until the released runner took both as its group.
-		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
-			st.groups.mu.Lock()
-			n := len(st.groups.waiting)
-			st.groups.mu.Unlock()
-			if n == 0 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("group %d was not taken", g+1)
-			}
-		}
+		waitWaiting(t, st, func(k int) bool { return k == 0 }, fmt.Sprintf("none: group %d taken", g+1))
 		if g == 0 {
 			<-aLocked
 		}
