@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"modernc.org/sqlite"
+
 	"trivialtickets/core"
 	"trivialtickets/store/storetest"
 )
@@ -96,6 +98,10 @@ func TestSettings(t *testing.T) {
 		if strings.ToLower(got) != c.want {
 			t.Errorf("%s: PRAGMA %s = %s, want %s", c.db, c.pragma, got, c.want)
 		}
+	}
+	// Commits sync with fdatasync(2) where the platform has it.
+	if runtime.GOOS == "linux" && !sqlite.FdatasyncEnabled() {
+		t.Error("commits sync with fsync(2), want fdatasync(2)")
 	}
 }
 
