@@ -25,7 +25,17 @@ func (t *tx) TicketVersion(ctx context.Context, id string) (int64, error) {
 // TicketVersion reads the ticket's version in one statement on a reader
 // connection, without BEGIN and ROLLBACK around it: a single SELECT in
 // autocommit reads one consistent snapshot (core.TicketVersionReader).
+//
+// The lookup in the primary key runs without ctx's cancellation once ctx
+// is checked: with a context that can end, both database/sql and the
+// driver start a goroutine per query to watch it, which cost the cached
+// customer's page more than the read itself, and a read in a WAL
+// database waits for no writer (only SQLite's busy timeout bounds it).
 func (s *Store) TicketVersion(ctx context.Context, id string) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, classify(dbErr("ticket version "+id, err))
+	}
+	ctx = context.WithoutCancel(ctx)
 	st, err := s.readerStmts.prepared(ctx, ticketVersionSQL)
 	if err != nil {
 		return 0, classify(dbErr("ticket version "+id, err))
