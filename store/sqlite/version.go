@@ -28,7 +28,7 @@ func (t *tx) TicketVersion(ctx context.Context, id string) (int64, error) {
 //
 // The lookup in the primary key runs without ctx's cancellation once ctx
 // is checked: with a context that can end, both database/sql and the
-// driver start a goroutine per query to watch it (about 7 % of the
+// driver start a goroutine per query to watch it (7–13 % of the
 // daemon's CPU per cached customer's page), and a read in a WAL database
 // waits for no writer (only SQLite's busy timeout bounds it).
 func (s *Store) TicketVersion(ctx context.Context, id string) (int64, error) {

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The customer's ticket page at 1 connection (wrk -c 1, plain HTTP, the
+# page served from the page cache after its version check), this checkout
+# against a build of commit BEFORE, in alternating pairs on one database
+# of TICKETS tickets (bench/gendb): each run starts a fresh daemon, warms it
+# for 2 s, then measures 6 s. Prints each run's requests/s and the daemon's
+# CPU time (user + system) per request, and the medians: the CPU per
+# request is less at the mercy of a shared machine's load than the rate.
+#
+# Needs: Go, curl, Debian's wrk.
+# Usage: BEFORE=REV bench/pagecpu.sh [PAIRS] [TICKETS] (defaults 5, 100000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+pairs=${1:-5}
+tickets=${2:-100000}
+: "${BEFORE:?set BEFORE to the commit to compare with}"
+command -v wrk >/dev/null || { echo "wrk not installed (Debian package wrk)" >&2; exit 1; }
+
+work=$(mktemp -d)
+pid=
+stop() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; pid=; fi; }
+trap 'stop; rm -rf "$work"' EXIT
+go build -o "$work/ticketd-now" ./cmd/ticketd
+go build -o "$work/gendb" ./bench/gendb
+mkdir "$work/before-src"
+git archive "$BEFORE" | tar -x -C "$work/before-src"
+(cd "$work/before-src" && go build -o "$work/ticketd-before" ./cmd/ticketd)
+"$work/gendb" -data "$work/data" -tickets "$tickets" >/dev/null
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+url=http://127.0.0.1:$port
+hz=$(getconf CLK_TCK)
+ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+start() {
+  "$work/ticketd-$1" --data "$work/data" --http 127.0.0.1:"$port" --no-tls --smtp "" --no-api-token \
+    --log-level error >/dev/null 2>>"$work/ticketd.log" &
+  pid=$!
+  until curl -fs "$url/healthz" >/dev/null 2>&1; do sleep 0.01; done
+}
+
+# The first ticket on the dashboard of gendb's agent.
+start now
+cookie=$(curl -fs -o /dev/null -c - -d 'username=bench&password=bench-password' "$url/login" | awk '$6 == "tt_session" {print $7}')
+ticket=$(curl -fs -b "tt_session=$cookie" "$url/dashboard" | grep -o '/ticket?id=[a-z2-7]*' | head -1)
+stop
+
+# run KIND: prints "requests/s cpu-us/request" of one measured run.
+run() {
+  start "$1"
+  wrk -t 1 -c 1 -d 2s "$url$ticket" >/dev/null
+  local c0 c1 out
+  c0=$(ticks)
+  out=$(wrk -t 1 -c 1 -d 6s "$url$ticket")
+  c1=$(ticks)
+  stop
+  echo "$out" | awk -v c="$((c1 - c0))" -v hz="$hz" '
+    /requests in/ {n = $1} /Requests\/sec/ {r = $2}
+    END {printf "%.0f %.1f\n", r, c * 1000000 / hz / n}'
+}
+
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+: >"$work/before" >"$work/now"
+for i in $(seq "$pairs"); do
+  b=$(run before) n=$(run now)
+  echo "$b" >>"$work/before"
+  echo "$n" >>"$work/now"
+  echo "pair $i: before ${b% *} req/s ${b#* } us/req; now ${n% *} req/s ${n#* } us/req"
+done
+for k in before now; do
+  echo "$k: median $(cut -d' ' -f1 "$work/$k" | median) req/s, $(cut -d' ' -f2 "$work/$k" | median) us/req"
+done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
