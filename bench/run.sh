@@ -46,6 +46,21 @@ check() {
 # ms DURATION: wrk's latency (850.00us, 41.93ms, 1.02s) in milliseconds.
 msecs() { awk -v d="$1" 'BEGIN {v = d + 0; if (d ~ /us$/) v /= 1000; else if (d ~ /ms$/) v += 0; else if (d ~ /m$/) v *= 60000; else if (d ~ /s$/) v *= 1000; printf "%.2f", v}'; }
 
+# speed: a yardstick of the machine's speed at the moment, the
+# milliseconds one core takes to hash 128 MiB (SHA-256), with the load
+# average. On a shared machine runs differ by a third or more, and the
+# targets with absolute figures (receive at 64 connections, the ticket
+# page's rate) move with it; the yardstick shows in which phase a run was.
+speed() {
+  local t0 t1
+  t0=$(date +%s%N)
+  head -c 134217728 /dev/zero | sha256sum >/dev/null
+  t1=$(date +%s%N)
+  echo "$(((t1 - t0) / 1000000)) ms to hash 128 MiB on one core, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+speed_start=$(speed)
+echo "== machine: $speed_start"
+
 echo "== 1. SMTP ingest, durable, $runs runs of 2000 messages each"
 bench/smtp.sh "$runs" 2000 | tee "$verdicts.smtp"
 grep '^target:' "$verdicts.smtp" >>"$verdicts" || true
@@ -117,6 +132,7 @@ wrkline() {
 startup "$work/empty" >"$work/s0"
 echo "== 5. start-up with 0 tickets: $(cat "$work/s0")"
 
+echo "== machine: $(speed)"
 start "$work/empty"
 for c in 1 8 64; do
   line=$(wrkline -t "$(( c < 2 ? 1 : 2 ))" -c "$c" -d 10s -s bench/receive.lua "$url")
@@ -155,6 +171,7 @@ echo "== 5. start-up with $tickets tickets: $(cat "$work/s1")"
 check "start-up with $tickets tickets (ms)" "$(awk '{print $1}' "$work/s1")" "<" 1000
 check "resident after start-up with $tickets tickets (MiB)" "$(awk '{print $3}' "$work/s1")" "<" 100
 
+echo "== machine: $(speed)"
 start "$work/big"
 cookie=$(curl -fs -o /dev/null -c - -d 'username=bench&password=bench-password' "$url/login" | awk '$6 == "tt_session" {print $7}')
 ticket=$(curl -fs -b "tt_session=$cookie" "$url/dashboard" | grep -o '/ticket?id=[a-z2-7]*' | head -1)
@@ -201,5 +218,7 @@ workspace SQLite "$work/big"
 echo "== 6. the agents' workspace on PostgreSQL with $pgtickets tickets"
 workspace Postgres "$work/pgws"
 echo "== targets"
+echo "machine at the start: $speed_start"
+echo "machine at the end:   $(speed)"
 cat "$verdicts"
 echo "$(grep -c -- '-> met' "$verdicts") met, $(grep -c -- '-> MISSED' "$verdicts") missed"
