@@ -11,6 +11,7 @@
 # Usage: BEFORE=REV bench/pagecpu.sh [PAIRS] [TICKETS] (defaults 5, 100000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/pairs.sh
 pairs=${1:-5}
 tickets=${2:-100000}
 : "${BEFORE:?set BEFORE to the commit to compare with}"
@@ -31,7 +32,6 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 url=http://127.0.0.1:$port
 hz=$(getconf CLK_TCK)
 ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 start() {
   "$work/ticketd-$1" --data "$work/data" --http 127.0.0.1:"$port" --no-tls --smtp "" --no-api-token \
@@ -46,7 +46,7 @@ cookie=$(curl -fs -o /dev/null -c - -d 'username=bench&password=bench-password' 
 ticket=$(curl -fs -b "tt_session=$cookie" "$url/dashboard" | grep -o '/ticket?id=[a-z2-7]*' | head -1)
 stop
 
-# run KIND: prints "requests/s cpu-us/request" of one measured run.
+# run KIND: prints "cpu-us/request requests/s" of one measured run.
 run() {
   start "$1"
   wrk -t 1 -c 1 -d 2s "$url$ticket" >/dev/null
@@ -57,18 +57,7 @@ run() {
   stop
   echo "$out" | awk -v c="$((c1 - c0))" -v hz="$hz" '
     /requests in/ {n = $1} /Requests\/sec/ {r = $2}
-    END {printf "%.0f %.1f\n", r, c * 1000000 / hz / n}'
+    END {printf "%.1f %.0f\n", c * 1000000 / hz / n, r}'
 }
 
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-: >"$work/before" >"$work/now"
-for i in $(seq "$pairs"); do
-  b=$(run before) n=$(run now)
-  echo "$b" >>"$work/before"
-  echo "$n" >>"$work/now"
-  echo "pair $i: before ${b% *} req/s ${b#* } us/req; now ${n% *} req/s ${n#* } us/req"
-done
-for k in before now; do
-  echo "$k: median $(cut -d' ' -f1 "$work/$k" | median) req/s, $(cut -d' ' -f2 "$work/$k" | median) us/req"
-done
-echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+pairs "$pairs" us/req req/s

@@ -13,6 +13,7 @@
 # Usage: BEFORE=REV bench/smtpcpu.sh [PAIRS] [MESSAGES] (defaults 6, 10000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/pairs.sh
 pairs=${1:-6}
 msgs=${2:-10000}
 : "${BEFORE:?set BEFORE to the commit to compare with}"
@@ -32,7 +33,6 @@ hport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); p
 hz=$(getconf CLK_TCK)
 ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 send() { smtp-source -s 10 -m "$1" -l 2048 -f customer@example.com -t support@localhost 127.0.0.1:"$port"; }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 # run KIND: prints "cpu-us/msg messages/s" of one measured run.
 run() {
@@ -51,15 +51,4 @@ run() {
   echo "($c1 - $c0) * 1000000 / $hz / $msgs; $msgs / ($t1 - $t0)" | bc -l | xargs printf '%.0f %.0f\n'
 }
 
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-: >"$work/before" >"$work/now"
-for i in $(seq "$pairs"); do
-  b=$(run before) n=$(run now)
-  echo "$b" >>"$work/before"
-  echo "$n" >>"$work/now"
-  echo "pair $i: before ${b% *} us/msg ${b#* }/s; now ${n% *} us/msg ${n#* }/s"
-done
-for k in before now; do
-  echo "$k: median $(cut -d' ' -f1 "$work/$k" | median) us/msg, $(cut -d' ' -f2 "$work/$k" | median) messages/s"
-done
-echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+pairs "$pairs" us/msg messages/s
