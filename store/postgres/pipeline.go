@@ -95,12 +95,21 @@ func (c *conn) later(what, query string, args []any, tc touch) {
 // queued; the rows they refer to were queued before them and so still
 // come first.
 func (c *conn) laterRow(what, insert string, args []any, tc touch) {
+	at := strings.LastIndex(insert, "VALUES (") + len("VALUES ")
+	c.laterRows(what, insert[:at], insert[at:], "", args, tc)
+}
+
+// laterRows is laterRow of the insert head+row+tail, whose tail follows
+// its one row of values (an ON CONFLICT clause): rows of the same insert
+// go in before the tail.
+func (c *conn) laterRows(what, head, row, tail string, args []any, tc touch) {
+	insert := head + row + tail
 	for i, q := range c.queued {
 		if q.rowsOf != insert || len(q.args)+len(args) > maxParams {
 			continue
 		}
 		c.queued = append(c.queued[:i], c.queued[i+1:]...)
-		rows := q.query + ", " + renumber(insert[strings.LastIndex(insert, "VALUES (")+len("VALUES "):], len(q.args))
+		rows := strings.TrimSuffix(q.query, tail) + ", " + renumber(row, len(q.args)) + tail
 		tc = touch{known: q.touch.known && tc.known, keys: append(q.touch.keys, tc.keys...)}
 		c.queued = append(c.queued, queued{what: what, query: rows, args: append(q.args, args...), rowsOf: insert, touch: tc})
 		return

@@ -3,7 +3,6 @@ package postgres
 import (
 	"maps"
 	"slices"
-	"strings"
 	"unicode/utf8"
 
 	"trivialtickets/core"
@@ -161,8 +160,8 @@ func (t *tx) addWords(ticketID string, entry int64, text string) {
 // in this transaction for the entries named, so that the deferred triggers
 // skip their rebuild (migration 0012).
 //
-// The rows of the tickets created go in one insert (insertWordsHead, a
-// row of insertWordsRow for each, insertWordsTail): a group of new
+// The rows of the tickets created go in one insert (conn.laterRows of
+// insertWordsHead, insertWordsRow and insertWordsTail): a group of new
 // tickets (UpdateGrouped) writes its index rows in one statement.
 const (
 	insertWordsHead = `INSERT INTO ticket_search AS s (ticket_id, words, exact_in, merged) VALUES `
@@ -181,14 +180,6 @@ const (
 // with the COMMIT: an update of each existing ticket's row, in the order
 // of their ids, then the rows of the tickets created, in one insert.
 func (t *tx) queueWords() {
-	var rows []string
-	var args []any
-	insert := func() {
-		if len(rows) > 0 {
-			t.tx.later("search words of new tickets", insertWordsHead+strings.Join(rows, ", ")+insertWordsTail, args, touchesAny)
-			rows, args = nil, nil
-		}
-	}
 	for _, id := range slices.Sorted(maps.Keys(t.words)) {
 		tw := t.words[id]
 		if tw.sqlOnly {
@@ -205,11 +196,7 @@ func (t *tx) queueWords() {
 			t.tx.later("search words of ticket "+id, mergeWordsSQL, []any{id, words, entries}, touchesAny)
 			continue
 		}
-		if len(args) >= maxParams {
-			insert()
-		}
-		rows = append(rows, renumber(insertWordsRow, len(args)))
-		args = append(args, id, words, entries)
+		t.tx.laterRows("search words of ticket "+id, insertWordsHead, insertWordsRow, insertWordsTail,
+			[]any{id, words, entries}, touchesAny)
 	}
-	insert()
 }
