@@ -72,6 +72,29 @@ func TestMigrations(t *testing.T) {
 	})
 }
 
+// TestOpenUnixSocket opens a store through the server's Unix socket, as
+// README advises when PostgreSQL runs on the daemon's machine: the URL
+// names the socket's directory as its host parameter.
+func TestOpenUnixSocket(t *testing.T) {
+	t.Parallel()
+	c := pgtest.Start(t)
+	u, ok := c.SocketURL(c.NewDatabase(t))
+	if !ok {
+		t.Skip("the socket of an external server (TICKETD_TEST_POSTGRES) is not known")
+	}
+	st := openURL(t, u)
+	if v := version(t, st); v != len(migrations) {
+		t.Errorf("schema version %d through the socket, want %d", v, len(migrations))
+	}
+	var local bool
+	if err := st.pool.QueryRow(t.Context(), `SELECT inet_client_addr() IS NULL`).Scan(&local); err != nil {
+		t.Fatal(err)
+	}
+	if !local {
+		t.Errorf("%s connected over TCP, not through the socket", u)
+	}
+}
+
 func TestOpenErrors(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)

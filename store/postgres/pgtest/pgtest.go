@@ -169,6 +169,24 @@ func Stop() error {
 // that need to look around as an administrator.
 func (c *Cluster) URL() string { return c.adminURL }
 
+// SocketURL returns dbURL (one of NewDatabase's) connecting through the
+// private server's Unix socket instead of TCP, or false on an external
+// server (TICKETD_TEST_POSTGRES), whose socket, if any, is not known.
+func (c *Cluster) SocketURL(dbURL string) (string, bool) {
+	if c.external || c.dir == "" {
+		return "", false
+	}
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return "", false
+	}
+	q := u.Query()
+	q.Set("host", c.dir)
+	q.Set("port", strconv.Itoa(c.port))
+	u.Host, u.RawQuery = "", q.Encode()
+	return u.String(), true
+}
+
 // NewDatabase creates an empty database for t and returns its URL. On an
 // external server (TICKETD_TEST_POSTGRES) the database is dropped when t
 // ends; the private server's databases go with the server.
