@@ -11,21 +11,16 @@
 # Usage: BEFORE=REV bench/pagecpu.sh [PAIRS] [TICKETS] (defaults 5, 100000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source bench/pairs.sh
 pairs=${1:-5}
 tickets=${2:-100000}
 : "${BEFORE:?set BEFORE to the commit to compare with}"
 command -v wrk >/dev/null || { echo "wrk not installed (Debian package wrk)" >&2; exit 1; }
 
-work=$(mktemp -d)
-pid=
-stop() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; pid=; fi; }
-trap 'stop; rm -rf "$work"' EXIT
+source bench/common.sh
+source bench/pairs.sh
 go build -o "$work/ticketd-now" ./cmd/ticketd
 go build -o "$work/gendb" ./bench/gendb
-mkdir "$work/before-src"
-git archive "$BEFORE" | tar -x -C "$work/before-src"
-(cd "$work/before-src" && go build -o "$work/ticketd-before" ./cmd/ticketd)
+build_before go build -o "$work/ticketd-before" ./cmd/ticketd
 "$work/gendb" -data "$work/data" -tickets "$tickets" >/dev/null
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

@@ -1,8 +1,6 @@
-# Sourced by the scripts that compare this checkout with a build of commit
-# BEFORE in alternating pairs (bench/smtpcpu.sh, bench/pagecpu.sh).
-
-# median: the median of the numbers on standard input, one a line.
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+# Sourced, after bench/common.sh, by the scripts that compare this
+# checkout with a build of commit BEFORE in alternating pairs
+# (bench/smtpcpu.sh, bench/pagecpu.sh).
 
 # pairs N UNIT1 UNIT2: runs "run before" and "run now" (the sourcing
 # script's run prints the two figures of one measured run, "X Y") N times

@@ -15,13 +15,9 @@ rounds=${1:-3}
 : "${BEFORE:?set BEFORE to the commit to compare with}"
 [ -x /usr/lib/postgresql/15/bin/initdb ] || { echo "PostgreSQL not installed (Debian package postgresql-15)" >&2; exit 1; }
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+source bench/common.sh
 go test -c -o "$work/now.test" ./cmd/ticketd
-mkdir "$work/before-src"
-git archive "$BEFORE" | tar -x -C "$work/before-src"
-(cd "$work/before-src" && go test -c -o "$work/before.test" ./cmd/ticketd)
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+build_before go test -c -o "$work/before.test" ./cmd/ticketd
 
 # run BUILD: prints "postgres-us sqlite-us ratio" of one run.
 run() {

@@ -19,9 +19,7 @@ cd "$(dirname "$0")/.."
 runs=${1:-5}
 command -v wrk >/dev/null || { echo "wrk not installed (Debian package wrk)" >&2; exit 1; }
 
-work=$(mktemp -d)
-pid=
-stop() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; pid=; fi; }
+source bench/common.sh
 source bench/pgserver.sh
 trap 'stop; pg_stop; rm -rf "$work"' EXIT
 go build -o "$work/ticketd" ./cmd/ticketd
@@ -35,14 +33,11 @@ server_pids() { local pm; pm=$(head -1 "$pg_dir/postmaster.pid"); echo "$pm" $(p
 hz=$(getconf CLK_TCK)
 # per_creation TICKS RATE: milliseconds of CPU per creation over a 10 s run.
 per_creation() { echo "scale=3; $1 * 1000 / $hz / ($2 * 10)" | bc -l; }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 # With BEFORE=REV, PG_POOLS may name "before": the daemon built from
 # commit REV, with its default pool, on a database of its own.
 if [ -n "${BEFORE:-}" ]; then
-  mkdir "$work/before-src"
-  git archive "$BEFORE" | tar -x -C "$work/before-src"
-  (cd "$work/before-src" && go build -o "$work/ticketd-before" ./cmd/ticketd)
+  build_before go build -o "$work/ticketd-before" ./cmd/ticketd
 fi
 
 # start DATA [ARGS…]: runs the daemon $bin on DATA as bench/run.sh does.

@@ -17,23 +17,17 @@ cd "$(dirname "$0")/.."
 runs=${1:-5}
 command -v wrk >/dev/null || { echo "wrk not installed (Debian package wrk)" >&2; exit 1; }
 
-work=$(mktemp -d)
-pid=
-stop() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; pid=; fi; }
-trap 'stop; rm -rf "$work"' EXIT
+source bench/common.sh
 go build -o "$work/ticketd-now" ./cmd/ticketd
 kinds=(now)
 if [ -n "${BEFORE:-}" ]; then
-  mkdir "$work/before-src"
-  git archive "$BEFORE" | tar -x -C "$work/before-src"
-  (cd "$work/before-src" && go build -o "$work/ticketd-before" ./cmd/ticketd)
+  build_before go build -o "$work/ticketd-before" ./cmd/ticketd
   kinds=(before now)
 fi
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 port=$(freeport)
 dport=$(freeport)
 url=http://127.0.0.1:$port
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 # ms DURATION: wrk's latency (850.00us, 41.93ms, 1.02s) in milliseconds.
 msecs() { awk -v d="$1" 'BEGIN {v = d + 0; if (d ~ /us$/) v /= 1000; else if (d ~ /ms$/) v += 0; else if (d ~ /m$/) v *= 60000; else if (d ~ /s$/) v *= 1000; printf "%.2f", v}'; }
 

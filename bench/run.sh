@@ -85,9 +85,7 @@ v=$(gobench cpu-ms/s ./mailgw/imappoll -run '^$' -bench 'IdleCPU$' -benchtime 1x
 echo "   CPU while idle: $v ms per second"
 check "IMAP, CPU while idle (ms per second)" "$v" "<=" 1
 
-work=$(mktemp -d)
-pid=
-stop() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; pid=; fi; }
+source bench/common.sh
 source bench/pgserver.sh
 trap 'stop; pg_stop; rm -rf "$work" "$verdicts" "$verdicts.smtp"' EXIT
 go build -o "$work/ticketd" ./cmd/ticketd
@@ -95,7 +93,6 @@ go build -o "$work/gendb" ./bench/gendb
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 url=http://127.0.0.1:$port
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 # start DATA [ARGS…]: runs the daemon on DATA (with more ARGS); started_ms is the milliseconds
 # until /healthz answered.

@@ -41,10 +41,7 @@ origtickets=${6:-1000}
 sections=" ${SECTIONS:-fetch smtp pages} "
 has() { [[ $sections == *" $1 "* ]]; }
 
-work=$(mktemp -d)
-pid=
-stop() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; pid=; fi; }
-trap 'stop; rm -rf "$work"' EXIT
+source bench/common.sh
 
 go build -o "$work/ticketd" ./cmd/ticketd
 cp -r "$orig" "$work/orig"
@@ -58,7 +55,6 @@ cp -r "$orig" "$work/orig"
 )
 
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 hwm() { awk '/VmHWM/ {printf "%.0f", $2/1024}' /proc/"$pid"/status; }
 up() { for _ in $(seq 300); do curl -ks -o /dev/null "$1" && return; sleep 0.05; done; echo "$1 not up" >&2; exit 1; }
 

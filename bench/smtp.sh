@@ -40,13 +40,12 @@ for p in smtp-source smtp-sink postfix; do
   command -v "$p" >/dev/null || { echo "$p not installed (Debian package postfix)" >&2; exit 1; }
 done
 
-work=$(mktemp -d)
+source bench/common.sh
 chmod 755 "$work" # Postfix's daemons run as the user postfix
 pf=$work/postfix
-pid=
 cleanup() {
   [ -f "$pf/etc/main.cf" ] && postfix -c "$pf/etc" stop >/dev/null 2>&1 || true
-  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; fi
+  stop
   kill $(jobs -p) 2>/dev/null
   wait 2>/dev/null
   rm -rf "$work"
@@ -92,7 +91,6 @@ trate() {
   drained=$(date +%s.%N)
   echo "$msgs / ($end - $start); $drained - $end; $msgs / ($drained - $start); ($c1 - $c0) * 1000000 / $hz / $msgs" | bc -l | paste -sd ' '
 }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 # ratios EXPR / spread EXPR: the median / the range of EXPR (awk, over
 # the columns of $work/r$c, one line a round).
 ratios() { awk "{print $1}" "$work/r$c" | median; }

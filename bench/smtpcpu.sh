@@ -13,20 +13,15 @@
 # Usage: BEFORE=REV bench/smtpcpu.sh [PAIRS] [MESSAGES] (defaults 6, 10000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source bench/pairs.sh
 pairs=${1:-6}
 msgs=${2:-10000}
 : "${BEFORE:?set BEFORE to the commit to compare with}"
 command -v smtp-source >/dev/null || { echo "smtp-source not installed (Debian package postfix)" >&2; exit 1; }
 
-work=$(mktemp -d)
-pid=
-stop() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; pid=; fi; }
-trap 'stop; rm -rf "$work"' EXIT
+source bench/common.sh
+source bench/pairs.sh
 go build -o "$work/ticketd-now" ./cmd/ticketd
-mkdir "$work/before-src"
-git archive "$BEFORE" | tar -x -C "$work/before-src"
-(cd "$work/before-src" && go build -o "$work/ticketd-before" ./cmd/ticketd)
+build_before go build -o "$work/ticketd-before" ./cmd/ticketd
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 hport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
